@@ -1,0 +1,66 @@
+import { ConflictError, type Change, type Queryable, type Tx } from '../../runtime';
+import type { AccountContext } from './account.machine';
+import type { AccountStatus, AccountView } from './contract';
+
+interface AccountRow {
+  account_id: string;
+  first_name: string;
+  last_name: string;
+  email: string;
+  status: AccountStatus;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toView = (r: AccountRow): AccountView => ({
+  accountId: r.account_id,
+  firstName: r.first_name,
+  lastName: r.last_name,
+  email: r.email,
+  status: r.status,
+  version: r.version,
+  createdAt: r.created_at.toISOString(),
+  lastModified: r.updated_at.toISOString(),
+});
+
+/**
+ * Upserts the account row in the command's transaction. The unique email index makes a
+ * taken email fail the whole command: no event, no outbox row, 409.
+ */
+export async function projectAccount(tx: Tx, change: Change<AccountContext>): Promise<void> {
+  const { id, after } = change;
+  try {
+    await tx.raw(
+      `INSERT INTO accounts (account_id, first_name, last_name, email, status, version)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (account_id) DO UPDATE SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
+         email = EXCLUDED.email, status = EXCLUDED.status, version = EXCLUDED.version, updated_at = now()`,
+      [id, after.context.firstName, after.context.lastName, after.context.email, after.status, after.version],
+    );
+  } catch (err) {
+    const e = err as { code?: string; constraint?: string };
+    if (e.code === '23505' && e.constraint === 'accounts_email_unique') {
+      throw new ConflictError('An account with the supplied email already exists');
+    }
+    throw err;
+  }
+}
+
+export async function findAccount(db: Queryable, id: string): Promise<AccountView | undefined> {
+  const { rows } = await db.raw<{ rows: AccountRow[] }>('SELECT * FROM accounts WHERE account_id = ?', [id]);
+  return rows[0] && toView(rows[0]);
+}
+
+export async function listAccounts(db: Queryable, page: number, size: number): Promise<{ items: AccountView[]; total: number }> {
+  const { rows } = await db.raw<{ rows: (AccountRow & { total: string })[] }>(
+    `SELECT *, count(*) OVER () AS total FROM accounts ORDER BY created_at, account_id LIMIT ? OFFSET ?`,
+    [size, page * size],
+  );
+  let total = rows.length ? Number(rows[0].total) : 0;
+  if (rows.length === 0 && page > 0) {
+    const c = await db.raw<{ rows: { n: string }[] }>('SELECT count(*) AS n FROM accounts');
+    total = Number(c.rows[0].n);
+  }
+  return { items: rows.map(toView), total };
+}

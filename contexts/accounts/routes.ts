@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type Router from '@koa/router';
+import {
+  HAL_JSON, NotFoundError, ValidationError, bodyOf, correlationOf, link, mountAggregateRoutes, pageRequest,
+  pagedCollection, requireUuid, resource, type RuntimeServices,
+} from '../../runtime';
+import { ACCOUNT, type AccountView } from './contract';
+import { findAccount, listAccounts } from './read-model';
+
+const BASE = '/v1/accounts';
+
+/** The account resource: the seed's fields and links (`self, commands, events, orders`). */
+export function accountResource(a: AccountView) {
+  const self = `${BASE}/${a.accountId}`;
+  return resource(a, {
+    self: link(self),
+    commands: link(`${self}/commands`),
+    events: link(`${self}/events`),
+    orders: link(`${self}/orders`),
+  });
+}
+
+async function presentAccount(services: RuntimeServices, id: string) {
+  const account = await findAccount(services.db, id);
+  if (!account) throw new NotFoundError(`No account with id ${id}`);
+  return accountResource(account);
+}
+
+export function accountRoutes(router: Router, services: RuntimeServices): void {
+  const { actors, db } = services;
+
+  router.get(BASE, async (ctx) => {
+    const page = pageRequest(ctx.query);
+    const { items, total } = await listAccounts(db, page.page, page.size);
+    ctx.type = HAL_JSON;
+    ctx.body = pagedCollection(BASE, ACCOUNT, items.map(accountResource), page, total);
+  });
+
+  router.post(BASE, async (ctx) => {
+    const id = randomUUID();
+    await actors.execute(ACCOUNT, id, 'register', bodyOf(ctx), { expectedVersion: 0, causation: correlationOf(ctx) });
+    ctx.status = 201;
+    ctx.set('Location', `${BASE}/${id}`);
+    ctx.type = HAL_JSON;
+    ctx.body = await presentAccount(services, id);
+  });
+
+  router.get(`${BASE}/:id`, async (ctx) => {
+    const id = requireUuid(ctx.params.id, ACCOUNT);
+    const body = await presentAccount(services, id);
+    ctx.type = HAL_JSON;
+    ctx.set('ETag', `"${body.version}"`);
+    ctx.body = body;
+  });
+
+  // Profile fields only: a status change is a command, and so an event.
+  router.put(`${BASE}/:id`, async (ctx) => {
+    const id = requireUuid(ctx.params.id, ACCOUNT);
+    const body = bodyOf(ctx);
+    if (body && typeof body === 'object' && 'status' in body) {
+      throw new ValidationError("status cannot be set directly; use the account's commands (GET .../commands)", [
+        { path: 'status', message: 'not settable' },
+      ]);
+    }
+    const ifMatch = ctx.get('if-match');
+    await actors.execute(ACCOUNT, id, 'updateProfile', body, {
+      expectedVersion: ifMatch ? Number(ifMatch.replace(/"/g, '')) : undefined,
+      causation: correlationOf(ctx),
+    });
+    ctx.type = HAL_JSON;
+    ctx.body = await presentAccount(services, id);
+  });
+
+  mountAggregateRoutes(router, services, {
+    basePath: BASE,
+    aggregate: ACCOUNT,
+    present: (state, s) => presentAccount(s, state.id),
+  });
+}

@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import type { Db, Queryable, Tx } from '../store/database';
+import { appendToStream, enqueueMessages, loadStream, readEvent, readStream, saveSnapshot, type OutboxMessage, type StoredEvent } from '../store/event-store';
+import { CommandRejectedError, ConcurrencyError, NotFoundError, ValidationError } from '../errors';
+import type { Topology } from '../messaging/topology';
+import type { ActorRef, Envelope } from '../messaging/envelope';
+import { currentTraceCarrier } from '../telemetry/propagation';
+import { exists, type AggregateDefinition, type AggregateState, type CommandSpec, type StoredEventLike } from './aggregate';
+import { fold, initialState, resolve } from './machine-state';
+import { validate } from '../validation';
+
+/** Why a command runs: the message that caused it (worker) or the request's correlation (web). */
+export interface Causation {
+  correlationId: string;
+  causationId: string;
+}
+
+export interface ExecuteOptions {
+  /** Run inside this transaction (a consumer's); otherwise the command gets its own. */
+  tx?: Tx;
+  /** Fail with 409 unless the aggregate is at this version (HTTP If-Match). */
+  expectedVersion?: number;
+  causation?: Causation;
+}
+
+export interface ExecuteResult<C = any> {
+  state: AggregateState<C>;
+  events: StoredEventLike[];
+}
+
+/** A message to another actor, written to the outbox in the same transaction. */
+export interface OutgoingMessage {
+  topic: string;
+  type: string;
+  actor: ActorRef;
+  data: Record<string, unknown>;
+}
+
+const streamIdOf = (type: string, id: string) => `${type}-${id}`;
+
+/**
+ * Runs commands on aggregates: load (snapshot + events since) → the machine decides →
+ * ONE transaction appends the events with the expected version, writes their outbox rows
+ * and the read model.
+ */
+export class ActorSystem {
+  private readonly aggregates = new Map<string, AggregateDefinition>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly topology: Topology,
+    private readonly snapshotEvery: number,
+  ) {}
+
+  register(definition: AggregateDefinition): void {
+    if (this.aggregates.has(definition.type)) throw new Error(`Aggregate type ${definition.type} is registered twice`);
+    this.aggregates.set(definition.type, definition);
+  }
+
+  definition(type: string): AggregateDefinition {
+    const d = this.aggregates.get(type);
+    if (!d) throw new Error(`Unknown aggregate type ${type}`);
+    return d;
+  }
+
+  /** Current state; version 0 when the aggregate does not exist. */
+  async load<C = any>(type: string, id: string, q: Queryable = this.db): Promise<AggregateState<C>> {
+    const def = this.definition(type);
+    const { snapshot, events } = await loadStream<AggregateState<C>>(q, streamIdOf(type, id));
+    const base = snapshot ? snapshot.state : initialState<C>(def.machine, id);
+    return fold(def.machine, base, events);
+  }
+
+  /** Current state, or a 404 naming the resource. */
+  async get<C = any>(type: string, id: string, q: Queryable = this.db): Promise<AggregateState<C>> {
+    const state = await this.load<C>(type, id, q);
+    if (!exists(state)) throw new NotFoundError(`No ${type} with id ${id}`);
+    return state;
+  }
+
+  /** The public commands the machine accepts in this state, in declaration order. */
+  allowedCommands(type: string, state: AggregateState): string[] {
+    const def = this.definition(type);
+    const snapshot = resolve(def.machine, state);
+    return Object.entries(def.commands)
+      .filter(([, spec]) => spec.public !== false && !spec.creates && snapshot.can({ type: spec.event, data: {} }))
+      .map(([name]) => name);
+  }
+
+  async events(type: string, id: string): Promise<StoredEvent[]> {
+    return readStream(this.db, streamIdOf(type, id));
+  }
+
+  async event(type: string, id: string, eventId: string): Promise<StoredEvent | undefined> {
+    return readEvent(this.db, streamIdOf(type, id), eventId);
+  }
+
+  /** Validates, decides and commits one command. */
+  async execute<C = any>(type: string, id: string, command: string, input: unknown, options: ExecuteOptions = {}): Promise<ExecuteResult<C>> {
+    const def = this.definition(type);
+    const spec = def.commands[command];
+    if (!spec) throw new NotFoundError(`${type} has no command ${command}`);
+    const parsed = parseInput(spec, command, input);
+    if (options.tx) return this.executeIn(options.tx, def, spec, command, id, parsed, options);
+    return this.db.transaction((tx) => this.executeIn(tx, def, spec, command, id, parsed, options));
+  }
+
+  /** Writes messages to other actors into the outbox of the given transaction. */
+  async send(tx: Tx, messages: OutgoingMessage[], causation: Causation): Promise<void> {
+    const carrier = currentTraceCarrier();
+    const occurredAt = new Date().toISOString();
+    await enqueueMessages(
+      tx,
+      messages.map((m) => ({
+        topic: m.topic,
+        partition: this.topology.partitionOf(m.actor.id),
+        message: {
+          id: randomUUID(),
+          type: m.type,
+          stream: m.topic,
+          actor: m.actor,
+          version: 0,
+          correlationId: causation.correlationId,
+          causationId: causation.causationId,
+          ...carrier,
+          occurredAt,
+          data: m.data,
+        },
+      })),
+    );
+  }
+
+  private async executeIn<C>(
+    tx: Tx,
+    def: AggregateDefinition<C>,
+    spec: CommandSpec<C>,
+    command: string,
+    id: string,
+    input: unknown,
+    options: ExecuteOptions,
+  ): Promise<ExecuteResult<C>> {
+    // A creation with a fresh id needs no read: the stream cannot exist yet.
+    const before = spec.creates && options.expectedVersion === 0 ? initialState<C>(def.machine, id) : await this.load<C>(def.type, id, tx);
+    if (!spec.creates && !exists(before)) throw new NotFoundError(`No ${def.type} with id ${id}`);
+    if (options.expectedVersion !== undefined && options.expectedVersion !== before.version) {
+      throw new ConcurrencyError(streamIdOf(def.type, id), options.expectedVersion);
+    }
+    const event = { type: spec.event, data: spec.data ? spec.data(input, before) : (input as Record<string, unknown>) };
+    const snapshot = resolve(def.machine, before);
+    if (!snapshot.can(event)) throw new CommandRejectedError(spec.rejection(before), command, before.status);
+
+    const eventId = randomUUID();
+    const stored: StoredEventLike = { eventId, type: event.type, data: event.data, version: before.version + 1 };
+    const after = fold(def.machine, before, [stored]);
+    const causation = options.causation ?? { correlationId: eventId, causationId: eventId };
+    const carrier = currentTraceCarrier();
+    const partition = this.topology.partitionOf(id);
+    const occurredAt = new Date().toISOString();
+    const outbox: OutboxMessage[] = [
+      {
+        topic: def.topic,
+        partition,
+        message: {
+          id: eventId,
+          type: event.type,
+          stream: def.topic,
+          actor: { type: def.type, id },
+          version: stored.version,
+          correlationId: causation.correlationId,
+          causationId: causation.causationId,
+          ...carrier,
+          occurredAt,
+          data: event.data,
+        } satisfies Envelope,
+      },
+    ];
+    await appendToStream(tx, {
+      streamId: streamIdOf(def.type, id),
+      streamType: def.type,
+      expectedVersion: before.version,
+      events: [{ eventId, type: event.type, data: event.data }],
+      metadata: { actorId: id, correlationId: causation.correlationId, causationId: causation.causationId, ...carrier },
+      outbox,
+    });
+    if (def.project) await def.project(tx, { id, before, after, events: [stored] });
+    if (this.snapshotEvery > 0 && Math.floor(after.version / this.snapshotEvery) > Math.floor(before.version / this.snapshotEvery)) {
+      await saveSnapshot(tx, streamIdOf(def.type, id), after.version, after);
+    }
+    return { state: after, events: [stored] };
+  }
+}
+
+function parseInput(spec: CommandSpec, command: string, input: unknown): unknown {
+  if (spec.input) return validate(spec.input, input ?? {});
+  const empty = input === undefined || input === null || (typeof input === 'object' && Object.keys(input).length === 0);
+  if (!empty) throw new ValidationError(`Command ${command} takes no input`);
+  return {};
+}

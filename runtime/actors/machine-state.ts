@@ -1,0 +1,37 @@
+import { transition, type AnyStateMachine, type AnyMachineSnapshot } from 'xstate';
+import { NEW_STATE, type AggregateState, type DomainEvent } from './aggregate';
+
+/** A persisted aggregate state as the machine sees it. */
+export function resolve(machine: AnyStateMachine, state: AggregateState<unknown>): AnyMachineSnapshot {
+  return machine.resolveState({ value: state.status, context: state.context as Record<string, unknown> });
+}
+
+export function initialState<C>(machine: AnyStateMachine, id: string): AggregateState<C> {
+  const snapshot = machine.resolveState({ value: NEW_STATE, context: (machine.config.context ?? {}) as Record<string, unknown> });
+  return { id, status: NEW_STATE, context: snapshot.context as C, version: 0 };
+}
+
+export function canAccept(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: DomainEvent): boolean {
+  return snapshot.can(event);
+}
+
+/** Thrown when the stored log holds an event the machine does not accept: the log or the machine is wrong. */
+export class CorruptStreamError extends Error {
+  override readonly name = 'CorruptStreamError';
+}
+
+/** Folds events into a state through the machine (pure: no actions run). */
+export function fold<C>(machine: AnyStateMachine, state: AggregateState<C>, events: readonly { type: string; data: unknown; version: number }[]): AggregateState<C> {
+  if (events.length === 0) return state;
+  let snapshot = resolve(machine, state);
+  let version = state.version;
+  for (const e of events) {
+    const event = { type: e.type, data: e.data };
+    if (!snapshot.can(event)) {
+      throw new CorruptStreamError(`${state.id}: event ${e.type} (v${e.version}) is not accepted in state ${String(snapshot.value)}`);
+    }
+    [snapshot] = transition(machine, snapshot, event);
+    version = e.version;
+  }
+  return { id: state.id, status: String(snapshot.value), context: snapshot.context as C, version };
+}

@@ -1,0 +1,32 @@
+import type { Config } from './config';
+import { createDb, ensureDatabase } from './store/database';
+import { migrateLatest } from './store/migrate';
+import { loadContexts } from './context';
+import { migrationDirs } from './roles';
+import { connectRedis } from './messaging/redis';
+import { Topology } from './messaging/topology';
+import { listDeadLetters, redriveDeadLetter, type DeadLetter } from './messaging/dead-letters';
+
+/** One-shot operator tasks behind the CLI. */
+export async function migrate(config: Config): Promise<string[]> {
+  const plugins = loadContexts(config.contexts);
+  await ensureDatabase(config.databaseUrl);
+  const db = createDb(config.databaseUrl, 2);
+  try {
+    return await migrateLatest(db, config.databaseUrl, migrationDirs(plugins));
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function withRedis<T>(config: Config, fn: (redis: Awaited<ReturnType<typeof connectRedis>>, topology: Topology) => Promise<T>): Promise<T> {
+  const redis = await connectRedis(config.redisUrl);
+  try {
+    return await fn(redis, new Topology(config.redisPrefix, config.partitions));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export const deadLetters = (config: Config, limit: number): Promise<DeadLetter[]> => withRedis(config, (r, t) => listDeadLetters(r, t, limit));
+export const redrive = (config: Config, id: string): Promise<DeadLetter> => withRedis(config, (r, t) => redriveDeadLetter(r, t, id));

@@ -1,0 +1,91 @@
+/**
+ * `tributary <command>`: start | migrate | contexts | dlq list | dlq redrive <id>.
+ *
+ * Telemetry starts before any instrumented module (pg, ioredis, koa) is required, so the
+ * rest of the runtime is loaded lazily below.
+ */
+import { loadConfig, ConfigError, type Config } from './config';
+import { startTelemetry } from './telemetry/sdk';
+
+function fail(message: string): never {
+  process.stderr.write(`tributary: ${message}\n`);
+  process.exit(1);
+}
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+}
+
+const USAGE = `usage: tributary <command>
+  start                 run the roles in ROLE (web | worker | all) for the contexts in CONTEXTS
+  migrate               create the database if needed and run all migrations
+  contexts              list the contexts this build contains
+  dlq list [limit]      list dead letters
+  dlq redrive <id>      put a dead letter back on its stream`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, sub, arg] = argv;
+  const config = configOrExit();
+  if (command === 'start') {
+    const telemetry = startTelemetry({ serviceName: config.telemetry.serviceName, otlpEndpoint: config.telemetry.otlpEndpoint });
+    const { startRuntime } = await import('./roles');
+    const runtime = await startRuntime(config);
+    let signals = 0;
+    const onSignal = (signal: string) => {
+      if (++signals > 1) {
+        runtime.services.log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      runtime.services.log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'stopping');
+      const force = setTimeout(() => {
+        runtime.services.log.error('shutdown deadline passed; exiting');
+        process.exit(1);
+      }, config.shutdownTimeoutMs + 2_000);
+      force.unref();
+      void runtime
+        .stop()
+        .then(() => telemetry?.shutdown())
+        .then(() => process.exit(0));
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+    return;
+  }
+  if (command === 'migrate') {
+    const { migrate } = await import('./admin');
+    const applied = await migrate(config);
+    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'already up to date\n');
+    return;
+  }
+  if (command === 'contexts') {
+    const { availableContexts } = await import('./context');
+    process.stdout.write(`${availableContexts().join('\n')}\n`);
+    return;
+  }
+  if (command === 'dlq' && (sub === 'list' || sub === 'redrive')) {
+    const admin = await import('./admin');
+    if (sub === 'list') {
+      const letters = await admin.deadLetters(config, arg ? Number(arg) : 100);
+      process.stdout.write(`${JSON.stringify(letters, null, 2)}\n`);
+    } else {
+      if (!arg) fail('dlq redrive needs the dead letter id (see dlq list)');
+      const letter = await admin.redrive(config, arg);
+      process.stdout.write(`re-driven ${letter.id} to ${letter.streamKey}\n`);
+    }
+    return;
+  }
+  process.stderr.write(`${USAGE}\n`);
+  process.exit(command ? 2 : 0);
+}
+
+main(process.argv.slice(2)).catch(async (err: Error) => {
+  const { StartupError, TributaryError } = await import('./errors');
+  if (err instanceof StartupError || err instanceof TributaryError) fail(err.message);
+  process.stderr.write(`tributary: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

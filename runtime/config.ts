@@ -1,0 +1,123 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the runtime reads from the environment, validated in one place.
+ * A bad value stops start-up with one line naming the variable (see {@link ConfigError}).
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/tributary'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  ROLE: z.enum(['web', 'worker', 'all']).default('all'),
+  CONTEXTS: z.string().default('all'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: int(0, 65535).default(3000),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]*$/, 'letters, digits and _ . : - only')
+    .default('tributary:'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MIGRATE_ON_START: bool.default(true),
+  PARTITIONS: int(1, 1024).default(4),
+  HTTP_BODY_LIMIT_BYTES: int(1024).default(64 * 1024),
+  HTTP_REQUEST_TIMEOUT_MS: int(100).default(10_000),
+  DB_POOL_MAX: int(1, 200).default(10),
+  RELAY_BATCH_SIZE: int(1, 10_000).default(500),
+  RELAY_POLL_MS: int(5).default(250),
+  STREAM_MAXLEN: int(0).default(100_000),
+  CONSUMER_BATCH_SIZE: int(1, 10_000).default(200),
+  CONSUMER_BLOCK_MS: int(10).default(1_000),
+  CONSUMER_MAX_ATTEMPTS: int(1, 1_000).default(5),
+  CONSUMER_RETRY_BASE_MS: int(1).default(200),
+  CONSUMER_CLAIM_IDLE_MS: int(100).default(30_000),
+  SNAPSHOT_EVERY: int(0).default(50),
+  SHUTDOWN_TIMEOUT_MS: int(100).default(10_000),
+  OTEL_SERVICE_NAME: z.string().default('tributary'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+});
+
+type Raw = z.infer<typeof schema>;
+
+export type Role = Raw['ROLE'];
+
+/** The typed, validated configuration. Field names follow the environment variables. */
+export interface Config {
+  databaseUrl: string;
+  redisUrl: string;
+  role: Role;
+  /** Context names to load, or 'all'. */
+  contexts: readonly string[] | 'all';
+  host: string;
+  port: number;
+  redisPrefix: string;
+  logLevel: Raw['LOG_LEVEL'];
+  migrateOnStart: boolean;
+  partitions: number;
+  http: { bodyLimitBytes: number; requestTimeoutMs: number };
+  db: { poolMax: number };
+  relay: { batchSize: number; pollMs: number; streamMaxLen: number };
+  consumer: {
+    batchSize: number;
+    blockMs: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    claimIdleMs: number;
+  };
+  snapshotEvery: number;
+  shutdownTimeoutMs: number;
+  telemetry: { serviceName: string; otlpEndpoint?: string };
+}
+
+/** Thrown when the environment holds a bad value; its message is one line naming the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue.path[0]);
+    throw new ConfigError(`Invalid ${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`);
+  }
+  const r = parsed.data;
+  const contexts = r.CONTEXTS.trim() === 'all' ? 'all' : r.CONTEXTS.split(',').map((s) => s.trim()).filter(Boolean);
+  if (contexts !== 'all' && contexts.length === 0) throw new ConfigError('Invalid CONTEXTS="": name at least one context or "all"');
+  return {
+    databaseUrl: r.DATABASE_URL,
+    redisUrl: r.REDIS_URL,
+    role: r.ROLE,
+    contexts,
+    host: r.HOST,
+    port: r.PORT,
+    redisPrefix: r.REDIS_PREFIX,
+    logLevel: r.LOG_LEVEL,
+    migrateOnStart: r.MIGRATE_ON_START,
+    partitions: r.PARTITIONS,
+    http: { bodyLimitBytes: r.HTTP_BODY_LIMIT_BYTES, requestTimeoutMs: r.HTTP_REQUEST_TIMEOUT_MS },
+    db: { poolMax: r.DB_POOL_MAX },
+    relay: { batchSize: r.RELAY_BATCH_SIZE, pollMs: r.RELAY_POLL_MS, streamMaxLen: r.STREAM_MAXLEN },
+    consumer: {
+      batchSize: r.CONSUMER_BATCH_SIZE,
+      blockMs: r.CONSUMER_BLOCK_MS,
+      maxAttempts: r.CONSUMER_MAX_ATTEMPTS,
+      retryBaseMs: r.CONSUMER_RETRY_BASE_MS,
+      claimIdleMs: r.CONSUMER_CLAIM_IDLE_MS,
+    },
+    snapshotEvery: r.SNAPSHOT_EVERY,
+    shutdownTimeoutMs: r.SHUTDOWN_TIMEOUT_MS,
+    telemetry: { serviceName: r.OTEL_SERVICE_NAME, otlpEndpoint: r.OTEL_EXPORTER_OTLP_ENDPOINT },
+  };
+}
+
+/** The variables, their defaults and meaning, for `tributary config` and the README table. */
+export const configVariables = Object.keys(schema.shape);

@@ -1,0 +1,142 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type Router from '@koa/router';
+import type { Job } from 'bullmq';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import type { Db, Tx } from './store/database';
+import type { Redis } from './messaging/redis';
+import type { Topology } from './messaging/topology';
+import type { Envelope } from './messaging/envelope';
+import type { Delivery } from './messaging/stream-consumer';
+import type { ActorSystem, ExecuteResult, OutgoingMessage } from './actors/actor-system';
+import type { AggregateDefinition } from './actors/aggregate';
+import type { JobQueues } from './jobs/job-queues';
+import { StartupError } from './errors';
+
+/** What the runtime gives a context's routes, reactions and jobs. */
+export interface RuntimeServices {
+  config: Config;
+  log: Logger;
+  db: Db;
+  redis: Redis;
+  topology: Topology;
+  actors: ActorSystem;
+  jobs: JobQueues;
+}
+
+/** What a reaction sees of the message it handles; everything it writes joins the message's transaction. */
+export interface ReactionContext {
+  message: Envelope;
+  tx: Tx;
+  delivery: Delivery;
+  log: Logger;
+  services: RuntimeServices;
+  /**
+   * Runs a command on an actor in this transaction, caused by this message. A command the
+   * actor's state refuses is no error here (the seed: "an event that is invalid in the
+   * replayed state causes no side effect"): it returns undefined.
+   */
+  execute<C = any>(type: string, id: string, command: string, input?: unknown): Promise<ExecuteResult<C> | undefined>;
+  /** Sends messages to other actors through the outbox, in this transaction. */
+  send(...messages: OutgoingMessage[]): Promise<void>;
+}
+
+/** A worker-role consumer: a durable consumer group over some topics. */
+export interface Subscription {
+  /** Stable name; the group (and inbox key) is `<context>.<name>`. */
+  name: string;
+  topics: string[];
+  /** Message types it cares about; others are acknowledged without a call. */
+  types?: string[];
+  handle(ctx: ReactionContext): Promise<void>;
+}
+
+/** A worker-role BullMQ processor for side effects (the seed's "functions"). */
+export interface JobProcessor {
+  queue: string;
+  concurrency?: number;
+  process(job: Job, services: RuntimeServices): Promise<unknown>;
+}
+
+/**
+ * A bounded context as a plugin, declared like a Fastify plugin: its name, what it
+ * depends on, and what it adds to each role.
+ */
+export interface ContextPlugin {
+  name: string;
+  description?: string;
+  /** Contexts that must be loaded too (their contract is what this one talks to). */
+  dependencies?: string[];
+  aggregates?: AggregateDefinition[];
+  /** Collections listed by the `GET /v1` entry point: rel -> href. */
+  collections?: Record<string, string>;
+  /** Web role: Koa routes, mounted at the root (paths start with /v1). */
+  routes?: (router: Router, services: RuntimeServices) => void;
+  /** Worker role: stream consumers. */
+  subscriptions?: Subscription[];
+  /** Worker role: BullMQ processors. */
+  jobs?: JobProcessor[];
+  /** Directory of its knex migrations (its own tables, e.g. read models). */
+  migrations?: string;
+}
+
+const NAME = /^[a-z][a-z0-9-]*$/;
+
+export function defineContext(plugin: ContextPlugin): ContextPlugin {
+  if (!NAME.test(plugin.name)) throw new Error(`Context name "${plugin.name}" must be lower-case letters, digits and dashes`);
+  const names = new Set<string>();
+  for (const s of plugin.subscriptions ?? []) {
+    if (names.has(s.name)) throw new Error(`Context ${plugin.name} declares subscription ${s.name} twice`);
+    names.add(s.name);
+  }
+  return plugin;
+}
+
+/** The contexts directory of this repository. */
+export const CONTEXTS_DIR = path.resolve(__dirname, '..', 'contexts');
+
+/** Names of every context found in the directory (a folder with an index.ts). */
+export function availableContexts(dir = CONTEXTS_DIR): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && (fs.existsSync(path.join(dir, d.name, 'index.ts')) || fs.existsSync(path.join(dir, d.name, 'index.js'))))
+    .map((d) => d.name)
+    .sort();
+}
+
+/**
+ * Loads the requested contexts ('all' = every one found), checks their dependencies are
+ * loaded too, and returns them in dependency order.
+ */
+export function loadContexts(requested: readonly string[] | 'all', dir = CONTEXTS_DIR): ContextPlugin[] {
+  const available = availableContexts(dir);
+  const names = requested === 'all' ? available : [...requested];
+  for (const name of names) {
+    if (!available.includes(name)) {
+      throw new StartupError(`Unknown context "${name}" in CONTEXTS; available: ${available.join(', ') || '(none)'}`);
+    }
+  }
+  const plugins = new Map<string, ContextPlugin>();
+  for (const name of names) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(path.join(dir, name)) as { default?: ContextPlugin };
+    const plugin = mod.default;
+    if (!plugin || plugin.name !== name) throw new StartupError(`contexts/${name}/index.ts must default-export defineContext({ name: '${name}', ... })`);
+    plugins.set(name, plugin);
+  }
+  const ordered: ContextPlugin[] = [];
+  const visit = (p: ContextPlugin, trail: string[]) => {
+    if (ordered.includes(p)) return;
+    if (trail.includes(p.name)) throw new StartupError(`Context dependency cycle: ${[...trail, p.name].join(' -> ')}`);
+    for (const dep of p.dependencies ?? []) {
+      const d = plugins.get(dep);
+      if (!d) throw new StartupError(`Context "${p.name}" needs "${dep}": add it to CONTEXTS`);
+      visit(d, [...trail, p.name]);
+    }
+    ordered.push(p);
+  };
+  for (const p of plugins.values()) visit(p, []);
+  return ordered;
+}

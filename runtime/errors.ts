@@ -1,0 +1,85 @@
+/**
+ * Typed errors. Each carries the HTTP status it maps to, so `http/problem.ts` maps them
+ * once; a message is what a client (or the dashboard) shows verbatim.
+ */
+export abstract class TributaryError extends Error {
+  abstract readonly status: number;
+  /** A stable problem type slug, used as `type: /problems/<slug>`. */
+  abstract readonly slug: string;
+  /** Extra members for the problem document (e.g. validation issues). */
+  readonly extensions: Record<string, unknown> = {};
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** The request is malformed or fails validation: 400. */
+export class ValidationError extends TributaryError {
+  readonly status = 400;
+  readonly slug = 'validation';
+  constructor(message: string, readonly issues: FieldIssue[] = []) {
+    super(message);
+    if (issues.length) this.extensions.errors = issues;
+  }
+}
+
+/** The addressed resource does not exist: 404. */
+export class NotFoundError extends TributaryError {
+  readonly status = 404;
+  readonly slug = 'not-found';
+}
+
+/** The aggregate's state does not allow the command (a guard said no): 409. */
+export class CommandRejectedError extends TributaryError {
+  readonly status = 409;
+  readonly slug = 'command-rejected';
+  constructor(message: string, readonly command: string, readonly currentStatus: string) {
+    super(message);
+    this.extensions.command = command;
+    this.extensions.currentStatus = currentStatus;
+  }
+}
+
+/** Another writer appended to the stream first (optimistic concurrency): 409. */
+export class ConcurrencyError extends TributaryError {
+  readonly status = 409;
+  readonly slug = 'concurrency-conflict';
+  constructor(readonly streamId: string, readonly expectedVersion: number) {
+    super(`The resource was changed concurrently (expected version ${expectedVersion}); reload it and try again`);
+  }
+}
+
+/** A uniqueness rule of the domain was violated (e.g. email taken): 409. */
+export class ConflictError extends TributaryError {
+  readonly status = 409;
+  readonly slug = 'conflict';
+}
+
+/** The request body exceeds the configured limit: 413. */
+export class PayloadTooLargeError extends TributaryError {
+  readonly status = 413;
+  readonly slug = 'payload-too-large';
+}
+
+/** The request body is not JSON: 415. */
+export class UnsupportedMediaTypeError extends TributaryError {
+  readonly status = 415;
+  readonly slug = 'unsupported-media-type';
+}
+
+/** A backing service (Postgres, Redis) does not answer: 503. */
+export class ServiceUnavailableError extends TributaryError {
+  readonly status = 503;
+  readonly slug = 'service-unavailable';
+}
+
+/** Start-up cannot continue (service down, bad plugin): one line, no stack trace, exit 1. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}

@@ -1,0 +1,35 @@
+import type Router from '@koa/router';
+import type { Db } from '../store/database';
+import type { Redis } from '../messaging/redis';
+
+async function check(name: string, probe: () => Promise<unknown>, timeoutMs: number): Promise<[string, string]> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return [name, 'up'];
+  } catch (err) {
+    return [name, `down: ${(err as Error).message}`];
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `/healthz`: the process is alive. `/readyz`: Postgres and Redis answer (503 otherwise). */
+export function mountHealth(router: Router, db: Db, redis: Redis, isStopping: () => boolean): void {
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', async (ctx) => {
+    const checks = Object.fromEntries(
+      await Promise.all([check('postgres', () => db.raw('select 1'), 1_000), check('redis', () => redis.ping(), 1_000)]),
+    );
+    const ready = !isStopping() && Object.values(checks).every((s) => s === 'up');
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : isStopping() ? 'stopping' : 'not ready', checks };
+  });
+}

@@ -1,0 +1,68 @@
+import type { Context, Next } from 'koa';
+import { context as otelContext, propagation, trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger';
+import { ServiceUnavailableError } from '../errors';
+import { tracer } from '../telemetry/propagation';
+import { Attr, SpanNames } from '../telemetry/names';
+
+/**
+ * Makes sure each request runs in a server span. With the SDK's HTTP instrumentation that
+ * span exists already; without it (tests, tracing off in the SDK) one is started here, from
+ * the incoming `traceparent`, so commands and their events always carry a trace context.
+ */
+export function traceRequests() {
+  return async function tracing(ctx: Context, next: Next): Promise<void> {
+    const active = trace.getSpan(otelContext.active());
+    if (active) {
+      await next();
+      const route = (ctx as { _matchedRoute?: string })._matchedRoute;
+      if (route) active.setAttribute(Attr.httpRoute, String(route));
+      return;
+    }
+    const parent = propagation.extract(otelContext.active(), ctx.headers);
+    const span = tracer().startSpan(`${ctx.method}`, { kind: SpanKind.SERVER, attributes: { [Attr.httpMethod]: ctx.method } }, parent);
+    try {
+      await otelContext.with(trace.setSpan(parent, span), next);
+    } finally {
+      const route = String((ctx as { _matchedRoute?: string })._matchedRoute ?? ctx.path);
+      span.updateName(SpanNames.httpServer(ctx.method, route));
+      span.setAttribute(Attr.httpRoute, route);
+      span.setAttribute(Attr.httpStatus, ctx.status);
+      if (ctx.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
+  };
+}
+
+/** One log line per request; a correlation id for every request (X-Correlation-Id in and out). */
+export function requestLog(log: Logger) {
+  return async function logRequests(ctx: Context, next: Next): Promise<void> {
+    const started = performance.now();
+    const correlationId = ctx.get('x-correlation-id') || randomUUID();
+    ctx.state.correlationId = correlationId;
+    ctx.set('X-Correlation-Id', correlationId);
+    try {
+      await next();
+    } finally {
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      const quiet = ctx.path === '/healthz' || ctx.path === '/readyz';
+      (quiet ? log.debug : log.info).call(log, { method: ctx.method, path: ctx.path, status: ctx.status, ms, correlationId }, 'request');
+    }
+  };
+}
+
+/** Answers 503 instead of hanging when a request outlives its time (e.g. Postgres is down). */
+export function requestTimeout(ms: number) {
+  return async function timeout(ctx: Context, next: Next): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ServiceUnavailableError(`The request took longer than ${ms} ms; a backing service may be down`)), ms);
+    });
+    try {
+      await Promise.race([next(), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

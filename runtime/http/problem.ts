@@ -1,0 +1,77 @@
+import type { Context, Next } from 'koa';
+import { TributaryError } from '../errors';
+import type { Logger } from '../logger';
+
+export const PROBLEM_JSON = 'application/problem+json';
+
+/** An RFC 9457 problem document, with `message` too (what the seed's clients read). */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  message: string;
+  instance?: string;
+  [extension: string]: unknown;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problem(status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}, instance?: string): Problem {
+  return { type: `/problems/${slug}`, title: TITLES[status] ?? 'Error', status, detail, message: detail, instance, ...extensions };
+}
+
+/** Errors from the driver or the pool that mean "Postgres or Redis is down", not "bug". */
+function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; message?: string };
+  if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003'].includes(e.code)) return true;
+  if (e.name === 'KnexTimeoutError') return true;
+  return /Connection terminated|Connection is closed|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e.message ?? '');
+}
+
+/** Maps every error once: typed errors to their status, outages to 503, anything else to 500. */
+export function toProblem(err: unknown, instance: string): { problem: Problem; unexpected: boolean } {
+  if (err instanceof TributaryError) {
+    return { problem: problem(err.status, err.slug, err.message, err.extensions, instance), unexpected: false };
+  }
+  const status = (err as { status?: number; expose?: boolean }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const detail = (err as Error).message || TITLES[status] || 'Bad request';
+    return { problem: problem(status, status === 404 ? 'not-found' : status === 405 ? 'method-not-allowed' : 'http', detail, {}, instance), unexpected: false };
+  }
+  if (isUnavailable(err)) {
+    return { problem: problem(503, 'service-unavailable', 'A backing service (Postgres or Redis) is not answering; try again shortly', {}, instance), unexpected: false };
+  }
+  return { problem: problem(500, 'internal', 'An unexpected error occurred; it has been logged', {}, instance), unexpected: true };
+}
+
+export function errorHandler(log: Logger) {
+  return async function problemDetails(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw Object.assign(new Error(`No resource at ${ctx.path}`), { status: 404 });
+      }
+    } catch (err) {
+      const { problem: p, unexpected } = toProblem(err, ctx.path);
+      if (unexpected) log.error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
+      ctx.status = p.status;
+      ctx.type = PROBLEM_JSON;
+      ctx.body = p;
+      if (p.status === 405) {
+        const allow = (err as { headers?: Record<string, string> }).headers?.Allow;
+        if (allow) ctx.set('Allow', allow);
+      }
+    }
+  };
+}

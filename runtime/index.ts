@@ -1,0 +1,16 @@
+/**
+ * The runtime's public API: the only module a context imports from the runtime.
+ */
+export { defineContext, type ContextPlugin, type Subscription, type ReactionContext, type JobProcessor, type RuntimeServices } from './context';
+export { defineAggregate, NEW_STATE, exists, type AggregateDefinition, type AggregateState, type CommandSpec, type Change, type DomainEvent } from './actors/aggregate';
+export type { ActorSystem, ExecuteResult, OutgoingMessage, Causation } from './actors/actor-system';
+export type { Envelope, ActorRef } from './messaging/envelope';
+export type { Tx, Queryable, Db } from './store/database';
+export type { StoredEvent } from './store/event-store';
+export { HAL_JSON, link, resource, pagedCollection, pageRequest, type Links, type Link, type PageRequest } from './http/hal';
+export { mountAggregateRoutes, requireUuid, correlationOf, eventResource } from './http/aggregate-routes';
+export { bodyOf } from './http/json-body';
+export { validate } from './validation';
+export { ValidationError, NotFoundError, ConflictError, CommandRejectedError, ConcurrencyError, TributaryError } from './errors';
+export { SpanNames, Attr } from './telemetry/names';
+export { inSpan } from './telemetry/propagation';

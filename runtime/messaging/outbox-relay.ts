@@ -1,0 +1,169 @@
+import { Client } from 'pg';
+import { SpanKind } from '@opentelemetry/api';
+import type { Db } from '../store/database';
+import { OUTBOX_CHANNEL } from '../store/event-store';
+import type { Logger } from '../logger';
+import type { Redis } from './redis';
+import type { Topology } from './topology';
+import { Wakeup, backoff, sleep } from '../wakeup';
+import { tracer, contextFromCarrier } from '../telemetry/propagation';
+import { Attr, MESSAGING_SYSTEM, SpanNames } from '../telemetry/names';
+
+export interface RelayOptions {
+  batchSize: number;
+  pollMs: number;
+  /** Approximate cap on each stream's length (XADD MAXLEN ~); 0 keeps everything. */
+  streamMaxLen: number;
+  databaseUrl: string;
+}
+
+interface OutboxRow {
+  id: string;
+  topic: string;
+  partition: number;
+  json: string;
+  traceparent: string | null;
+  tracestate: string | null;
+  type: string;
+}
+
+/** One key for the whole relay: only the holder of this lock publishes. */
+const RELAY_LOCK_KEY = 0x7472_6962; // "trib"
+
+/**
+ * Moves committed outbox rows to their Redis stream partitions.
+ *
+ * Ordering and gap safety: rows are published in id order and deleted in the same
+ * transaction that read them, under a transaction-scoped advisory lock, so one relay at a
+ * time publishes. A row of a transaction that commits late is not skipped: there is no
+ * cursor to move past it; it is simply read by a later batch. An actor's rows are always
+ * committed in version order (a writer of version n+1 must have read version n committed),
+ * so id order never reorders one actor. If the delete fails after the XADD (crash, lost
+ * connection) the rows are published again; consumers dedupe on the message id.
+ */
+export class OutboxRelay {
+  private readonly wakeup = new Wakeup();
+  private running = false;
+  private loop?: Promise<void>;
+  private listener?: Client;
+  /** Messages published since start (for metrics and tests). */
+  published = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly redis: Redis,
+    private readonly topology: Topology,
+    private readonly options: RelayOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.listen();
+    this.loop = this.run();
+  }
+
+  /** Stops the loop, then flushes what is committed (bounded by `deadline`). */
+  async stop(deadline = Date.now() + 5_000): Promise<void> {
+    this.running = false;
+    this.wakeup.wake();
+    await this.loop;
+    while (Date.now() < deadline) {
+      try {
+        if ((await this.relayBatch()) === 0) break;
+      } catch (err) {
+        this.log.warn({ err }, 'outbox flush on shutdown failed');
+        break;
+      }
+    }
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  private async listen(): Promise<void> {
+    const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'tributary-relay-listen' });
+    client.on('notification', () => this.wakeup.wake());
+    client.on('error', (err) => {
+      this.log.warn({ err: err.message }, 'outbox LISTEN connection lost; polling until it is back');
+      this.listener = undefined;
+      if (this.running) void sleep(1_000).then(() => (this.running ? this.listen().catch(() => undefined) : undefined));
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      this.listener = client;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'outbox LISTEN failed; polling only');
+      await client.end().catch(() => undefined);
+      if (this.running) setTimeout(() => void (this.running && this.listen()), 2_000).unref();
+    }
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        const n = await this.relayBatch();
+        failures = 0;
+        if (n === this.options.batchSize) continue;
+        await this.wakeup.wait(this.options.pollMs);
+      } catch (err) {
+        failures++;
+        const delay = backoff(failures, 100, 5_000);
+        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'outbox relay failed');
+        await this.wakeup.wait(delay);
+      }
+    }
+  }
+
+  /** Publishes one batch; returns how many rows it moved (0 when idle or not the lock holder). */
+  async relayBatch(): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const lock = await tx.raw<{ rows: { locked: boolean }[] }>('SELECT pg_try_advisory_xact_lock(?) AS locked', [RELAY_LOCK_KEY]);
+      if (!lock.rows[0].locked) return 0;
+      const { rows } = await tx.raw<{ rows: OutboxRow[] }>(
+        `SELECT id, topic, partition, message::text AS json, message->>'traceparent' AS traceparent,
+                message->>'tracestate' AS tracestate, message->>'type' AS type
+           FROM outbox ORDER BY id LIMIT ?`,
+        [this.options.batchSize],
+      );
+      if (rows.length === 0) return 0;
+      await this.publish(rows);
+      await tx.raw('DELETE FROM outbox WHERE id = ANY(?::bigint[])', [rows.map((r) => r.id)]);
+      this.published += rows.length;
+      return rows.length;
+    });
+  }
+
+  private async publish(rows: OutboxRow[]): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    const maxLen = this.options.streamMaxLen;
+    const spans = [];
+    for (const row of rows) {
+      const key = this.topology.streamKey(row.topic, row.partition);
+      if (maxLen > 0) pipeline.xadd(key, 'MAXLEN', '~', maxLen, '*', 'm', row.json);
+      else pipeline.xadd(key, '*', 'm', row.json);
+      if (row.traceparent) {
+        const destination = this.topology.destination(row.topic, row.partition);
+        spans.push(
+          tracer().startSpan(
+            SpanNames.publish(destination),
+            {
+              kind: SpanKind.PRODUCER,
+              attributes: {
+                [Attr.messagingSystem]: MESSAGING_SYSTEM,
+                [Attr.messagingOperation]: 'send',
+                [Attr.messagingDestination]: destination,
+                [Attr.messageType]: row.type,
+              },
+            },
+            contextFromCarrier({ traceparent: row.traceparent, tracestate: row.tracestate ?? undefined }),
+          ),
+        );
+      }
+    }
+    const results = await pipeline.exec();
+    for (const span of spans) span.end();
+    const failed = results?.find(([err]) => err);
+    if (!results || failed) throw failed?.[0] ?? new Error('Redis pipeline returned no result');
+  }
+}

@@ -1,0 +1,40 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import { StartupError } from '../errors';
+
+export type { Redis };
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]+@/, '//$1:***@');
+}
+
+/**
+ * A Redis connection. `blocking` connections serve XREADGROUP BLOCK and nothing else, so a
+ * blocked read never delays a command of the same process.
+ */
+export function createRedis(url: string, options: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableAutoPipelining: false,
+    lazyConnect: true,
+    connectionName: 'tributary',
+    retryStrategy: (times) => Math.min(times * 100, 2_000),
+    ...options,
+  });
+}
+
+/** Connects and pings, or throws a one-line {@link StartupError} naming the URL. */
+export async function connectRedis(url: string, options: RedisOptions = {}): Promise<Redis> {
+  const redis = createRedis(url, { ...options, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    redis.disconnect();
+    throw new StartupError(
+      `Redis at ${redact(url)} does not answer (${(err as Error).message}): start Redis (docker compose up -d redis) or set REDIS_URL`,
+    );
+  }
+  // From here on, reconnect forever: a Redis restart must not kill the process.
+  redis.options.retryStrategy = (times) => Math.min(times * 100, 2_000);
+  return redis;
+}

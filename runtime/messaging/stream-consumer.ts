@@ -1,0 +1,364 @@
+import os from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { SpanKind } from '@opentelemetry/api';
+import type { Db, Tx } from '../store/database';
+import type { Logger } from '../logger';
+import { ConcurrencyError } from '../errors';
+import type { Redis } from './redis';
+import type { Topology } from './topology';
+import type { Envelope } from './envelope';
+import { deadLetter } from './dead-letters';
+import { contextFromCarrier, inSpan } from '../telemetry/propagation';
+import { Attr, MESSAGING_SYSTEM, SpanNames } from '../telemetry/names';
+import { backoff } from '../wakeup';
+
+/** Handles one message inside the transaction that also records it in the inbox. */
+export type MessageHandler = (message: Envelope, tx: Tx, delivery: Delivery) => Promise<void>;
+
+export interface Delivery {
+  /** 1 on the first try. */
+  attempt: number;
+  streamKey: string;
+  entryId: string;
+}
+
+export interface ConsumerOptions {
+  /** Consumer group; also the inbox key, so it must be stable across deployments. */
+  group: string;
+  topics: string[];
+  handler: MessageHandler;
+  batchSize: number;
+  blockMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  claimIdleMs: number;
+  /**
+   * Partitions this process reads. The seam for partition ownership: today every process
+   * reads all partitions; a lease manager can narrow this.
+   */
+  partitions?: () => number[];
+  consumerName?: string;
+}
+
+interface Entry {
+  key: string;
+  id: string;
+  message?: Envelope;
+  /** Set when the entry cannot be parsed: it goes straight to the dead letters. */
+  malformed?: string;
+}
+
+type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
+
+const actorKey = (m: Envelope) => `${m.actor.type}:${m.actor.id}`;
+const MAX_CONFLICT_RETRIES = 3;
+
+/**
+ * Reads a consumer group over every partition stream of its topics and hands each
+ * message to the handler exactly once in effect:
+ *
+ * - a batch of one partition runs in ONE transaction: inbox rows (dedupe), the handler's
+ *   writes and its outbox rows; XACK only after the commit;
+ * - if the batch fails, its messages are retried one per transaction, so one bad message
+ *   does not hold back the others;
+ * - a failing message stays pending and is retried with exponential backoff; later
+ *   messages of the same actor wait behind it (per-actor order), other actors go on;
+ * - after `maxAttempts` it is parked in the dead-letter stream with its error;
+ * - entries left pending by a dead consumer are claimed after `claimIdleMs` (XAUTOCLAIM).
+ */
+export class StreamConsumer {
+  readonly name: string;
+  private running = false;
+  private loop?: Promise<void>;
+  /** Actors whose oldest pending message failed, with the entry id that blocks them. */
+  private readonly blocked = new Map<string, string>();
+  /** Entry id -> earliest time of its next attempt. */
+  private readonly retryAt = new Map<string, number>();
+  private pendingDue = 0;
+  private lastClaim = 0;
+  /** Messages handled (committed) since start. */
+  handled = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly redis: Redis,
+    private readonly blockingRedis: Redis,
+    private readonly topology: Topology,
+    private readonly options: ConsumerOptions,
+    private readonly log: Logger,
+  ) {
+    this.name = options.consumerName ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  }
+
+  private keys(): string[] {
+    const partitions = this.options.partitions?.() ?? Array.from({ length: this.topology.partitions }, (_, p) => p);
+    return this.options.topics.flatMap((t) => partitions.map((p) => this.topology.streamKey(t, p)));
+  }
+
+  async ensureGroups(): Promise<void> {
+    for (const key of this.keys()) {
+      try {
+        await this.redis.xgroup('CREATE', key, this.options.group, '0', 'MKSTREAM');
+      } catch (err) {
+        if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.ensureGroups();
+    this.running = true;
+    // Our own pending entries from an earlier life of this consumer name come first.
+    this.pendingDue = Date.now();
+    this.loop = this.run();
+  }
+
+  /** Stops reading; resolves when the batch in flight has committed and been acknowledged. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        await this.tick();
+        failures = 0;
+      } catch (err) {
+        const message = (err as Error).message ?? String(err);
+        if (message.includes('NOGROUP')) {
+          // Redis lost its data (or the stream was deleted): recreate and go on.
+          this.log.warn({ group: this.options.group }, 'consumer group missing; recreating');
+          await this.ensureGroups().catch(() => undefined);
+          continue;
+        }
+        failures++;
+        const delay = backoff(failures, 100, 5_000);
+        this.log.warn({ err: message, group: this.options.group, retryInMs: delay }, 'consumer loop failed');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /** One read-and-handle round. Exposed for tests. */
+  async tick(): Promise<number> {
+    const now = Date.now();
+    if (now - this.lastClaim >= Math.min(this.options.claimIdleMs, 5_000)) {
+      this.lastClaim = now;
+      await this.claimAbandoned();
+    }
+    const keys = this.keys();
+    let reply: StreamReply;
+    if (this.pendingDue && now >= this.pendingDue) {
+      reply = (await this.redis.xreadgroup(
+        'GROUP', this.options.group, this.name, 'COUNT', this.options.batchSize * 2,
+        'STREAMS', ...keys, ...keys.map(() => '0'),
+      )) as StreamReply;
+      const count = reply?.reduce((n, [, e]) => n + e.length, 0) ?? 0;
+      if (count === 0) this.pendingDue = 0;
+    } else {
+      const block = this.pendingDue ? Math.max(1, Math.min(this.options.blockMs, this.pendingDue - now)) : this.options.blockMs;
+      reply = (await this.blockingRedis.xreadgroup(
+        'GROUP', this.options.group, this.name, 'COUNT', this.options.batchSize, 'BLOCK', block,
+        'STREAMS', ...keys, ...keys.map(() => '>'),
+      )) as StreamReply;
+    }
+    if (!reply) return 0;
+    const batches = reply.filter(([, entries]) => entries.length > 0).map(([key, entries]) => this.handlePartition(key, entries.map(([id, fields]) => parseEntry(key, id, fields))));
+    const counts = await Promise.all(batches);
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Handles one partition's entries in stream order; returns how many were acknowledged. */
+  private async handlePartition(key: string, entries: Entry[]): Promise<number> {
+    const now = Date.now();
+    const runnable: Entry[] = [];
+    const blockedHere = new Set<string>();
+    for (const e of entries) {
+      if (e.malformed || !e.message) {
+        runnable.push(e);
+        continue;
+      }
+      const actor = actorKey(e.message);
+      if (blockedHere.has(actor)) continue;
+      const blocker = this.blocked.get(actor);
+      if (blocker && blocker !== e.id) {
+        // A failing earlier message of this actor holds it back; keep this one pending.
+        blockedHere.add(actor);
+        this.schedulePending(now + this.options.retryBaseMs);
+        continue;
+      }
+      const due = this.retryAt.get(e.id);
+      if (due && due > now) {
+        blockedHere.add(actor);
+        this.schedulePending(due);
+        continue;
+      }
+      runnable.push(e);
+    }
+    if (runnable.length === 0) return 0;
+
+    const malformed = runnable.filter((e) => e.malformed);
+    for (const e of malformed) await deadLetter(this.redis, this.topology, this.options.group, e.key, e.id, e.malformed!, 1, undefined);
+    const good = runnable.filter((e) => !e.malformed);
+    if (good.length === 0) return malformed.length;
+
+    const firstTry = good.every((e) => !this.retryAt.has(e.id));
+    if (firstTry && good.length > 1) {
+      try {
+        await this.db.transaction((tx) => this.handleInTx(tx, good));
+        await this.ack(key, good);
+        return good.length + malformed.length;
+      } catch (err) {
+        this.log.debug({ err: (err as Error).message, group: this.options.group }, 'batch failed; retrying one by one');
+      }
+    }
+    let acked = malformed.length;
+    const failedActors = new Set<string>();
+    for (const e of good) {
+      const actor = actorKey(e.message!);
+      if (failedActors.has(actor)) continue;
+      if (await this.handleOne(key, e)) acked++;
+      else failedActors.add(actor);
+    }
+    return acked;
+  }
+
+  private async handleOne(key: string, e: Entry): Promise<boolean> {
+    for (let conflict = 0; ; conflict++) {
+      try {
+        await this.db.transaction((tx) => this.handleInTx(tx, [e]));
+        await this.ack(key, [e]);
+        return true;
+      } catch (err) {
+        if (err instanceof ConcurrencyError && conflict < MAX_CONFLICT_RETRIES) continue;
+        await this.recordFailure(key, e, err as Error);
+        return false;
+      }
+    }
+  }
+
+  private async handleInTx(tx: Tx, entries: Entry[]): Promise<void> {
+    const ids = entries.map((e) => e.message!.id);
+    const { rows } = await tx.raw<{ rows: { message_id: string }[] }>(
+      `INSERT INTO inbox (consumer, message_id) SELECT ?, unnest(?::uuid[]) ON CONFLICT DO NOTHING RETURNING message_id`,
+      [this.options.group, ids],
+    );
+    const fresh = new Set(rows.map((r) => r.message_id));
+    for (const e of entries) {
+      const m = e.message!;
+      if (!fresh.has(m.id)) continue; // delivered before: its effect is already committed
+      const destination = this.destinationOf(e.key);
+      const attempt = (this.attemptsSeen.get(e.id) ?? 0) + 1;
+      await inSpan(
+        SpanNames.process(destination),
+        {
+          kind: SpanKind.CONSUMER,
+          parent: contextFromCarrier(m),
+          attributes: {
+            [Attr.messagingSystem]: MESSAGING_SYSTEM,
+            [Attr.messagingOperation]: 'process',
+            [Attr.messagingDestination]: destination,
+            [Attr.messagingConsumerGroup]: this.options.group,
+            [Attr.messagingMessageId]: m.id,
+            [Attr.messageType]: m.type,
+            [Attr.actorType]: m.actor.type,
+            [Attr.actorId]: m.actor.id,
+            [Attr.correlationId]: m.correlationId,
+            [Attr.messagingDeliveryAttempt]: attempt,
+          },
+        },
+        () => this.options.handler(m, tx, { attempt, streamKey: e.key, entryId: e.id }),
+      );
+    }
+  }
+
+  private readonly attemptsSeen = new Map<string, number>();
+
+  private destinationOf(key: string): string {
+    const { topic, partition } = this.topology.parseStreamKey(key);
+    return this.topology.destination(topic, partition);
+  }
+
+  private async ack(key: string, entries: Entry[]): Promise<void> {
+    const ids = entries.map((e) => e.id);
+    const hadFailures = ids.filter((id) => this.retryAt.has(id));
+    const multi = this.redis.multi().xack(key, this.options.group, ...ids);
+    if (hadFailures.length) multi.hdel(this.topology.attemptsKey(this.options.group), ...hadFailures);
+    await multi.exec();
+    this.handled += entries.length;
+    for (const id of hadFailures) this.retryAt.delete(id);
+    for (const id of ids) this.attemptsSeen.delete(id);
+    for (const e of entries) this.unblock(e);
+  }
+
+  private unblock(e: Entry): void {
+    if (!e.message) return;
+    const actor = actorKey(e.message);
+    if (this.blocked.get(actor) === e.id) {
+      this.blocked.delete(actor);
+      // Messages of this actor that waited behind it are pending: pick them up now.
+      this.schedulePending(Date.now());
+    }
+  }
+
+  private schedulePending(at: number): void {
+    this.pendingDue = this.pendingDue ? Math.min(this.pendingDue, at) : at;
+  }
+
+  private async recordFailure(key: string, e: Entry, err: Error): Promise<void> {
+    // Attempts live in Redis so that a restarted or claiming consumer continues the count.
+    const attempts = await this.redis.hincrby(this.topology.attemptsKey(this.options.group), e.id, 1);
+    this.attemptsSeen.set(e.id, attempts);
+    const m = e.message!;
+    if (attempts >= this.options.maxAttempts) {
+      this.log.error({ err: err.message, group: this.options.group, type: m.type, actor: m.actor, attempts }, 'message dead-lettered');
+      await deadLetter(this.redis, this.topology, this.options.group, key, e.id, err.message, attempts, m);
+      this.retryAt.delete(e.id);
+      this.attemptsSeen.delete(e.id);
+      this.unblock(e);
+      return;
+    }
+    const delay = backoff(attempts, this.options.retryBaseMs);
+    this.log.warn({ err: err.message, group: this.options.group, type: m.type, actor: m.actor, attempts, retryInMs: delay }, 'message failed; will retry');
+    this.blocked.set(actorKey(m), e.id);
+    this.retryAt.set(e.id, Date.now() + delay);
+    this.schedulePending(Date.now() + delay);
+  }
+
+  /** Takes over entries that another consumer of the group left pending too long. */
+  async claimAbandoned(): Promise<number> {
+    let claimed = 0;
+    for (const key of this.keys()) {
+      let cursor = '0-0';
+      do {
+        const res = (await this.redis.xautoclaim(key, this.options.group, this.name, this.options.claimIdleMs, cursor, 'COUNT', 100)) as [string, [string, string[]][], string[]?];
+        cursor = res[0];
+        const n = res[1].filter(Boolean).length;
+        if (n > 0) {
+          claimed += n;
+          this.log.info({ group: this.options.group, key, claimed: n }, 'claimed abandoned entries');
+        }
+      } while (cursor !== '0-0');
+    }
+    if (claimed > 0) this.schedulePending(Date.now());
+    return claimed;
+  }
+}
+
+function parseEntry(key: string, id: string, fields: string[] | null): Entry {
+  // A pending entry that was deleted from the stream (trimmed) comes back with no fields.
+  if (!fields) return { key, id, malformed: 'entry was trimmed from the stream before it was handled' };
+  const i = fields.indexOf('m');
+  if (i < 0 || i + 1 >= fields.length) return { key, id, malformed: 'entry has no "m" field' };
+  try {
+    const message = JSON.parse(fields[i + 1]) as Envelope;
+    if (!message || typeof message.id !== 'string' || !message.actor || typeof message.type !== 'string') {
+      return { key, id, malformed: 'entry is not a message envelope' };
+    }
+    return { key, id, message };
+  } catch (err) {
+    return { key, id, malformed: `entry is not JSON: ${(err as Error).message}` };
+  }
+}

@@ -1,0 +1,146 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config';
+import { createLogger, type Logger } from './logger';
+import { loadContexts, CONTEXTS_DIR, type ContextPlugin, type ReactionContext, type RuntimeServices, type Subscription } from './context';
+import { createDb, ensureDatabase } from './store/database';
+import { migrateLatest } from './store/migrate';
+import { connectRedis, createRedis, type Redis } from './messaging/redis';
+import { Topology } from './messaging/topology';
+import { OutboxRelay } from './messaging/outbox-relay';
+import { StreamConsumer } from './messaging/stream-consumer';
+import { ActorSystem } from './actors/actor-system';
+import { JobQueues } from './jobs/job-queues';
+import { createWebApp } from './http/web-app';
+import { CommandRejectedError } from './errors';
+
+export interface StartOptions {
+  log?: Logger;
+  contextsDir?: string;
+}
+
+/** A started process: web, worker or both, with what it runs, and a graceful stop. */
+export interface Runtime {
+  services: RuntimeServices;
+  plugins: ContextPlugin[];
+  /** Base URL of the web role (when it runs). */
+  url?: string;
+  relay?: OutboxRelay;
+  consumers: StreamConsumer[];
+  /** Stops taking work, finishes what is in flight, flushes the relay, closes pools. */
+  stop(): Promise<void>;
+}
+
+/** The plugin migrations to run for these contexts. */
+export const migrationDirs = (plugins: ContextPlugin[]) => plugins.flatMap((p) => (p.migrations ? [p.migrations] : []));
+
+export async function startRuntime(config: Config, options: StartOptions = {}): Promise<Runtime> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const plugins = loadContexts(config.contexts, options.contextsDir ?? CONTEXTS_DIR);
+  const runsWeb = config.role !== 'worker';
+  const runsWorker = config.role !== 'web';
+
+  await ensureDatabase(config.databaseUrl);
+  const db = createDb(config.databaseUrl, config.db.poolMax);
+  if (config.migrateOnStart) {
+    const applied = await migrateLatest(db, config.databaseUrl, migrationDirs(plugins));
+    if (applied.length) log.info({ applied }, 'migrations applied');
+  }
+  const redis = await connectRedis(config.redisUrl);
+  const topology = new Topology(config.redisPrefix, config.partitions);
+  const actors = new ActorSystem(db, topology, config.snapshotEvery);
+  for (const p of plugins) for (const a of p.aggregates ?? []) actors.register(a);
+  const jobs = new JobQueues(config.redisUrl, topology.bullPrefix(), log.child({ component: 'jobs' }));
+  const services: RuntimeServices = { config, log, db, redis, topology, actors, jobs };
+
+  let stopping = false;
+  let server: Server | undefined;
+  let url: string | undefined;
+  {
+    // A worker alone still answers /healthz and /readyz (container and k8s probes).
+    const app = createWebApp(services, runsWeb ? plugins : [], () => stopping, runsWeb);
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(config.port, config.host, () => resolve(s));
+      s.once('error', reject);
+    });
+    server.requestTimeout = config.http.requestTimeoutMs + 5_000;
+    const address = server.address() as AddressInfo;
+    url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${address.port}`;
+  }
+
+  let relay: OutboxRelay | undefined;
+  const consumers: StreamConsumer[] = [];
+  const blocking: Redis[] = [];
+  if (runsWorker) {
+    relay = new OutboxRelay(db, redis, topology, { ...config.relay, databaseUrl: config.databaseUrl }, log.child({ component: 'relay' }));
+    await relay.start();
+    for (const p of plugins) {
+      for (const s of p.subscriptions ?? []) {
+        const conn = createRedis(config.redisUrl, { lazyConnect: false, connectionName: `tributary-${p.name}.${s.name}` });
+        blocking.push(conn);
+        const consumer = new StreamConsumer(db, redis, conn, topology, {
+          ...config.consumer,
+          group: `${p.name}.${s.name}`,
+          topics: s.topics,
+          handler: reactionHandler(s, services),
+        }, log.child({ component: 'consumer', group: `${p.name}.${s.name}` }));
+        await consumer.start();
+        consumers.push(consumer);
+      }
+      for (const j of p.jobs ?? []) jobs.process(j.queue, (job) => j.process(job, services), j.concurrency);
+    }
+  }
+  log.info({ role: config.role, contexts: plugins.map((p) => p.name), url, partitions: config.partitions, prefix: config.redisPrefix }, 'tributary started');
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      stopping = true;
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      const closing = server
+        ? new Promise<void>((resolve) => {
+            server!.close(() => resolve());
+            server!.closeIdleConnections();
+            setTimeout(() => server!.closeAllConnections(), Math.max(0, deadline - Date.now() - 500)).unref();
+          })
+        : Promise.resolve();
+      await Promise.all([closing, ...consumers.map((c) => c.stop())]);
+      await jobs.close();
+      await relay?.stop(deadline);
+      for (const b of blocking) b.disconnect();
+      await redis.quit().catch(() => redis.disconnect());
+      await db.destroy();
+      log.info('tributary stopped');
+    })());
+
+  return { services, plugins, url, relay, consumers, stop };
+}
+
+/** Adapts a context's subscription to the consumer: type filter and the reaction context. */
+function reactionHandler(s: Subscription, services: RuntimeServices) {
+  const types = s.types ? new Set(s.types) : undefined;
+  return async (message: ReactionContext['message'], tx: ReactionContext['tx'], delivery: ReactionContext['delivery']) => {
+    if (types && !types.has(message.type)) return;
+    const causation = { correlationId: message.correlationId, causationId: message.id };
+    const ctx: ReactionContext = {
+      message,
+      tx,
+      delivery,
+      log: services.log,
+      services,
+      async execute(type, id, command, input) {
+        try {
+          return await services.actors.execute(type, id, command, input, { tx, causation });
+        } catch (err) {
+          if (err instanceof CommandRejectedError) {
+            services.log.debug({ type, id, command, reason: err.message, cause: message.type }, 'reaction command refused by state; no effect');
+            return undefined;
+          }
+          throw err;
+        }
+      },
+      send: (...messages) => services.actors.send(tx, messages, causation),
+    };
+    await s.handle(ctx);
+  };
+}
