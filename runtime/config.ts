@@ -35,6 +35,7 @@ const schema = z.object({
   CONSUMER_RETRY_BASE_MS: int(1).default(200),
   CONSUMER_CLAIM_IDLE_MS: int(100).default(30_000),
   SNAPSHOT_EVERY: int(0).default(50),
+  TIMER_POLL_MS: int(10).default(500),
   SHUTDOWN_TIMEOUT_MS: int(100).default(10_000),
   OTEL_SERVICE_NAME: z.string().default('tributary'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
@@ -68,6 +69,7 @@ export interface Config {
     claimIdleMs: number;
   };
   snapshotEvery: number;
+  timerPollMs: number;
   shutdownTimeoutMs: number;
   telemetry: { serviceName: string; otlpEndpoint?: string };
 }
@@ -114,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       claimIdleMs: r.CONSUMER_CLAIM_IDLE_MS,
     },
     snapshotEvery: r.SNAPSHOT_EVERY,
+    timerPollMs: r.TIMER_POLL_MS,
     shutdownTimeoutMs: r.SHUTDOWN_TIMEOUT_MS,
     telemetry: { serviceName: r.OTEL_SERVICE_NAME, otlpEndpoint: r.OTEL_EXPORTER_OTLP_ENDPOINT },
   };

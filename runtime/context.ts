@@ -7,7 +7,7 @@ import type { Logger } from './logger';
 import type { Db, Tx } from './store/database';
 import type { Redis } from './messaging/redis';
 import type { Topology } from './messaging/topology';
-import type { Envelope } from './messaging/envelope';
+import type { ActorRef, Envelope } from './messaging/envelope';
 import type { Delivery } from './messaging/stream-consumer';
 import type { ActorSystem, ExecuteResult, OutgoingMessage } from './actors/actor-system';
 import type { AggregateDefinition } from './actors/aggregate';
@@ -40,6 +40,12 @@ export interface ReactionContext {
   execute<C = any>(type: string, id: string, command: string, input?: unknown): Promise<ExecuteResult<C> | undefined>;
   /** Sends messages to other actors through the outbox, in this transaction. */
   send(...messages: OutgoingMessage[]): Promise<void>;
+  /**
+   * Sets a durable deadline for an actor, in this transaction: after `inMs`, `TIMER_FIRED`
+   * with `{ name, ...data }` arrives on `topic`. Setting it again moves it.
+   */
+  schedule(timer: { actor: ActorRef; name: string; topic: string; inMs: number; data?: Record<string, unknown> }): Promise<void>;
+  cancel(actor: ActorRef, name: string): Promise<void>;
 }
 
 /** A worker-role consumer: a durable consumer group over some topics. */

@@ -14,3 +14,4 @@ export { validate } from './validation';
 export { ValidationError, NotFoundError, ConflictError, CommandRejectedError, ConcurrencyError, TributaryError } from './errors';
 export { SpanNames, Attr } from './telemetry/names';
 export { inSpan } from './telemetry/propagation';
+export { TIMER_FIRED } from './store/timers';

@@ -13,6 +13,8 @@ import { ActorSystem } from './actors/actor-system';
 import { JobQueues } from './jobs/job-queues';
 import { createWebApp } from './http/web-app';
 import { CommandRejectedError } from './errors';
+import { TimerPoller } from './messaging/timer-poller';
+import { cancelTimer, scheduleTimer } from './store/timers';
 
 export interface StartOptions {
   log?: Logger;
@@ -69,11 +71,14 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   }
 
   let relay: OutboxRelay | undefined;
+  let timers: TimerPoller | undefined;
   const consumers: StreamConsumer[] = [];
   const blocking: Redis[] = [];
   if (runsWorker) {
     relay = new OutboxRelay(db, redis, topology, { ...config.relay, databaseUrl: config.databaseUrl }, log.child({ component: 'relay' }));
     await relay.start();
+    timers = new TimerPoller(db, topology, config.timerPollMs, log.child({ component: 'timers' }));
+    timers.start();
     for (const p of plugins) {
       for (const s of p.subscriptions ?? []) {
         const conn = createRedis(config.redisUrl, { lazyConnect: false, connectionName: `tributary-${p.name}.${s.name}` });
@@ -104,7 +109,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
             setTimeout(() => server!.closeAllConnections(), Math.max(0, deadline - Date.now() - 500)).unref();
           })
         : Promise.resolve();
-      await Promise.all([closing, ...consumers.map((c) => c.stop())]);
+      await Promise.all([closing, timers?.stop(), ...consumers.map((c) => c.stop())]);
       await jobs.close();
       await relay?.stop(deadline);
       for (const b of blocking) b.disconnect();
@@ -140,6 +145,9 @@ function reactionHandler(s: Subscription, services: RuntimeServices) {
         }
       },
       send: (...messages) => services.actors.send(tx, messages, causation),
+      schedule: (t) =>
+        scheduleTimer(tx, { actor: t.actor, name: t.name, topic: t.topic, data: t.data, dueAt: new Date(Date.now() + t.inMs), correlationId: message.correlationId }),
+      cancel: (actor, name) => cancelTimer(tx, actor, name),
     };
     await s.handle(ctx);
   };

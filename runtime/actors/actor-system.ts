@@ -6,6 +6,7 @@ import type { Topology } from '../messaging/topology';
 import type { ActorRef, Envelope } from '../messaging/envelope';
 import { currentTraceCarrier } from '../telemetry/propagation';
 import { exists, type AggregateDefinition, type AggregateState, type CommandSpec, type StoredEventLike } from './aggregate';
+import { transition } from 'xstate';
 import { fold, initialState, resolve } from './machine-state';
 import { validate } from '../validation';
 
@@ -79,7 +80,7 @@ export class ActorSystem {
   }
 
   /** The public commands the machine accepts in this state, in declaration order. */
-  allowedCommands(type: string, state: AggregateState): string[] {
+  allowedCommands(type: string, state: AggregateState<unknown>): string[] {
     const def = this.definition(type);
     const snapshot = resolve(def.machine, state);
     return Object.entries(def.commands)
@@ -145,48 +146,51 @@ export class ActorSystem {
     if (options.expectedVersion !== undefined && options.expectedVersion !== before.version) {
       throw new ConcurrencyError(streamIdOf(def.type, id), options.expectedVersion);
     }
-    const event = { type: spec.event, data: spec.data ? spec.data(input, before) : (input as Record<string, unknown>) };
-    const snapshot = resolve(def.machine, before);
-    if (!snapshot.can(event)) throw new CommandRejectedError(spec.rejection(before), command, before.status);
-
-    const eventId = randomUUID();
-    const stored: StoredEventLike = { eventId, type: event.type, data: event.data, version: before.version + 1 };
-    const after = fold(def.machine, before, [stored]);
-    const causation = options.causation ?? { correlationId: eventId, causationId: eventId };
+    const decided = spec.decide
+      ? spec.decide(input, before)
+      : [{ type: spec.event, data: spec.data ? spec.data(input, before) : (input as Record<string, unknown>) }];
+    let snapshot = resolve(def.machine, before);
+    const stored: StoredEventLike[] = [];
+    for (const event of decided) {
+      if (!snapshot.can(event)) throw new CommandRejectedError(spec.rejection(before), command, before.status);
+      [snapshot] = transition(def.machine, snapshot, event);
+      stored.push({ eventId: randomUUID(), type: event.type, data: event.data, version: before.version + stored.length + 1 });
+    }
+    if (stored.length === 0) return { state: before, events: [] };
+    const after: AggregateState<C> = { id, status: String(snapshot.value), context: snapshot.context as C, version: before.version + stored.length };
+    const causation = options.causation ?? { correlationId: stored[0].eventId, causationId: stored[0].eventId };
     const carrier = currentTraceCarrier();
     const partition = this.topology.partitionOf(id);
     const occurredAt = new Date().toISOString();
-    const outbox: OutboxMessage[] = [
-      {
-        topic: def.topic,
-        partition,
-        message: {
-          id: eventId,
-          type: event.type,
-          stream: def.topic,
-          actor: { type: def.type, id },
-          version: stored.version,
-          correlationId: causation.correlationId,
-          causationId: causation.causationId,
-          ...carrier,
-          occurredAt,
-          data: event.data,
-        } satisfies Envelope,
-      },
-    ];
+    const outbox: OutboxMessage[] = stored.map((e) => ({
+      topic: def.topic,
+      partition,
+      message: {
+        id: e.eventId,
+        type: e.type,
+        stream: def.topic,
+        actor: { type: def.type, id },
+        version: e.version,
+        correlationId: causation.correlationId,
+        causationId: causation.causationId,
+        ...carrier,
+        occurredAt,
+        data: e.data,
+      } satisfies Envelope,
+    }));
     await appendToStream(tx, {
       streamId: streamIdOf(def.type, id),
       streamType: def.type,
       expectedVersion: before.version,
-      events: [{ eventId, type: event.type, data: event.data }],
+      events: stored,
       metadata: { actorId: id, correlationId: causation.correlationId, causationId: causation.causationId, ...carrier },
       outbox,
     });
-    if (def.project) await def.project(tx, { id, before, after, events: [stored] });
+    if (def.project) await def.project(tx, { id, before, after, events: stored });
     if (this.snapshotEvery > 0 && Math.floor(after.version / this.snapshotEvery) > Math.floor(before.version / this.snapshotEvery)) {
       await saveSnapshot(tx, streamIdOf(def.type, id), after.version, after);
     }
-    return { state: after, events: [stored] };
+    return { state: after, events: stored };
   }
 }
 

@@ -30,7 +30,13 @@ export const exists = (s: AggregateState<unknown>) => s.version > 0;
  * which is also how `GET .../commands` lists the commands allowed now.
  */
 export interface CommandSpec<C = any, I = any> {
+  /** The event it asks for; with `decide`, the first of its events (used to list allowed commands). */
   event: string;
+  /**
+   * Several events, or events whose data depends on the state. Each is checked by the
+   * machine in turn; the first it refuses rejects the whole command.
+   */
+  decide?: (input: I, state: AggregateState<C>) => DomainEvent[];
   /** Input schema (query or body); omitted for commands without input. */
   input?: ZodType<I>;
   /** Data of the event; defaults to the validated input. */

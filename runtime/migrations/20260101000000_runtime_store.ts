@@ -35,16 +35,17 @@ export async function up(knex: Knex): Promise<void> {
     );
 
     -- Durable deadlines (saga steps); Redis may lose them, Postgres does not.
+    -- When due, the poller turns a timer into a TIMER_FIRED message on its topic (outbox).
     CREATE TABLE timers (
-      id          uuid PRIMARY KEY,
       actor_type  text NOT NULL,
       actor_id    text NOT NULL,
       name        text NOT NULL,
+      topic       text NOT NULL,
       due_at      timestamptz NOT NULL,
-      payload     jsonb NOT NULL DEFAULT '{}',
-      attempts    integer NOT NULL DEFAULT 0,
+      data        jsonb NOT NULL DEFAULT '{}',
+      correlation_id text NOT NULL,
       created_at  timestamptz NOT NULL DEFAULT now(),
-      UNIQUE (actor_type, actor_id, name)
+      PRIMARY KEY (actor_type, actor_id, name)
     );
     CREATE INDEX timers_due ON timers (due_at);
 

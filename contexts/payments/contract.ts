@@ -1,0 +1,41 @@
+/**
+ * The payments context's published language.
+ *
+ * Commands from an order's saga arrive on `payments.commands`, addressed to the payment
+ * actor (`{ type: 'payment', id: paymentId }`; the order chooses the id, so a re-sent
+ * command names the same payment). Replies go to `orders.commands`.
+ */
+export const PAYMENT = 'payment';
+export const PAYMENTS_TOPIC = 'payments';
+export const PAYMENTS_COMMANDS_TOPIC = 'payments.commands';
+
+export const PaymentCommand = {
+  /** Create the payment (if new) and queue its charge. Reply PAYMENT_ACCEPTED; later PAYMENT_CHARGED | PAYMENT_DECLINED. */
+  CREATE_PAYMENT: 'CREATE_PAYMENT',
+  /** Give up on the payment unless it already succeeded. Reply PAYMENT_DECLINED, or PAYMENT_CHARGED if it had succeeded. */
+  CANCEL_PAYMENT: 'CANCEL_PAYMENT',
+} as const;
+export type PaymentCommand = (typeof PaymentCommand)[keyof typeof PaymentCommand];
+
+export interface CreatePaymentData {
+  orderId: string;
+  paymentId: string;
+  /** Σ (price + tax) × quantity, in currency units with 2 decimals. */
+  amount: number;
+}
+export interface CancelPaymentData {
+  orderId: string;
+  paymentId: string;
+  reason: string;
+}
+
+/** The seed's statuses (= its event types). */
+export const PaymentStatus = {
+  PAYMENT_CREATED: 'PAYMENT_CREATED',
+  ORDER_CONNECTED: 'ORDER_CONNECTED',
+  PAYMENT_PENDING: 'PAYMENT_PENDING',
+  PAYMENT_PROCESSED: 'PAYMENT_PROCESSED',
+  PAYMENT_FAILED: 'PAYMENT_FAILED',
+  PAYMENT_SUCCEEDED: 'PAYMENT_SUCCEEDED',
+} as const;
+export type PaymentStatus = (typeof PaymentStatus)[keyof typeof PaymentStatus];

@@ -1,0 +1,57 @@
+/**
+ * The warehouse context's published language (aggregates Warehouse, Inventory, Reservation).
+ *
+ * Commands from an order's saga arrive on `warehouse.commands`, addressed to the order
+ * actor (`{ type: 'order', id: orderId }`) so one order's commands stay in order. Each is
+ * idempotent: sending it again (a saga step re-sent after its deadline) changes nothing
+ * more and is answered again with the same reply on `orders.commands`.
+ */
+export const WAREHOUSE = 'warehouse';
+export const INVENTORY = 'inventory';
+export const RESERVATION = 'reservation';
+export const WAREHOUSES_TOPIC = 'warehouses';
+export const INVENTORY_TOPIC = 'inventory';
+export const RESERVATIONS_TOPIC = 'reservations';
+export const WAREHOUSE_COMMANDS_TOPIC = 'warehouse.commands';
+
+export const WarehouseCommand = {
+  /** Reserve every line in ONE warehouse that has enough available units, or nothing. Reply INVENTORY_RESERVED | INVENTORY_UNAVAILABLE. */
+  RESERVE_INVENTORY: 'RESERVE_INVENTORY',
+  /** Release the order's reservations (units back to available). Reply INVENTORY_RELEASED (also when there was nothing to release). */
+  RELEASE_INVENTORY: 'RELEASE_INVENTORY',
+  /** Mark the order's reserved units sold. Reply INVENTORY_COMMITTED. */
+  COMMIT_INVENTORY: 'COMMIT_INVENTORY',
+} as const;
+export type WarehouseCommand = (typeof WarehouseCommand)[keyof typeof WarehouseCommand];
+
+export interface ReserveInventoryData {
+  orderId: string;
+  lines: { productId: string; quantity: number }[];
+}
+export interface ReleaseInventoryData {
+  orderId: string;
+  reason: string;
+}
+export interface CommitInventoryData {
+  orderId: string;
+}
+
+/** The seed's statuses. RESERVATION_PENDING means "available" for a unit. */
+export const InventoryStatus = {
+  INVENTORY_CREATED: 'INVENTORY_CREATED',
+  RESERVATION_PENDING: 'RESERVATION_PENDING',
+  RESERVATION_CONNECTED: 'RESERVATION_CONNECTED',
+  INVENTORY_RESERVED: 'INVENTORY_RESERVED',
+  INVENTORY_RELEASED: 'INVENTORY_RELEASED',
+} as const;
+export type InventoryStatus = (typeof InventoryStatus)[keyof typeof InventoryStatus];
+
+export const ReservationStatus = {
+  RESERVATION_CREATED: 'RESERVATION_CREATED',
+  RESERVATION_PENDING: 'RESERVATION_PENDING',
+  INVENTORY_CONNECTED: 'INVENTORY_CONNECTED',
+  ORDER_CONNECTED: 'ORDER_CONNECTED',
+  RESERVATION_SUCCEEDED: 'RESERVATION_SUCCEEDED',
+  RESERVATION_FAILED: 'RESERVATION_FAILED',
+} as const;
+export type ReservationStatus = (typeof ReservationStatus)[keyof typeof ReservationStatus];

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../store/database';
+import { enqueueMessages } from '../store/event-store';
+import { takeDueTimers, TIMER_FIRED } from '../store/timers';
+import type { Logger } from '../logger';
+import type { Topology } from './topology';
+import { Wakeup, backoff } from '../wakeup';
+
+/**
+ * Turns due timers into `TIMER_FIRED` messages. The timer row is deleted and its message
+ * written to the outbox in one transaction, so a deadline fires once in effect, survives
+ * restarts of every process and the loss of Redis data (it lives in Postgres until fired).
+ */
+export class TimerPoller {
+  private readonly wakeup = new Wakeup();
+  private running = false;
+  private loop?: Promise<void>;
+  fired = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly topology: Topology,
+    private readonly pollMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeup.wake();
+    await this.loop;
+  }
+
+  /** Fires one batch of due timers; returns how many. */
+  async fireDue(limit = 200): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const due = await takeDueTimers(tx, limit);
+      if (due.length === 0) return 0;
+      const occurredAt = new Date().toISOString();
+      await enqueueMessages(
+        tx,
+        due.map((t) => {
+          const id = randomUUID();
+          return {
+            topic: t.topic,
+            partition: this.topology.partitionOf(t.actor_id),
+            message: {
+              id,
+              type: TIMER_FIRED,
+              stream: t.topic,
+              actor: { type: t.actor_type, id: t.actor_id },
+              version: 0,
+              correlationId: t.correlation_id,
+              causationId: id,
+              occurredAt,
+              data: { ...t.data, name: t.name },
+            },
+          };
+        }),
+      );
+      this.fired += due.length;
+      return due.length;
+    });
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        const n = await this.fireDue();
+        failures = 0;
+        if (n > 0) continue;
+        await this.wakeup.wait(this.pollMs);
+      } catch (err) {
+        failures++;
+        this.log.warn({ err: (err as Error).message }, 'timer poll failed');
+        await this.wakeup.wait(backoff(failures, 100, 5_000));
+      }
+    }
+  }
+}

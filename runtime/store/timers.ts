@@ -1,0 +1,50 @@
+import type { Queryable } from './database';
+import type { ActorRef } from '../messaging/envelope';
+
+/** A durable deadline: when due, `TIMER_FIRED` with `{ name, ...data }` is sent to the actor on `topic`. */
+export interface TimerRequest {
+  actor: ActorRef;
+  name: string;
+  topic: string;
+  dueAt: Date;
+  data?: Record<string, unknown>;
+  correlationId: string;
+}
+
+export const TIMER_FIRED = 'TIMER_FIRED';
+
+/** Sets (or moves) the actor's timer of that name, in the caller's transaction. */
+export async function scheduleTimer(db: Queryable, t: TimerRequest): Promise<void> {
+  await db.raw(
+    `INSERT INTO timers (actor_type, actor_id, name, topic, due_at, data, correlation_id) VALUES (?, ?, ?, ?, ?, ?::jsonb, ?)
+     ON CONFLICT (actor_type, actor_id, name) DO UPDATE
+       SET topic = EXCLUDED.topic, due_at = EXCLUDED.due_at, data = EXCLUDED.data, correlation_id = EXCLUDED.correlation_id`,
+    [t.actor.type, t.actor.id, t.name, t.topic, t.dueAt, JSON.stringify(t.data ?? {}), t.correlationId],
+  );
+}
+
+export async function cancelTimer(db: Queryable, actor: ActorRef, name: string): Promise<void> {
+  await db.raw('DELETE FROM timers WHERE actor_type = ? AND actor_id = ? AND name = ?', [actor.type, actor.id, name]);
+}
+
+export interface DueTimer {
+  actor_type: string;
+  actor_id: string;
+  name: string;
+  topic: string;
+  data: Record<string, unknown>;
+  correlation_id: string;
+}
+
+/** Removes and returns due timers; rows locked by another poller are skipped. */
+export async function takeDueTimers(db: Queryable, limit: number): Promise<DueTimer[]> {
+  const { rows } = await db.raw<{ rows: DueTimer[] }>(
+    `DELETE FROM timers t USING (
+        SELECT actor_type, actor_id, name FROM timers WHERE due_at <= now() ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED
+     ) d
+     WHERE t.actor_type = d.actor_type AND t.actor_id = d.actor_id AND t.name = d.name
+     RETURNING t.actor_type, t.actor_id, t.name, t.topic, t.data, t.correlation_id`,
+    [limit],
+  );
+  return rows;
+}
