@@ -11,7 +11,8 @@ export { HAL_JSON, link, resource, pagedCollection, pageRequest, type Links, typ
 export { mountAggregateRoutes, requireUuid, correlationOf, eventResource } from './http/aggregate-routes';
 export { bodyOf } from './http/json-body';
 export { validate } from './validation';
-export { ValidationError, NotFoundError, ConflictError, CommandRejectedError, ConcurrencyError, TributaryError } from './errors';
+export { ValidationError, NotFoundError, ConflictError, CommandRejectedError, ConcurrencyError, TributaryError, StartupError } from './errors';
 export { SpanNames, Attr } from './telemetry/names';
 export { inSpan } from './telemetry/propagation';
 export { TIMER_FIRED } from './store/timers';
+export { decideCommand, type Decision } from './actors/decide';

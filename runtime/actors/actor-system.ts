@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable, Tx } from '../store/database';
 import { appendToStream, enqueueMessages, loadStream, readEvent, readStream, saveSnapshot, type OutboxMessage, type StoredEvent } from '../store/event-store';
-import { CommandRejectedError, ConcurrencyError, NotFoundError, ValidationError } from '../errors';
+import { ConcurrencyError, NotFoundError } from '../errors';
 import type { Topology } from '../messaging/topology';
 import type { ActorRef, Envelope } from '../messaging/envelope';
 import { currentTraceCarrier } from '../telemetry/propagation';
 import { exists, type AggregateDefinition, type AggregateState, type CommandSpec, type StoredEventLike } from './aggregate';
-import { transition } from 'xstate';
 import { fold, initialState, resolve } from './machine-state';
-import { validate } from '../validation';
+import { decideCommand } from './decide';
 
 /** Why a command runs: the message that caused it (worker) or the request's correlation (web). */
 export interface Causation {
@@ -101,9 +100,8 @@ export class ActorSystem {
     const def = this.definition(type);
     const spec = def.commands[command];
     if (!spec) throw new NotFoundError(`${type} has no command ${command}`);
-    const parsed = parseInput(spec, command, input);
-    if (options.tx) return this.executeIn(options.tx, def, spec, command, id, parsed, options);
-    return this.db.transaction((tx) => this.executeIn(tx, def, spec, command, id, parsed, options));
+    if (options.tx) return this.executeIn(options.tx, def, spec, command, id, input, options);
+    return this.db.transaction((tx) => this.executeIn(tx, def, spec, command, id, input, options));
   }
 
   /** Writes messages to other actors into the outbox of the given transaction. */
@@ -142,22 +140,12 @@ export class ActorSystem {
   ): Promise<ExecuteResult<C>> {
     // A creation with a fresh id needs no read: the stream cannot exist yet.
     const before = spec.creates && options.expectedVersion === 0 ? initialState<C>(def.machine, id) : await this.load<C>(def.type, id, tx);
-    if (!spec.creates && !exists(before)) throw new NotFoundError(`No ${def.type} with id ${id}`);
     if (options.expectedVersion !== undefined && options.expectedVersion !== before.version) {
       throw new ConcurrencyError(streamIdOf(def.type, id), options.expectedVersion);
     }
-    const decided = spec.decide
-      ? spec.decide(input, before)
-      : [{ type: spec.event, data: spec.data ? spec.data(input, before) : (input as Record<string, unknown>) }];
-    let snapshot = resolve(def.machine, before);
-    const stored: StoredEventLike[] = [];
-    for (const event of decided) {
-      if (!snapshot.can(event)) throw new CommandRejectedError(spec.rejection(before), command, before.status);
-      [snapshot] = transition(def.machine, snapshot, event);
-      stored.push({ eventId: randomUUID(), type: event.type, data: event.data, version: before.version + stored.length + 1 });
-    }
+    const { events, after } = decideCommand(def, before, command, input);
+    const stored: StoredEventLike[] = events.map((e, i) => ({ eventId: randomUUID(), type: e.type, data: e.data, version: before.version + i + 1 }));
     if (stored.length === 0) return { state: before, events: [] };
-    const after: AggregateState<C> = { id, status: String(snapshot.value), context: snapshot.context as C, version: before.version + stored.length };
     const causation = options.causation ?? { correlationId: stored[0].eventId, causationId: stored[0].eventId };
     const carrier = currentTraceCarrier();
     const partition = this.topology.partitionOf(id);
@@ -192,11 +180,4 @@ export class ActorSystem {
     }
     return { state: after, events: stored };
   }
-}
-
-function parseInput(spec: CommandSpec, command: string, input: unknown): unknown {
-  if (spec.input) return validate(spec.input, input ?? {});
-  const empty = input === undefined || input === null || (typeof input === 'object' && Object.keys(input).length === 0);
-  if (!empty) throw new ValidationError(`Command ${command} takes no input`);
-  return {};
 }

@@ -75,11 +75,12 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
     ctx.body = { status: state.status, version: state.version, _links: links };
   });
 
-  router.post(`${basePath}/:id/commands/:command`, async (ctx) => {
-    const id = requireUuid(ctx.params.id, aggregate);
+  router.post(`${basePath}/:id/commands/:command`, async (ctx, next) => {
     const name = ctx.params.command;
     const spec = definition.commands[name];
-    if (!spec || spec.public === false || spec.creates) throw new NotFoundError(`${aggregate} has no command ${name}`);
+    // Another context may offer a command on this resource (orders: postOrder on an account).
+    if (!spec || spec.public === false || spec.creates) return next();
+    const id = requireUuid(ctx.params.id, aggregate);
     const input = bodyOf(ctx) ?? (Object.keys(ctx.query).length ? { ...ctx.query } : undefined);
     const { state } = await actors.execute<C>(aggregate, id, name, input, {
       expectedVersion: expectedVersion(ctx),

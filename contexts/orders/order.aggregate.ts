@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { defineAggregate, type AggregateState } from '../../runtime';
+import { ORDER, ORDERS_TOPIC } from './contract';
+import { orderMachine, OrderEventType as E, type OrderContext } from './order.machine';
+import { projectOrder } from './read-model';
+
+const text = (field: string, max = 200) =>
+  z.string({ error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`) }).trim().min(1, `${field} is required`).max(max, `${field} is too long`);
+const money = (field: string) =>
+  z
+    .number({ error: `${field} must be a number` })
+    .min(0, `${field} must be 0 or more`)
+    .max(1_000_000, `${field} is too large`)
+    .refine((v) => Math.abs(Math.round(v * 100) - v * 100) < 1e-6, `${field} must have at most 2 decimals`);
+
+export const lineItemSchema = z
+  .object({
+    productId: text('productId', 64),
+    name: text('name'),
+    quantity: z.number({ error: 'quantity must be a number' }).int('quantity must be a whole number').min(1, 'quantity must be at least 1').max(1000, 'quantity must be at most 1000'),
+    price: money('price'),
+    tax: money('tax'),
+  })
+  .strict();
+
+export const shippingAddressSchema = z
+  .object({
+    street1: text('street1'),
+    street2: z.string().trim().max(200).optional(),
+    city: text('city'),
+    state: text('state'),
+    country: text('country'),
+    zipCode: z.union([z.string().trim().min(1).max(20), z.number().int().nonnegative()]).transform(String),
+  })
+  .strict();
+
+/** What a client posts (the account comes from the path for postOrder). */
+export const orderDraftSchema = z
+  .object({
+    lineItems: z.array(lineItemSchema, { error: 'lineItems must be an array' }).min(1, 'an order needs at least one line item').max(100),
+    shippingAddress: shippingAddressSchema,
+  })
+  .strict();
+
+export const newOrderSchema = orderDraftSchema.extend({ accountId: z.string().uuid('accountId must be an account id') }).strict();
+
+export type NewOrder = z.infer<typeof newOrderSchema>;
+
+/** Σ (price + tax) × quantity, in cents (tax is an amount per unit, as in the seed). */
+export function totalCents(lines: { price: number; tax: number; quantity: number }[]): number {
+  return lines.reduce((sum, l) => sum + (Math.round(l.price * 100) + Math.round(l.tax * 100)) * l.quantity, 0);
+}
+
+type State = AggregateState<OrderContext>;
+const reason = z.object({ reason: z.string().min(1) });
+
+/** The order aggregate. Its commands are the saga's steps, so none is public over HTTP. */
+export const orderAggregate = defineAggregate<OrderContext>({
+  type: ORDER,
+  topic: ORDERS_TOPIC,
+  machine: orderMachine,
+  commands: {
+    place: {
+      event: E.ORDER_CREATED,
+      input: newOrderSchema,
+      creates: true,
+      data: (o: NewOrder) => ({ ...o, totalCents: totalCents(o.lineItems) }),
+      rejection: () => 'The order already exists',
+    },
+    connectAccount: {
+      event: E.ACCOUNT_CONNECTED,
+      public: false,
+      data: (_: unknown, s: State) => ({ accountId: s.context.accountId }),
+      rejection: () => 'Order must be in a created state',
+    },
+    fail: {
+      event: E.ORDER_FAILED,
+      input: reason,
+      public: false,
+      rejection: (s) => `The order cannot fail from ${s.status}`,
+    },
+    requestReservation: {
+      event: E.RESERVATION_PENDING,
+      public: false,
+      rejection: () => 'The order must be connected to an account',
+    },
+    reservationSucceeded: {
+      event: E.RESERVATION_ADDED,
+      input: z.object({ warehouseId: z.string(), reservationIds: z.array(z.string()).min(1) }),
+      public: false,
+      decide: (i: { warehouseId: string; reservationIds: string[] }, s: State) => [
+        ...i.reservationIds.filter((r) => !s.context.reservationIds.includes(r)).map((reservationId) => ({ type: E.RESERVATION_ADDED, data: { reservationId } })),
+        { type: E.RESERVATION_SUCCEEDED, data: { warehouseId: i.warehouseId } },
+      ],
+      rejection: () => 'Inventory has already been reserved',
+    },
+    reservationFailed: {
+      event: E.RESERVATION_FAILED,
+      input: reason,
+      public: false,
+      rejection: () => 'The order is not waiting for a reservation',
+    },
+    createPayment: {
+      event: E.PAYMENT_CREATED,
+      input: z.object({ paymentId: z.string().uuid() }),
+      public: false,
+      data: (i: { paymentId: string }, s: State) => ({ paymentId: i.paymentId, amount: s.context.totalCents / 100 }),
+      rejection: () => 'Payment has already been created',
+    },
+    paymentAccepted: {
+      event: E.PAYMENT_CONNECTED,
+      public: false,
+      decide: (_: unknown, s: State) => [
+        { type: E.PAYMENT_CONNECTED, data: { paymentId: s.context.paymentId } },
+        { type: E.PAYMENT_PENDING, data: {} },
+      ],
+      rejection: () => 'The order is not waiting for its payment to be accepted',
+    },
+    paymentSucceeded: {
+      event: E.PAYMENT_SUCCEEDED,
+      public: false,
+      data: (_: unknown, s: State) => ({ paymentId: s.context.paymentId }),
+      rejection: () => 'Payment has already been processed',
+    },
+    paymentFailed: {
+      event: E.PAYMENT_FAILED,
+      input: reason,
+      public: false,
+      rejection: () => 'Payment has already been processed',
+    },
+    complete: {
+      event: E.ORDER_SUCCEEDED,
+      public: false,
+      rejection: () => 'Order must be in a terminal state',
+    },
+  },
+  project: projectOrder,
+});

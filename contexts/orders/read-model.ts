@@ -1,0 +1,85 @@
+import type { Change, Queryable, Tx } from '../../runtime';
+import type { LineItem, OrderStatus } from './contract';
+import type { OrderContext, ShippingAddress } from './order.machine';
+
+interface OrderRow {
+  order_id: string;
+  account_id: string;
+  status: OrderStatus;
+  total_cents: string;
+  line_items: LineItem[];
+  shipping_address: ShippingAddress;
+  warehouse_id: string | null;
+  reservation_ids: string[];
+  payment_id: string | null;
+  failure_reason: string | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** An order as the API shows it. */
+export interface OrderView {
+  orderId: string;
+  accountId: string;
+  status: OrderStatus;
+  total: number;
+  lineItems: LineItem[];
+  shippingAddress: ShippingAddress;
+  warehouseId?: string;
+  reservationIds: string[];
+  paymentId?: string;
+  failureReason?: string;
+  version: number;
+  createdAt: string;
+  lastModified: string;
+}
+
+const toView = (r: OrderRow): OrderView => ({
+  orderId: r.order_id,
+  accountId: r.account_id,
+  status: r.status,
+  total: Number(r.total_cents) / 100,
+  lineItems: r.line_items,
+  shippingAddress: r.shipping_address,
+  ...(r.warehouse_id ? { warehouseId: r.warehouse_id } : {}),
+  reservationIds: r.reservation_ids,
+  ...(r.payment_id ? { paymentId: r.payment_id } : {}),
+  ...(r.failure_reason ? { failureReason: r.failure_reason } : {}),
+  version: r.version,
+  createdAt: r.created_at.toISOString(),
+  lastModified: r.updated_at.toISOString(),
+});
+
+export async function projectOrder(tx: Tx, change: Change<OrderContext>): Promise<void> {
+  const { id, after } = change;
+  const c = after.context;
+  await tx.raw(
+    `INSERT INTO orders (order_id, account_id, status, total_cents, line_items, shipping_address, warehouse_id, reservation_ids, payment_id, failure_reason, version)
+     VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?::jsonb, ?, ?, ?)
+     ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, warehouse_id = EXCLUDED.warehouse_id,
+       reservation_ids = EXCLUDED.reservation_ids, payment_id = EXCLUDED.payment_id, failure_reason = EXCLUDED.failure_reason,
+       version = EXCLUDED.version, updated_at = now()`,
+    [id, c.accountId, after.status, c.totalCents, JSON.stringify(c.lineItems), JSON.stringify(c.shippingAddress), c.warehouseId, JSON.stringify(c.reservationIds), c.paymentId, c.failureReason, after.version],
+  );
+}
+
+export async function findOrder(db: Queryable, id: string): Promise<OrderView | undefined> {
+  const { rows } = await db.raw<{ rows: OrderRow[] }>('SELECT * FROM orders WHERE order_id = ?', [id]);
+  return rows[0] && toView(rows[0]);
+}
+
+export async function listOrders(db: Queryable, page: number, size: number, accountId?: string): Promise<{ items: OrderView[]; total: number }> {
+  const where = accountId ? 'WHERE account_id = ?' : '';
+  const args = accountId ? [accountId] : [];
+  const { rows } = await db.raw<{ rows: (OrderRow & { total: string })[] }>(
+    `SELECT *, count(*) OVER () AS total FROM orders ${where} ORDER BY created_at, order_id LIMIT ? OFFSET ?`,
+    [...args, size, page * size],
+  );
+  let total = rows.length ? Number(rows[0].total) : 0;
+  if (rows.length === 0 && page > 0) {
+    const c = await db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM orders ${where}`, args);
+    total = Number(c.rows[0].n);
+  }
+  return { items: rows.map(toView), total };
+}

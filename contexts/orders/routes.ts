@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import {
+  CommandRejectedError, HAL_JSON, NotFoundError, ValidationError, bodyOf, exists, link, mountAggregateRoutes, pageRequest,
+  pagedCollection, requireUuid, resource, validate, type RuntimeServices,
+} from '../../runtime';
+import { ACCOUNT, AccountStatus } from '../accounts/contract';
+import { ORDER } from './contract';
+import { newOrderSchema, orderDraftSchema } from './order.aggregate';
+import { findOrder, listOrders, type OrderView } from './read-model';
+
+const BASE = '/v1/orders';
+
+/** The order resource: `self, events, commands, account, payment, reservations`. */
+export function orderResource(o: OrderView) {
+  const self = `${BASE}/${o.orderId}`;
+  return resource(o, {
+    self: link(self),
+    events: link(`${self}/events`),
+    commands: link(`${self}/commands`),
+    account: link(`/v1/accounts/${o.accountId}`),
+    ...(o.paymentId ? { payment: link(`/v1/payments/${o.paymentId}`) } : {}),
+    reservations: link(`${self}/reservations`),
+  });
+}
+
+async function presentOrder(services: RuntimeServices, id: string) {
+  const order = await findOrder(services.db, id);
+  if (!order) throw new NotFoundError(`No order with id ${id}`);
+  return orderResource(order);
+}
+
+/** Places an order for an account that must be ACCOUNT_ACTIVE now (checked again by the saga). */
+async function placeOrder(ctx: Context, services: RuntimeServices, input: unknown, accountMissing: 'invalid' | 'not-found') {
+  const draft = validate(newOrderSchema, input);
+  const account = await services.actors.load(ACCOUNT, draft.accountId);
+  if (!exists(account)) {
+    if (accountMissing === 'not-found') throw new NotFoundError(`No account with id ${draft.accountId}`);
+    throw new ValidationError(`accountId: no account with id ${draft.accountId}`, [{ path: 'accountId', message: 'no such account' }]);
+  }
+  if (account.status !== AccountStatus.ACCOUNT_ACTIVE) {
+    throw new CommandRejectedError('Only active accounts can create an order', 'postOrder', account.status);
+  }
+  const id = randomUUID();
+  // The order id is the saga's correlation id: every message of this order carries it.
+  await services.actors.execute(ORDER, id, 'place', draft, {
+    expectedVersion: 0,
+    causation: { correlationId: id, causationId: (ctx.state.correlationId as string) ?? id },
+  });
+  ctx.status = 201;
+  ctx.set('Location', `${BASE}/${id}`);
+  ctx.type = HAL_JSON;
+  ctx.body = await presentOrder(services, id);
+}
+
+export function orderRoutes(router: Router, services: RuntimeServices): void {
+  router.post(BASE, (ctx) => placeOrder(ctx, services, bodyOf(ctx), 'invalid'));
+
+  router.post('/v1/accounts/:id/commands/postOrder', async (ctx) => {
+    const accountId = requireUuid(ctx.params.id, ACCOUNT);
+    const body = validate(orderDraftSchema, bodyOf(ctx) ?? {});
+    await placeOrder(ctx, services, { ...body, accountId }, 'not-found');
+  });
+
+  router.get(BASE, async (ctx) => {
+    const page = pageRequest(ctx.query);
+    const accountId = typeof ctx.query.accountId === 'string' ? ctx.query.accountId : undefined;
+    if (accountId !== undefined) requireUuid(accountId, ACCOUNT);
+    const { items, total } = await listOrders(services.db, page.page, page.size, accountId?.toLowerCase());
+    ctx.type = HAL_JSON;
+    ctx.body = pagedCollection(BASE, ORDER, items.map(orderResource), page, total, { accountId });
+  });
+
+  router.get('/v1/accounts/:id/orders', async (ctx) => {
+    const accountId = requireUuid(ctx.params.id, ACCOUNT);
+    const page = pageRequest(ctx.query);
+    const { items, total } = await listOrders(services.db, page.page, page.size, accountId);
+    ctx.type = HAL_JSON;
+    const body = pagedCollection(`/v1/accounts/${accountId}/orders`, ORDER, items.map(orderResource), page, total);
+    body._links.account = link(`/v1/accounts/${accountId}`);
+    ctx.body = body;
+  });
+
+  router.get(`${BASE}/:id`, async (ctx) => {
+    const id = requireUuid(ctx.params.id, ORDER);
+    const body = await presentOrder(services, id);
+    ctx.type = HAL_JSON;
+    ctx.set('ETag', `"${body.version}"`);
+    ctx.body = body;
+  });
+
+  mountAggregateRoutes(router, services, { basePath: BASE, aggregate: ORDER, present: (state, s) => presentOrder(s, state.id) });
+}
