@@ -156,9 +156,14 @@ export function decideSaga(order: AggregateState<OrderContext>, message: Envelop
   return undefined;
 }
 
-/** The status a step waits in (payment steps wait across its three statuses; see onDeadline). */
+/**
+ * The status a step waits in, once its command has run (payment steps wait across the three
+ * payment statuses; see waitingIn). A deadline that fires in another status is stale.
+ */
 function deadlineStatus(step: Deadline['step'], current: string): string {
-  return step === 'createPayment' || step === 'cancelPayment' ? 'PAYMENT' : current;
+  if (step === 'reserveInventory') return S.RESERVATION_PENDING;
+  if (step === 'createPayment' || step === 'cancelPayment') return 'PAYMENT';
+  return current;
 }
 
 function waitingIn(d: Deadline, status: string): boolean {
