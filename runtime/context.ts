@@ -85,6 +85,8 @@ export interface ContextPlugin {
   jobs?: JobProcessor[];
   /** Directory of its knex migrations (its own tables, e.g. read models). */
   migrations?: string;
+  /** Its invariants, for `npm run check`: each violation as one line; none means all hold. */
+  invariants?: (db: Db) => Promise<string[]>;
 }
 
 const NAME = /^[a-z][a-z0-9-]*$/;

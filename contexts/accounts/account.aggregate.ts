@@ -63,4 +63,5 @@ export const accountAggregate = defineAggregate<AccountContext>({
     },
   },
   project: projectAccount,
+  readModel: { table: 'accounts', id: 'account_id', status: 'status', version: 'version' },
 });

@@ -135,4 +135,5 @@ export const orderAggregate = defineAggregate<OrderContext>({
     },
   },
   project: projectOrder,
+  readModel: { table: 'orders', id: 'order_id', status: 'status', version: 'version' },
 });

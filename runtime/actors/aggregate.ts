@@ -72,6 +72,8 @@ export interface AggregateDefinition<C = any> {
   commands: Record<string, CommandSpec<C>>;
   /** Keeps the context's read model in step, in the same transaction as the events. */
   project?: (tx: Tx, change: Change<C>) => Promise<void>;
+  /** Where the read model keeps each aggregate's status and version (checked against the log by `npm run check`). */
+  readModel?: { table: string; id: string; status: string; version: string };
 }
 
 export function defineAggregate<C>(definition: AggregateDefinition<C>): AggregateDefinition<C> {

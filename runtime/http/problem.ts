@@ -31,9 +31,12 @@ export function problem(status: number, slug: string, detail: string, extensions
   return { type: `/problems/${slug}`, title: TITLES[status] ?? 'Error', status, detail, message: detail, instance, ...extensions };
 }
 
+/** `throw undefined` (or a string) is legal JavaScript: read its members safely. */
+const asObject = (err: unknown): object => (typeof err === 'object' && err !== null ? err : {});
+
 /** Errors from the driver or the pool that mean "Postgres or Redis is down", not "bug". */
 function isUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; name?: string; message?: string };
+  const e = asObject(err) as { code?: string; name?: string; message?: string };
   if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003'].includes(e.code)) return true;
   if (e.name === 'KnexTimeoutError') return true;
   return /Connection terminated|Connection is closed|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e.message ?? '');
@@ -44,7 +47,7 @@ export function toProblem(err: unknown, instance: string): { problem: Problem; u
   if (err instanceof TributaryError) {
     return { problem: problem(err.status, err.slug, err.message, err.extensions, instance), unexpected: false };
   }
-  const status = (err as { status?: number; expose?: boolean }).status;
+  const status = (asObject(err) as { status?: number }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const detail = (err as Error).message || TITLES[status] || 'Bad request';
     return { problem: problem(status, status === 404 ? 'not-found' : status === 405 ? 'method-not-allowed' : 'http', detail, {}, instance), unexpected: false };

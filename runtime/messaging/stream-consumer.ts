@@ -135,6 +135,8 @@ export class StreamConsumer {
         }
         failures++;
         const delay = backoff(failures, 100, 5_000);
+        // Entries of the failed round are still pending here: look at them on the next round.
+        this.schedulePending(Date.now() + delay);
         this.log.warn({ err: message, group: this.options.group, retryInMs: delay }, 'consumer loop failed');
         await new Promise((r) => setTimeout(r, delay));
       }
@@ -150,13 +152,18 @@ export class StreamConsumer {
     }
     const keys = this.keys();
     let reply: StreamReply;
+    let fullPage = false;
     if (this.pendingDue && now >= this.pendingDue) {
+      // Each entry read here schedules its own next look (retry due, blocked behind its actor);
+      // a due time left in the past would re-read the pending list on every tick and never
+      // read new entries, so other actors would wait for a failing one.
+      this.pendingDue = 0;
+      const page = this.options.batchSize * 2;
       reply = (await this.redis.xreadgroup(
-        'GROUP', this.options.group, this.name, 'COUNT', this.options.batchSize * 2,
+        'GROUP', this.options.group, this.name, 'COUNT', page,
         'STREAMS', ...keys, ...keys.map(() => '0'),
       )) as StreamReply;
-      const count = reply?.reduce((n, [, e]) => n + e.length, 0) ?? 0;
-      if (count === 0) this.pendingDue = 0;
+      fullPage = reply?.some(([, e]) => e.length >= page) ?? false;
     } else {
       const block = this.pendingDue ? Math.max(1, Math.min(this.options.blockMs, this.pendingDue - now)) : this.options.blockMs;
       reply = (await this.blockingRedis.xreadgroup(
@@ -167,7 +174,10 @@ export class StreamConsumer {
     if (!reply) return 0;
     const batches = reply.filter(([, entries]) => entries.length > 0).map(([key, entries]) => this.handlePartition(key, entries.map(([id, fields]) => parseEntry(key, id, fields))));
     const counts = await Promise.all(batches);
-    return counts.reduce((a, b) => a + b, 0);
+    const acked = counts.reduce((a, b) => a + b, 0);
+    // More pending entries may wait behind a full page: next page now if this one moved.
+    if (fullPage) this.schedulePending(acked > 0 ? Date.now() : Date.now() + this.options.retryBaseMs);
+    return acked;
   }
 
   /** Handles one partition's entries in stream order; returns how many were acknowledged. */
@@ -205,12 +215,16 @@ export class StreamConsumer {
     if (good.length === 0) return malformed.length;
 
     const firstTry = good.every((e) => !this.retryAt.has(e.id));
+    const culprit: { entry?: Entry; err?: Error } = {};
     if (firstTry && good.length > 1) {
       try {
-        await this.db.transaction((tx) => this.handleInTx(tx, good));
+        await this.db.transaction((tx) => this.handleInTx(tx, good, culprit));
         await this.ack(key, good);
         return good.length + malformed.length;
       } catch (err) {
+        // The handler that threw had its attempt: count it, instead of calling it once more
+        // than maxAttempts. Conflicts are retried as usual; the others were rolled back, not tried.
+        if (culprit.entry && !(err instanceof ConcurrencyError) && (err as { code?: string }).code !== '25P02') culprit.err = err as Error;
         this.log.debug({ err: (err as Error).message, group: this.options.group }, 'batch failed; retrying one by one');
       }
     }
@@ -219,7 +233,10 @@ export class StreamConsumer {
     for (const e of good) {
       const actor = actorKey(e.message!);
       if (failedActors.has(actor)) continue;
-      if (await this.handleOne(key, e)) acked++;
+      if (culprit.err && culprit.entry === e) {
+        await this.recordFailure(key, e, culprit.err);
+        failedActors.add(actor);
+      } else if (await this.handleOne(key, e)) acked++;
       else failedActors.add(actor);
     }
     return acked;
@@ -239,7 +256,8 @@ export class StreamConsumer {
     }
   }
 
-  private async handleInTx(tx: Tx, entries: Entry[]): Promise<void> {
+  /** `failed.entry` is set to the entry whose handler threw, if one did. */
+  private async handleInTx(tx: Tx, entries: Entry[], failed?: { entry?: Entry }): Promise<void> {
     const ids = entries.map((e) => e.message!.id);
     const { rows } = await tx.raw<{ rows: { message_id: string }[] }>(
       `INSERT INTO inbox (consumer, message_id) SELECT ?, unnest(?::uuid[]) ON CONFLICT DO NOTHING RETURNING message_id`,
@@ -248,7 +266,8 @@ export class StreamConsumer {
     const fresh = new Set(rows.map((r) => r.message_id));
     for (const e of entries) {
       const m = e.message!;
-      if (!fresh.has(m.id)) continue; // delivered before: its effect is already committed
+      // Delivered before (or twice in this batch): its effect is committed or on its way.
+      if (!fresh.delete(m.id)) continue;
       const destination = this.destinationOf(e.key);
       const attempt = (this.attemptsSeen.get(e.id) ?? 0) + 1;
       await inSpan(
@@ -269,7 +288,14 @@ export class StreamConsumer {
             [Attr.messagingDeliveryAttempt]: attempt,
           },
         },
-        () => this.options.handler(m, tx, { attempt, streamKey: e.key, entryId: e.id }),
+        async () => {
+          try {
+            await this.options.handler(m, tx, { attempt, streamKey: e.key, entryId: e.id });
+          } catch (err) {
+            if (failed) failed.entry = e;
+            throw err;
+          }
+        },
       );
     }
   }

@@ -1,0 +1,136 @@
+import { expect } from 'chai';
+import { OutboxRelay, type RelayOptions } from './outbox-relay';
+import type { Topology } from './topology';
+import type { Redis } from './redis';
+import type { Db } from '../store/database';
+import { IntHarness, TOPIC, appendOne, countRows, readAllPartitions, until } from '../../test/support/int-fixtures';
+
+const ACTORS = 20;
+const VERSIONS = 25;
+
+describe('outbox relay (Postgres -> Redis)', function () {
+  this.timeout(15_000);
+  let h: IntHarness;
+  let writers: Db;
+  const relays: OutboxRelay[] = [];
+
+  before(async () => {
+    h = await IntHarness.open('relay');
+    // Writers get a pool of their own, so the relay never waits for a connection.
+    writers = h.pool(ACTORS + 5);
+  });
+  afterEach(async () => {
+    await Promise.all(relays.splice(0).map((r) => r.stop(Date.now() + 2_000)));
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  async function startRelay(topology: Topology, options: Partial<RelayOptions> = {}, db: Db = h.db, redis: Redis = h.redis): Promise<OutboxRelay> {
+    const relay = new OutboxRelay(db, redis, topology, { batchSize: 50, pollMs: 20, streamMaxLen: 0, databaseUrl: h.databaseUrl, ...options }, h.log);
+    relays.push(relay);
+    await relay.start();
+    return relay;
+  }
+
+  /**
+   * Each actor's writer appends versions 1..VERSIONS one transaction at a time (as a real
+   * actor must: version n+1 is written after n committed), all actors at once. Every
+   * fourth transaction stays open a while after its insert, so rows with lower outbox ids
+   * commit after rows with higher ones: the case a cursor-based relay gets wrong.
+   */
+  async function writeConcurrently(topology: Topology, run: string): Promise<Set<string>> {
+    const ids = new Set<string>();
+    await Promise.all(
+      Array.from({ length: ACTORS }, async (_, a) => {
+        const actor = `${run}-actor-${a}`;
+        for (let v = 0; v < VERSIONS; v++) {
+          if ((a + v) % 4 !== 0) {
+            ids.add((await appendOne(writers, topology, actor, v)).id); // one statement, its own transaction
+            continue;
+          }
+          await writers.transaction(async (tx) => {
+            ids.add((await appendOne(tx, topology, actor, v)).id);
+            await tx.raw('SELECT pg_sleep(?)', [(10 + ((a * 7 + v * 13) % 30)) / 1000]);
+          });
+        }
+      }),
+    );
+    return ids;
+  }
+
+  /** Reads every partition stream back and checks exactly-once and per-actor order. */
+  async function expectPublishedOnceInOrder(topology: Topology, run: string, appended: Set<string>): Promise<void> {
+    const partitions = await readAllPartitions(h.redis, topology);
+    const seen = new Map<string, number>();
+    const versionsByActor = new Map<string, number[]>();
+    partitions.forEach((messages, p) => {
+      for (const m of messages) {
+        seen.set(m.id, (seen.get(m.id) ?? 0) + 1);
+        expect(topology.partitionOf(m.actor.id), `partition of ${m.actor.id}`).to.equal(p);
+        versionsByActor.set(m.actor.id, [...(versionsByActor.get(m.actor.id) ?? []), m.version]);
+      }
+    });
+    const duplicates = [...seen].filter(([, n]) => n !== 1);
+    expect(duplicates, 'messages published more than once').to.deep.equal([]);
+    expect(seen.size).to.equal(appended.size);
+    expect([...appended].filter((id) => !seen.has(id)), 'messages never published').to.deep.equal([]);
+    const expected = Array.from({ length: VERSIONS }, (_, i) => i + 1);
+    for (let a = 0; a < ACTORS; a++) expect(versionsByActor.get(`${run}-actor-${a}`), `versions of ${run}-actor-${a}`).to.deep.equal(expected);
+    expect(await countRows(h.db, 'outbox')).to.equal(0);
+  }
+
+  it('publishes every row once, per actor in version order, while writers commit out of id order', async () => {
+    const topology = h.freshTopology('relay_one');
+    const relay = await startRelay(topology);
+    const appended = await writeConcurrently(topology, 'one');
+    await until('the relay to drain the outbox', async () => relay.published >= appended.size && (await countRows(h.db, 'outbox')) === 0, 8_000);
+    await expectPublishedOnceInOrder(topology, 'one', appended);
+  });
+
+  it('never skips a row whose transaction commits after later rows were published', async () => {
+    const topology = h.freshTopology('relay_late');
+    const relay = await startRelay(topology);
+    let releaseLate!: () => void;
+    const held = new Promise<void>((r) => (releaseLate = r));
+    let lateId: string | undefined;
+    const late = writers.transaction(async (tx) => {
+      lateId = (await appendOne(tx, topology, 'late', 0)).id; // takes the lower outbox id
+      await held;
+    });
+    await until('the late row to be inserted', async () => lateId);
+    const early = [];
+    for (let v = 0; v < 5; v++) early.push((await appendOne(writers, topology, 'early', v)).id);
+    await until('the later rows to be published', async () => relay.published === 5);
+    releaseLate();
+    await late;
+    await until('the late row to be published', async () => relay.published === 6, 3_000);
+    const all = (await readAllPartitions(h.redis, topology)).flat();
+    expect(all.map((m) => m.id).sort()).to.deep.equal([...early, lateId!].sort());
+    expect(await countRows(h.db, 'outbox')).to.equal(0);
+  });
+
+  it('keeps exactly-once and per-actor order with two relays on the same database', async () => {
+    const topology = h.freshTopology('relay_two');
+    const first = await startRelay(topology, {}, h.pool(5), await h.redisConnection());
+    const second = await startRelay(topology, {}, h.pool(5), await h.redisConnection());
+    const appended = await writeConcurrently(topology, 'two');
+    await until('the relays to drain the outbox', async () => first.published + second.published >= appended.size && (await countRows(h.db, 'outbox')) === 0, 8_000);
+    await expectPublishedOnceInOrder(topology, 'two', appended);
+  });
+
+  it('is woken by NOTIFY: a new message reaches Redis long before the next poll', async () => {
+    const topology = h.freshTopology('relay_notify');
+    await startRelay(topology, { pollMs: 10_000 });
+    // Let the first (empty) batch run so the relay is parked in its 10 s wait.
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const m = await appendOne(writers, topology, 'notify', 0);
+    const key = topology.streamKey(TOPIC, topology.partitionOf('notify'));
+    await until('the message on its stream', async () => (await h.redis.xlen(key)) === 1, 1_500, 10);
+    const tookMs = Date.now() - started;
+    expect(tookMs).to.be.below(1_000);
+    const [[, fields]] = (await h.redis.xrange(key, '-', '+')) as [string, string[]][];
+    expect(JSON.parse(fields[1])).to.deep.equal(m);
+  });
+});
