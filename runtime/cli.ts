@@ -70,7 +70,9 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'dlq' && (sub === 'list' || sub === 'redrive')) {
     const admin = await import('./admin');
     if (sub === 'list') {
-      const letters = await admin.deadLetters(config, arg ? Number(arg) : 100);
+      const limit = arg ? Number(arg) : 100;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) fail(`dlq list takes a limit from 1 to 10000, not ${arg}`);
+      const letters = await admin.deadLetters(config, limit);
       process.stdout.write(`${JSON.stringify(letters, null, 2)}\n`);
     } else {
       if (!arg) fail('dlq redrive needs the dead letter id (see dlq list)');

@@ -93,7 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const r = parsed.data;
   const contexts = r.CONTEXTS.trim() === 'all' ? 'all' : r.CONTEXTS.split(',').map((s) => s.trim()).filter(Boolean);
-  if (contexts !== 'all' && contexts.length === 0) throw new ConfigError('Invalid CONTEXTS="": name at least one context or "all"');
+  if (contexts !== 'all' && contexts.length === 0) throw new ConfigError(`Invalid CONTEXTS=${JSON.stringify(env.CONTEXTS ?? '')}: name at least one context or "all"`);
   return {
     databaseUrl: r.DATABASE_URL,
     redisUrl: r.REDIS_URL,

@@ -26,6 +26,14 @@ async function presentAccount(services: RuntimeServices, id: string) {
   return accountResource(account);
 }
 
+/** `If-Match: "3"` (or `3`) → 3; absent → no check; anything else is a 400, not a 409 for version NaN. */
+function ifMatchVersion(header: string): number | undefined {
+  if (!header) return undefined;
+  const v = Number(header.replace(/^W\//, '').replace(/"/g, ''));
+  if (!Number.isInteger(v) || v < 0) throw new ValidationError(`If-Match must be an aggregate version such as "3", not ${header}`);
+  return v;
+}
+
 export function accountRoutes(router: Router, services: RuntimeServices): void {
   const { actors, db } = services;
 
@@ -62,13 +70,14 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
         { path: 'status', message: 'not settable' },
       ]);
     }
-    const ifMatch = ctx.get('if-match');
     await actors.execute(ACCOUNT, id, 'updateProfile', body, {
-      expectedVersion: ifMatch ? Number(ifMatch.replace(/"/g, '')) : undefined,
+      expectedVersion: ifMatchVersion(ctx.get('if-match')),
       causation: correlationOf(ctx),
     });
+    const account = await presentAccount(services, id);
     ctx.type = HAL_JSON;
-    ctx.body = await presentAccount(services, id);
+    ctx.set('ETag', `"${account.version}"`);
+    ctx.body = account;
   });
 
   mountAggregateRoutes(router, services, {

@@ -8,8 +8,9 @@ import { Attr, SpanNames } from '../telemetry/names';
 
 /**
  * Makes sure each request runs in a server span. With the SDK's HTTP instrumentation that
- * span exists already; without it (tests, tracing off in the SDK) one is started here, from
- * the incoming `traceparent`, so commands and their events always carry a trace context.
+ * span exists already; without it (a tracer provider registered without instrumentations,
+ * as in tests) one is started here, from the incoming `traceparent`, so the events a
+ * command writes carry the request's trace. With tracing off nothing is recorded or carried.
  */
 export function traceRequests() {
   return async function tracing(ctx: Context, next: Next): Promise<void> {

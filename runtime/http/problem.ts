@@ -62,8 +62,10 @@ export function errorHandler(log: Logger) {
   return async function problemDetails(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        throw Object.assign(new Error(`No resource at ${ctx.path}`), { status: 404 });
+      // Nothing answered (404), or the router found the path but not the method (405, with Allow set).
+      if ((ctx.status === 404 || ctx.status === 405) && ctx.body === undefined) {
+        const detail = ctx.status === 404 ? `No resource at ${ctx.path}` : `${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow')}`;
+        throw Object.assign(new Error(detail), { status: ctx.status });
       }
     } catch (err) {
       const { problem: p, unexpected } = toProblem(err, ctx.path);
@@ -71,10 +73,6 @@ export function errorHandler(log: Logger) {
       ctx.status = p.status;
       ctx.type = PROBLEM_JSON;
       ctx.body = p;
-      if (p.status === 405) {
-        const allow = (err as { headers?: Record<string, string> }).headers?.Allow;
-        if (allow) ctx.set('Allow', allow);
-      }
     }
   };
 }

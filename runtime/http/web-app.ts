@@ -26,7 +26,7 @@ export function createWebApp(services: RuntimeServices, plugins: ContextPlugin[]
   app.use(requestTimeout(services.config.http.requestTimeoutMs));
   app.use(jsonBody(services.config.http.bodyLimitBytes));
   app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true }));
+  app.use(router.allowedMethods());
   return app;
 }
 

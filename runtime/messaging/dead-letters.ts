@@ -68,6 +68,7 @@ export async function listDeadLetters(redis: Redis, topology: Topology, limit = 
  * failed in handles it again.
  */
 export async function redriveDeadLetter(redis: Redis, topology: Topology, id: string): Promise<DeadLetter> {
+  if (!/^\d+-\d+$/.test(id)) throw new NotFoundError(`No dead letter with id ${id} (ids look like 1764132000000-0)`);
   const rows = (await redis.xrange(topology.deadLetterKey(), id, id)) as [string, string[]][];
   if (rows.length === 0) throw new NotFoundError(`No dead letter with id ${id}`);
   const letter = toDeadLetter(rows[0][0], rows[0][1]);

@@ -12,7 +12,7 @@ function redact(url: string): string {
  * blocked read never delays a command of the same process.
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
+  const redis = new Redis(url, {
     maxRetriesPerRequest: null,
     enableAutoPipelining: false,
     lazyConnect: true,
@@ -20,6 +20,10 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
     retryStrategy: (times) => Math.min(times * 100, 2_000),
     ...options,
   });
+  // Connection errors surface as failed commands (and reconnects); without a listener
+  // ioredis would also print each one as "Unhandled error event".
+  redis.on('error', () => undefined);
+  return redis;
 }
 
 /** Connects and pings, or throws a one-line {@link StartupError} naming the URL. */

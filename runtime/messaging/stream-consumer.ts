@@ -129,7 +129,7 @@ export class StreamConsumer {
         const message = (err as Error).message ?? String(err);
         if (message.includes('NOGROUP')) {
           // Redis lost its data (or the stream was deleted): recreate and go on.
-          this.log.warn({ group: this.options.group }, 'consumer group missing; recreating');
+          this.log.warn({}, 'consumer group missing; recreating');
           await this.ensureGroups().catch(() => undefined);
           continue;
         }
@@ -137,7 +137,7 @@ export class StreamConsumer {
         const delay = backoff(failures, 100, 5_000);
         // Entries of the failed round are still pending here: look at them on the next round.
         this.schedulePending(Date.now() + delay);
-        this.log.warn({ err: message, group: this.options.group, retryInMs: delay }, 'consumer loop failed');
+        this.log.warn({ err: message, retryInMs: delay }, 'consumer loop failed');
         await new Promise((r) => setTimeout(r, delay));
       }
     }
@@ -225,7 +225,7 @@ export class StreamConsumer {
         // The handler that threw had its attempt: count it, instead of calling it once more
         // than maxAttempts. Conflicts are retried as usual; the others were rolled back, not tried.
         if (culprit.entry && !(err instanceof ConcurrencyError) && (err as { code?: string }).code !== '25P02') culprit.err = err as Error;
-        this.log.debug({ err: (err as Error).message, group: this.options.group }, 'batch failed; retrying one by one');
+        this.log.debug({ err: (err as Error).message }, 'batch failed; retrying one by one');
       }
     }
     let acked = malformed.length;
@@ -339,7 +339,7 @@ export class StreamConsumer {
     this.attemptsSeen.set(e.id, attempts);
     const m = e.message!;
     if (attempts >= this.options.maxAttempts) {
-      this.log.error({ err: err.message, group: this.options.group, type: m.type, actor: m.actor, attempts }, 'message dead-lettered');
+      this.log.error({ err: err.message, type: m.type, actor: m.actor, attempts }, 'message dead-lettered');
       await deadLetter(this.redis, this.topology, this.options.group, key, e.id, err.message, attempts, m);
       this.retryAt.delete(e.id);
       this.attemptsSeen.delete(e.id);
@@ -347,7 +347,7 @@ export class StreamConsumer {
       return;
     }
     const delay = backoff(attempts, this.options.retryBaseMs);
-    this.log.warn({ err: err.message, group: this.options.group, type: m.type, actor: m.actor, attempts, retryInMs: delay }, 'message failed; will retry');
+    this.log.warn({ err: err.message, type: m.type, actor: m.actor, attempts, retryInMs: delay }, 'message failed; will retry');
     this.blocked.set(actorKey(m), e.id);
     this.retryAt.set(e.id, Date.now() + delay);
     this.schedulePending(Date.now() + delay);
@@ -364,7 +364,7 @@ export class StreamConsumer {
         const n = res[1].filter(Boolean).length;
         if (n > 0) {
           claimed += n;
-          this.log.info({ group: this.options.group, key, claimed: n }, 'claimed abandoned entries');
+          this.log.info({ key, claimed: n }, 'claimed abandoned entries');
         }
       } while (cursor !== '0-0');
     }

@@ -12,6 +12,8 @@ export function createDb(databaseUrl: string, poolMax = 10): Db {
     connection: { connectionString: databaseUrl, application_name: 'tributary' },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
+    // knex prints pool errors itself; ours surface as typed errors, 503s and one-line start-up failures.
+    log: { warn: () => undefined, error: () => undefined, deprecate: () => undefined, debug: () => undefined },
   });
 }
 
