@@ -72,6 +72,8 @@ export interface Config {
   timerPollMs: number;
   shutdownTimeoutMs: number;
   telemetry: { serviceName: string; otlpEndpoint?: string };
+  /** The environment this config was read from: contexts read their own settings from it. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /** Thrown when the environment holds a bad value; its message is one line naming the variable. */
@@ -119,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     timerPollMs: r.TIMER_POLL_MS,
     shutdownTimeoutMs: r.SHUTDOWN_TIMEOUT_MS,
     telemetry: { serviceName: r.OTEL_SERVICE_NAME, otlpEndpoint: r.OTEL_EXPORTER_OTLP_ENDPOINT },
+    env: { ...env },
   };
 }
 

@@ -79,8 +79,8 @@ export interface ContextPlugin {
   collections?: Record<string, string>;
   /** Web role: Koa routes, mounted at the root (paths start with /v1). */
   routes?: (router: Router, services: RuntimeServices) => void;
-  /** Worker role: stream consumers. */
-  subscriptions?: Subscription[];
+  /** Worker role: stream consumers (a function when they depend on settings in `config.env`). */
+  subscriptions?: Subscription[] | ((services: RuntimeServices) => Subscription[]);
   /** Worker role: BullMQ processors. */
   jobs?: JobProcessor[];
   /** Directory of its knex migrations (its own tables, e.g. read models). */
@@ -94,7 +94,7 @@ const NAME = /^[a-z][a-z0-9-]*$/;
 export function defineContext(plugin: ContextPlugin): ContextPlugin {
   if (!NAME.test(plugin.name)) throw new Error(`Context name "${plugin.name}" must be lower-case letters, digits and dashes`);
   const names = new Set<string>();
-  for (const s of plugin.subscriptions ?? []) {
+  for (const s of Array.isArray(plugin.subscriptions) ? plugin.subscriptions : []) {
     if (names.has(s.name)) throw new Error(`Context ${plugin.name} declares subscription ${s.name} twice`);
     names.add(s.name);
   }

@@ -80,7 +80,8 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
     timers = new TimerPoller(db, topology, config.timerPollMs, log.child({ component: 'timers' }));
     timers.start();
     for (const p of plugins) {
-      for (const s of p.subscriptions ?? []) {
+      const subscriptions = typeof p.subscriptions === 'function' ? p.subscriptions(services) : (p.subscriptions ?? []);
+      for (const s of subscriptions) {
         const conn = createRedis(config.redisUrl, { lazyConnect: false, connectionName: `tributary-${p.name}.${s.name}` });
         blocking.push(conn);
         const consumer = new StreamConsumer(db, redis, conn, topology, {

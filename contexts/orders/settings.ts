@@ -17,7 +17,7 @@ export interface SagaSettings {
   compensationMaxDelayMs: number;
 }
 
-export function sagaSettings(env: NodeJS.ProcessEnv = process.env): SagaSettings {
+export function sagaSettings(env: Readonly<Record<string, string | undefined>> = process.env): SagaSettings {
   const input = Object.fromEntries(Object.keys(schema.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
   const parsed = schema.safeParse(input);
   if (!parsed.success) {

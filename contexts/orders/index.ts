@@ -17,6 +17,6 @@ export default defineContext({
   aggregates: [orderAggregate],
   collections: { orders: '/v1/orders{?page,size,accountId}' },
   routes: orderRoutes,
-  subscriptions: [orderSaga(sagaSettings())],
+  subscriptions: (services) => [orderSaga(sagaSettings(services.config.env))],
   migrations: path.join(__dirname, 'migrations'),
 });

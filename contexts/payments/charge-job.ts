@@ -1,0 +1,181 @@
+import { context, propagation } from '@opentelemetry/api';
+import type { Job } from 'bullmq';
+import {
+  Attr, CommandRejectedError, ConcurrencyError, SpanNames, exists, inSpan,
+  type AggregateState, type Causation, type JobProcessor, type RuntimeServices,
+} from '../../runtime';
+import { PAYMENT, PaymentStatus as S } from './contract';
+import type { PaymentContext } from './payment.machine';
+import { paymentsConfig, type PaymentsConfig } from './config';
+import { withTimeout, type ChargeResult, type PaymentGateway } from './gateway';
+import { GatewaySimulator } from './gateway-simulator';
+import { CHARGE_QUEUE, type ChargeJobData } from './charge-queue';
+import { answerFor } from './replies';
+import { fromCents } from './money';
+
+export const GATEWAY_UNAVAILABLE = 'payment gateway unavailable';
+
+/** How long a job waits for the payment whose transaction queued it to commit. */
+const COMMIT_WAIT_MS = 2_000;
+const COMMIT_POLL_MS = 10;
+const CONFLICT_RETRIES = 3;
+
+/** The gateway this deployment charges through: the bundled simulator. */
+export function gatewayFor(services: RuntimeServices, cfg: PaymentsConfig): PaymentGateway {
+  return new GatewaySimulator(services.db, { latencyMs: cfg.gatewayLatencyMs, declineRate: cfg.declineRate });
+}
+
+type State = AggregateState<PaymentContext>;
+
+/**
+ * The job is queued before the payment's transaction commits (see reactions.ts), so it may
+ * start first: it waits a little for the payment to appear rather than burning an attempt.
+ */
+async function awaitPayment(services: RuntimeServices, paymentId: string): Promise<State | undefined> {
+  const deadline = Date.now() + COMMIT_WAIT_MS;
+  for (;;) {
+    const state = await services.actors.load<PaymentContext>(PAYMENT, paymentId);
+    if (exists(state) || Date.now() >= deadline) return exists(state) ? state : undefined;
+    await new Promise((r) => setTimeout(r, COMMIT_POLL_MS));
+  }
+}
+
+/**
+ * Runs one payment command and, if the state accepted it, answers the order from the new
+ * state, in ONE transaction. Returns whether it was accepted and the state after. A
+ * concurrent writer (a CANCEL_PAYMENT committing at the same moment) makes it decide again
+ * on the fresh state.
+ */
+async function decideAndAnswer(
+  services: RuntimeServices,
+  paymentId: string,
+  command: 'recordCharge' | 'fail',
+  input: Record<string, unknown>,
+  causation: Causation,
+): Promise<{ accepted: boolean; state: State }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await services.db.transaction(async (tx) => {
+        try {
+          const { state, events } = await services.actors.execute<PaymentContext>(PAYMENT, paymentId, command, input, { tx, causation });
+          const cause = events.at(-1)?.eventId ?? causation.causationId;
+          await services.actors.send(tx, [answerFor(state)], { correlationId: causation.correlationId, causationId: cause });
+          return { accepted: true, state };
+        } catch (err) {
+          // Refused before anything was written: the transaction is still usable.
+          if (err instanceof CommandRejectedError) return { accepted: false, state: await services.actors.load<PaymentContext>(PAYMENT, paymentId, tx) };
+          throw err;
+        }
+      });
+    } catch (err) {
+      if (err instanceof ConcurrencyError && attempt < CONFLICT_RETRIES) continue;
+      throw err;
+    }
+  }
+}
+
+/**
+ * Gives back a charge the gateway approved for a payment that had failed meanwhile (the
+ * saga cancelled it while the gateway was deciding), and records it on the payment. The
+ * charge id is saved on the job first, so if the refund itself fails, the retry finishes it.
+ */
+async function refund(job: Job<ChargeJobData>, services: RuntimeServices, gateway: PaymentGateway, cfg: PaymentsConfig, chargeId: string, causation: Causation) {
+  const { paymentId } = job.data;
+  if (job.data.refundChargeId !== chargeId) await job.updateData({ ...job.data, refundChargeId: chargeId });
+  try {
+    await withTimeout(cfg.gatewayTimeoutMs, 'refund', (signal) => gateway.refund(chargeId, signal));
+  } catch (err) {
+    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (last) services.log.error({ paymentId, chargeId, err: (err as Error).message }, 'refund failed on the last attempt: an approved charge stands for a failed payment; refund it by hand');
+    throw err;
+  }
+  services.log.warn({ paymentId, chargeId }, 'charge approved after the payment had failed: refunded');
+  try {
+    await services.actors.execute(PAYMENT, paymentId, 'recordRefund', { chargeId }, { causation });
+  } catch (err) {
+    if (!(err instanceof CommandRejectedError) && !(err instanceof ConcurrencyError)) throw err; // already recorded
+  }
+}
+
+async function charge(job: Job<ChargeJobData>, services: RuntimeServices): Promise<string> {
+  const { paymentId } = job.data;
+  const cfg = paymentsConfig();
+  const gateway = gatewayFor(services, cfg);
+  const causation: Causation = { correlationId: job.data.correlationId, causationId: job.data.causationId };
+  const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+
+  if (job.data.refundChargeId) {
+    await refund(job, services, gateway, cfg, job.data.refundChargeId, causation);
+    return 'refunded';
+  }
+
+  const state = await awaitPayment(services, paymentId);
+  if (!state) {
+    // Its creating transaction rolled back (or has not committed yet): never charge a payment that does not exist.
+    if (lastAttempt) {
+      services.log.warn({ paymentId }, 'charge job dropped: the payment does not exist');
+      return 'no payment';
+    }
+    throw new Error(`payment ${paymentId} does not exist (yet)`);
+  }
+  if (state.status === S.PAYMENT_FAILED && state.context.refundedChargeId === null && state.context.amountCents !== null) {
+    // An earlier attempt may have been approved and then lost (crash) before it was recorded,
+    // while the saga cancelled the payment: no charge may stand for a failed payment.
+    const held = await withTimeout(cfg.gatewayTimeoutMs, 'lookup', (signal) => gateway.lookup(paymentId, signal));
+    if (held?.approved) {
+      await refund(job, services, gateway, cfg, held.chargeId, causation);
+      return 'refunded';
+    }
+  }
+  if (state.status !== S.PAYMENT_PENDING) return `nothing to do: ${state.status}`;
+
+  let result: ChargeResult;
+  try {
+    result = await withTimeout(cfg.gatewayTimeoutMs, 'charge', (signal) =>
+      gateway.charge({ paymentId, amount: fromCents(state.context.amountCents ?? 0) }, signal),
+    );
+  } catch (err) {
+    // Gateway errors and timeouts are retried with backoff by BullMQ; after the last one the payment fails.
+    if (!lastAttempt) throw err;
+    services.log.warn({ paymentId, err: (err as Error).message, attempts: job.attemptsMade + 1 }, 'payment gateway unavailable: payment failed');
+    await decideAndAnswer(services, paymentId, 'fail', { reason: GATEWAY_UNAVAILABLE }, causation);
+    return 'gateway unavailable';
+  }
+
+  if (!result.approved) {
+    // A decline is an answer, not an error: never retried.
+    await decideAndAnswer(services, paymentId, 'fail', { reason: result.reason }, causation);
+    return 'declined';
+  }
+  const recorded = await decideAndAnswer(services, paymentId, 'recordCharge', { chargeId: result.chargeId }, causation);
+  if (!recorded.accepted && recorded.state.status === S.PAYMENT_FAILED) {
+    await refund(job, services, gateway, cfg, result.chargeId, causation);
+    return 'refunded';
+  }
+  return 'charged';
+}
+
+/** The charge worker: one job per payment on `payments.charge`, its span joining the order's trace. */
+export const chargeJob: JobProcessor = {
+  queue: CHARGE_QUEUE,
+  // A getter: the runtime reads it when it starts the worker, after the environment is set.
+  get concurrency() {
+    return paymentsConfig().chargeConcurrency;
+  },
+  process(job: Job<ChargeJobData>, services) {
+    const parent = propagation.extract(context.active(), { traceparent: job.data.traceparent, tracestate: job.data.tracestate });
+    return inSpan(
+      SpanNames.job(CHARGE_QUEUE),
+      {
+        parent,
+        attributes: {
+          [Attr.actorType]: PAYMENT,
+          [Attr.actorId]: job.data.paymentId,
+          [Attr.correlationId]: job.data.correlationId,
+          [Attr.messagingDeliveryAttempt]: job.attemptsMade + 1,
+        },
+      },
+      () => charge(job, services),
+    );
+  },
+};

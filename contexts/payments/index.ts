@@ -1,0 +1,22 @@
+import path from 'node:path';
+import { defineContext } from '../../runtime';
+import { paymentAggregate } from './payment.aggregate';
+import { paymentRoutes } from './routes';
+import { sagaCommands } from './reactions';
+import { chargeJob } from './charge-job';
+import { loadPaymentsConfig } from './config';
+
+// Fail at load with one line naming a bad PAYMENT_* variable, not at the first charge.
+loadPaymentsConfig();
+
+/** Payments: the payment lifecycle, driven by the order saga, charged through a gateway by a BullMQ job. */
+export default defineContext({
+  name: 'payments',
+  description: 'Payments of orders, charged through a payment gateway (bundled: a simulator)',
+  aggregates: [paymentAggregate],
+  collections: { payments: '/v1/payments{?orderId,page,size}' },
+  routes: paymentRoutes,
+  subscriptions: [sagaCommands],
+  jobs: [chargeJob],
+  migrations: path.join(__dirname, 'migrations'),
+});

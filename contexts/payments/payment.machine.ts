@@ -1,0 +1,100 @@
+import { assign, setup } from 'xstate';
+import { PaymentStatus as S } from './contract';
+
+/** The only payment method the seed knows. */
+export const CREDIT_CARD = 'CREDIT_CARD';
+
+/**
+ * The payment's event types: the seed's statuses, plus PAYMENT_REFUNDED, which records that
+ * a charge the gateway approved after the payment had already failed was given back (it
+ * changes no status: the payment stays PAYMENT_FAILED).
+ */
+export const PaymentEventType = {
+  ...S,
+  PAYMENT_REFUNDED: 'PAYMENT_REFUNDED',
+} as const;
+export type PaymentEventType = (typeof PaymentEventType)[keyof typeof PaymentEventType];
+const E = PaymentEventType;
+
+export interface PaymentContext {
+  orderId: string | null;
+  /** In cents (money is computed in integer cents); null for a payment cancelled before it was created. */
+  amountCents: number | null;
+  paymentMethod: string | null;
+  /** The gateway's id of the approved charge. */
+  chargeId: string | null;
+  failureReason: string | null;
+  /** Set once an approved charge of a failed payment has been refunded. */
+  refundedChargeId: string | null;
+}
+
+type Data = Record<string, unknown>;
+export type PaymentMachineEvent = { type: PaymentEventType; data?: Data };
+
+const d = (event: PaymentMachineEvent): Data => event.data ?? {};
+const cents = (amount: unknown) => Math.round(Number(amount) * 100);
+
+/**
+ * The payment lifecycle. States are the seed's statuses, transitions its event types.
+ *
+ *   new ─PAYMENT_CREATED→ PAYMENT_CREATED ─ORDER_CONNECTED→ ORDER_CONNECTED ─PAYMENT_PENDING→ PAYMENT_PENDING
+ *   PAYMENT_PENDING ─PAYMENT_PROCESSED→ PAYMENT_PROCESSED ─PAYMENT_SUCCEEDED→ PAYMENT_SUCCEEDED
+ *   new | PAYMENT_CREATED | ORDER_CONNECTED | PAYMENT_PENDING ─PAYMENT_FAILED→ PAYMENT_FAILED (─PAYMENT_REFUNDED→ itself, once)
+ *
+ * PAYMENT_FAILED straight from `new` records a cancellation that arrived before the payment
+ * was created, so a late creation cannot charge it. Once processed a payment can no longer
+ * fail: an approved charge is final (the seed's PROCESSED→FAILED existed only for a failed
+ * publish, which the outbox rules out).
+ */
+export const paymentMachine = setup({
+  types: { context: {} as PaymentContext, events: {} as PaymentMachineEvent },
+  actions: {
+    created: assign(({ event }) => {
+      const x = d(event);
+      return { orderId: x.orderId as string, amountCents: cents(x.amount), paymentMethod: (x.paymentMethod as string) ?? CREDIT_CARD };
+    }),
+    connected: assign(({ event }) => ({ orderId: d(event).orderId as string })),
+    processed: assign(({ event }) => ({ chargeId: d(event).chargeId as string })),
+    failed: assign(({ context, event }) => {
+      const x = d(event);
+      return { failureReason: x.reason as string, orderId: (x.orderId as string | undefined) ?? context.orderId };
+    }),
+    refunded: assign(({ event }) => ({ refundedChargeId: d(event).chargeId as string })),
+  },
+  guards: {
+    notRefunded: ({ context }) => context.refundedChargeId === null,
+  },
+}).createMachine({
+  id: 'payment',
+  initial: 'new',
+  context: { orderId: null, amountCents: null, paymentMethod: null, chargeId: null, failureReason: null, refundedChargeId: null },
+  states: {
+    new: {
+      on: {
+        [E.PAYMENT_CREATED]: { target: S.PAYMENT_CREATED, actions: 'created' },
+        [E.PAYMENT_FAILED]: { target: S.PAYMENT_FAILED, actions: 'failed' },
+      },
+    },
+    [S.PAYMENT_CREATED]: {
+      on: {
+        [E.ORDER_CONNECTED]: { target: S.ORDER_CONNECTED, actions: 'connected' },
+        [E.PAYMENT_FAILED]: { target: S.PAYMENT_FAILED, actions: 'failed' },
+      },
+    },
+    [S.ORDER_CONNECTED]: {
+      on: {
+        [E.PAYMENT_PENDING]: S.PAYMENT_PENDING,
+        [E.PAYMENT_FAILED]: { target: S.PAYMENT_FAILED, actions: 'failed' },
+      },
+    },
+    [S.PAYMENT_PENDING]: {
+      on: {
+        [E.PAYMENT_PROCESSED]: { target: S.PAYMENT_PROCESSED, actions: 'processed' },
+        [E.PAYMENT_FAILED]: { target: S.PAYMENT_FAILED, actions: 'failed' },
+      },
+    },
+    [S.PAYMENT_PROCESSED]: { on: { [E.PAYMENT_SUCCEEDED]: S.PAYMENT_SUCCEEDED } },
+    [S.PAYMENT_SUCCEEDED]: {},
+    [S.PAYMENT_FAILED]: { on: { [E.PAYMENT_REFUNDED]: { guard: 'notRefunded', actions: 'refunded' } } },
+  },
+});

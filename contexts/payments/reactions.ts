@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { exists, validate, type AggregateState, type ReactionContext, type Subscription } from '../../runtime';
+import { OrderReply } from '../orders/contract';
+import { PAYMENT, PAYMENTS_COMMANDS_TOPIC, PaymentCommand } from './contract';
+import type { PaymentContext } from './payment.machine';
+import { amountSchema } from './payment.aggregate';
+import { answerFor, declined } from './replies';
+import { ensureChargeQueued } from './charge-queue';
+import { paymentIdOfOrder } from './read-model';
+
+/** Without both ids nobody can be answered: such a message is retried and dead-lettered, visibly. */
+const addressed = z.object({
+  orderId: z.string().uuid('orderId must be a UUID'),
+  paymentId: z.string().uuid('paymentId must be a UUID'),
+});
+const cancelReason = z.string().trim().min(1).max(500).catch('payment cancelled');
+
+type State = AggregateState<PaymentContext>;
+
+const load = (ctx: ReactionContext, paymentId: string) => ctx.services.actors.load<PaymentContext>(PAYMENT, paymentId, ctx.tx);
+
+/** A payment id the order chose is used by one order only; anything else is a saga bug, answered, not obeyed. */
+const belongsToAnotherOrder = (state: State, orderId: string) => exists(state) && state.context.orderId !== orderId;
+
+/**
+ * CREATE_PAYMENT: create the payment if it is new, queue its charge, answer PAYMENT_ACCEPTED;
+ * if it exists, answer from its state (and make sure a pending payment's charge is queued).
+ *
+ * On the charge job and this transaction: BullMQ writes to Redis, not Postgres, so the job
+ * is added here, before this transaction commits. That is safe both ways: if the add fails,
+ * the transaction rolls back and the command is retried; if the transaction rolls back
+ * after the add, the job finds no payment (it waits briefly for the commit, then retries with
+ * backoff and is finally dropped) and never charges, and the command's retry, or the saga's
+ * re-send, queues it again. The job id (= payment id) dedupes every re-add.
+ */
+async function createPayment(ctx: ReactionContext): Promise<void> {
+  const { orderId, paymentId } = validate(addressed, ctx.message.data);
+  let state = await load(ctx, paymentId);
+  if (!exists(state)) {
+    const other = await paymentIdOfOrder(ctx.tx, orderId);
+    if (other) {
+      await ctx.send(declined(orderId, paymentId, `order ${orderId} already has payment ${other}`));
+      return;
+    }
+    const amount = amountSchema.safeParse((ctx.message.data as { amount?: unknown }).amount);
+    const result = amount.success
+      ? await ctx.execute<PaymentContext>(PAYMENT, paymentId, 'create', { orderId, amount: amount.data })
+      : await ctx.execute<PaymentContext>(PAYMENT, paymentId, 'cancelUnknown', {
+          orderId,
+          reason: `invalid payment request: ${amount.error.issues[0].message}`,
+        });
+    state = result ? result.state : await load(ctx, paymentId);
+  }
+  if (belongsToAnotherOrder(state, orderId)) {
+    await ctx.send(declined(orderId, paymentId, `payment ${paymentId} belongs to another order`));
+    return;
+  }
+  const answer = answerFor(state, orderId);
+  if (answer.type === OrderReply.PAYMENT_ACCEPTED) {
+    await ensureChargeQueued(ctx.services, { paymentId, correlationId: ctx.message.correlationId, causationId: ctx.message.id });
+  }
+  await ctx.send(answer);
+}
+
+/**
+ * CANCEL_PAYMENT: a payment not yet charged fails (PAYMENT_DECLINED); one that succeeded
+ * stands (PAYMENT_CHARGED: the order proceeds); an unknown one is recorded as failed so a
+ * late CREATE_PAYMENT cannot charge it. A charge running meanwhile that the gateway approves
+ * is refunded by the charge job.
+ */
+async function cancelPayment(ctx: ReactionContext): Promise<void> {
+  const { orderId, paymentId } = validate(addressed, ctx.message.data);
+  const reason = cancelReason.parse((ctx.message.data as { reason?: unknown }).reason);
+  const before = await load(ctx, paymentId);
+  if (belongsToAnotherOrder(before, orderId)) {
+    await ctx.send(declined(orderId, paymentId, `payment ${paymentId} belongs to another order`));
+    return;
+  }
+  if (!exists(before)) {
+    const other = await paymentIdOfOrder(ctx.tx, orderId);
+    if (other) {
+      // Another payment id of this order exists: nothing to record here (one payment per order).
+      await ctx.send(declined(orderId, paymentId, reason));
+      return;
+    }
+  }
+  const result = exists(before)
+    ? await ctx.execute<PaymentContext>(PAYMENT, paymentId, 'fail', { reason })
+    : await ctx.execute<PaymentContext>(PAYMENT, paymentId, 'cancelUnknown', { orderId, reason });
+  // Refused (already succeeded or failed): the state answers.
+  await ctx.send(answerFor(result ? result.state : before, orderId));
+}
+
+/** The order saga's commands to payments. */
+export const sagaCommands: Subscription = {
+  name: 'saga',
+  topics: [PAYMENTS_COMMANDS_TOPIC],
+  types: [PaymentCommand.CREATE_PAYMENT, PaymentCommand.CANCEL_PAYMENT],
+  async handle(ctx) {
+    if (ctx.message.type === PaymentCommand.CREATE_PAYMENT) await createPayment(ctx);
+    else await cancelPayment(ctx);
+  },
+};

@@ -1,0 +1,98 @@
+import { ConflictError, type Change, type Queryable, type Tx } from '../../runtime';
+import type { PaymentStatus } from './contract';
+import type { PaymentContext } from './payment.machine';
+import { fromCents } from './money';
+
+/** A payment as the API shows it. */
+export interface PaymentView {
+  paymentId: string;
+  orderId: string;
+  /** Null only for a payment cancelled before it was ever created. */
+  amount: number | null;
+  paymentMethod: string | null;
+  status: PaymentStatus;
+  failureReason?: string;
+  version: number;
+  createdAt: string;
+  lastModified: string;
+}
+
+interface PaymentRow {
+  payment_id: string;
+  order_id: string;
+  amount: string | null;
+  payment_method: string | null;
+  status: PaymentStatus;
+  failure_reason: string | null;
+  charge_id: string | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toView = (r: PaymentRow): PaymentView => ({
+  paymentId: r.payment_id,
+  orderId: r.order_id,
+  amount: r.amount === null ? null : Number(r.amount),
+  paymentMethod: r.payment_method,
+  status: r.status,
+  ...(r.failure_reason ? { failureReason: r.failure_reason } : {}),
+  version: r.version,
+  createdAt: r.created_at.toISOString(),
+  lastModified: r.updated_at.toISOString(),
+});
+
+/**
+ * Upserts the payment row in the command's transaction. One payment per order: a second
+ * payment id for the same order fails the whole command (no event, no outbox row).
+ */
+export async function projectPayment(tx: Tx, change: Change<PaymentContext>): Promise<void> {
+  const { id, after } = change;
+  const c = after.context;
+  try {
+    await tx.raw(
+      `INSERT INTO payments (payment_id, order_id, amount, payment_method, status, failure_reason, charge_id, version)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, failure_reason = EXCLUDED.failure_reason,
+         charge_id = EXCLUDED.charge_id, version = EXCLUDED.version, updated_at = now()`,
+      [id, c.orderId, c.amountCents === null ? null : fromCents(c.amountCents), c.paymentMethod, after.status, c.failureReason, c.chargeId, after.version],
+    );
+  } catch (err) {
+    const e = err as { code?: string; constraint?: string };
+    if (e.code === '23505' && e.constraint === 'payments_order_unique') {
+      throw new ConflictError(`Order ${c.orderId} already has another payment`);
+    }
+    throw err;
+  }
+}
+
+export async function findPayment(db: Queryable, id: string): Promise<PaymentView | undefined> {
+  const { rows } = await db.raw<{ rows: PaymentRow[] }>('SELECT * FROM payments WHERE payment_id = ?', [id]);
+  return rows[0] && toView(rows[0]);
+}
+
+/** The payment id already recorded for an order, if any. */
+export async function paymentIdOfOrder(db: Queryable, orderId: string): Promise<string | undefined> {
+  const { rows } = await db.raw<{ rows: { payment_id: string }[] }>('SELECT payment_id FROM payments WHERE order_id = ?', [orderId]);
+  return rows[0]?.payment_id;
+}
+
+export async function listPayments(
+  db: Queryable,
+  filter: { orderId?: string },
+  page: number,
+  size: number,
+): Promise<{ items: PaymentView[]; total: number }> {
+  const where = filter.orderId ? 'WHERE order_id = ?' : '';
+  const params = filter.orderId ? [filter.orderId] : [];
+  const { rows } = await db.raw<{ rows: (PaymentRow & { total: string })[] }>(
+    `SELECT *, count(*) OVER () AS total FROM payments ${where} ORDER BY created_at, payment_id LIMIT ? OFFSET ?`,
+    [...params, size, page * size],
+  );
+  let total = rows.length ? Number(rows[0].total) : 0;
+  if (rows.length === 0 && page > 0) {
+    const c = await db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM payments ${where}`, params);
+    total = Number(c.rows[0].n);
+  }
+  return { items: rows.map(toView), total };
+}

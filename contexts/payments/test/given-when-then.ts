@@ -1,0 +1,78 @@
+import { expect } from 'chai';
+import type { AggregateDefinition, AggregateState, DomainEvent } from '../../../runtime';
+import { exists } from '../../../runtime/actors/aggregate';
+import { fold, initialState, resolve } from '../../../runtime/actors/machine-state';
+import { validate } from '../../../runtime/validation';
+import { CommandRejectedError } from '../../../runtime/errors';
+import { transition } from 'xstate';
+
+/** An event as a test writes it: its type and data (versions are numbered for it). */
+export interface GivenEvent {
+  type: string;
+  data?: Record<string, unknown>;
+}
+
+export type Decision<C> =
+  | { kind: 'events'; events: GivenEvent[]; state: AggregateState<C> }
+  | { kind: 'rejected'; message: string; state: AggregateState<C> };
+
+/** Folds a log written by a test into a state, numbering versions from 1 as the store does. */
+export function replay<C>(definition: AggregateDefinition<C>, id: string, events: GivenEvent[]): AggregateState<C> {
+  const stored = events.map((e, i) => ({ type: e.type, data: e.data ?? {}, version: i + 1 }));
+  return fold(definition.machine, initialState<C>(definition.machine, id), stored);
+}
+
+/**
+ * Decides one command the way ActorSystem.executeIn does, without a database: validate the
+ * input, let `decide` (or the single event) propose events, and have the machine accept each
+ * in turn; the first it refuses rejects the whole command with the state's message.
+ */
+export function decide<C>(definition: AggregateDefinition<C>, before: AggregateState<C>, command: string, input?: unknown): Decision<C> {
+  const spec = definition.commands[command];
+  if (!spec) throw new Error(`${definition.type} has no command ${command}`);
+  if (!spec.creates && !exists(before)) throw new Error(`No ${definition.type} with id ${before.id}`);
+  const parsed = spec.input ? validate(spec.input, input ?? {}) : {};
+  let proposed: DomainEvent[];
+  try {
+    proposed = spec.decide
+      ? spec.decide(parsed, before)
+        : [{ type: spec.event, data: spec.data ? spec.data(parsed, before) : (parsed as Record<string, unknown>) }];
+  } catch (err) {
+    // A decide may refuse by itself (a state the machine alone would accept).
+    if (err instanceof CommandRejectedError) return { kind: 'rejected', message: err.message, state: before };
+    throw err;
+  }
+  let snapshot = resolve(definition.machine, before);
+  for (const event of proposed) {
+    if (!snapshot.can(event)) return { kind: 'rejected', message: spec.rejection(before), state: before };
+    [snapshot] = transition(definition.machine, snapshot, event);
+  }
+  const after = fold(definition.machine, before, proposed.map((e, i) => ({ ...e, version: before.version + i + 1 })));
+  return { kind: 'events', events: proposed, state: after };
+}
+
+/** `given(events).when(command, input).then(events)` or `.thenRejects(message)`. */
+export function specFor<C>(definition: AggregateDefinition<C>, id = 'a1') {
+  return {
+    given(events: GivenEvent[] = []) {
+      return {
+        when(command: string, input?: unknown) {
+          const run = () => decide(definition, replay(definition, id, events), command, input);
+          return {
+            then(expected: GivenEvent[]): AggregateState<C> {
+              const d = run();
+              if (d.kind === 'rejected') expect.fail(`expected ${expected.map((e) => e.type).join(', ')} but ${command} was rejected: ${d.message}`);
+              expect(d.events.map((e) => ({ type: e.type, data: e.data ?? {} }))).to.deep.equal(expected.map((e) => ({ type: e.type, data: e.data ?? {} })));
+              return d.state;
+            },
+            thenRejects(message: string): void {
+              const d = run();
+              if (d.kind === 'events') expect.fail(`expected rejection "${message}" but ${command} produced ${d.events.map((e) => e.type).join(', ')}`);
+              expect(d.message).to.equal(message);
+            },
+          };
+        },
+      };
+    },
+  };
+}

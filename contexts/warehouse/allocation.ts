@@ -1,0 +1,237 @@
+import { createHash } from 'node:crypto';
+import type { Causation, ReactionContext, Tx } from '../../runtime';
+import { INVENTORY, InventoryStatus, RESERVATION, ReservationStatus } from './contract';
+import { findInventoryUnits, reservationsOfOrder, type ReservationView } from './read-model';
+
+/*
+ * The warehouse side of the order saga: choose a warehouse, claim units, record
+ * reservations; release or sell an order's units. Everything runs in the consumer's
+ * transaction, so the inbox row, the units' and reservations' events and the reply commit
+ * together or not at all.
+ */
+
+export interface Line {
+  productId: string;
+  quantity: number;
+}
+
+export type ReserveOutcome =
+  | { kind: 'reserved'; warehouseId: string; reservationIds: string[] }
+  | { kind: 'unavailable'; reason: string };
+
+/** What the saga handlers need of the reaction context. */
+export type Step = Pick<ReactionContext, 'tx' | 'services' | 'log'> & { causation: Causation };
+
+const RESERVATION_NAMESPACE = 'tributary/warehouse/reservation';
+
+/**
+ * The id of an order line's reservation, derived from the order and the line (a name-based
+ * UUID, version 5 layout). Two deliveries of the same RESERVE_INVENTORY handled at once
+ * (a partition changing owner) would create the same streams, so the second fails its
+ * version check and, retried, finds the first's reservations instead of claiming more.
+ */
+export function reservationIdFor(orderId: string, lineNo: number): string {
+  const h = createHash('sha1').update(`${RESERVATION_NAMESPACE}:${orderId}:${lineNo}`).digest();
+  h[6] = (h[6] & 0x0f) | 0x50;
+  h[8] = (h[8] & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/** Quantity wanted per product, in the order the lines name them (a product may be on several lines). */
+export function wantedPerProduct(lines: Line[]): Map<string, number> {
+  const wanted = new Map<string, number>();
+  for (const l of lines) wanted.set(l.productId, (wanted.get(l.productId) ?? 0) + l.quantity);
+  return wanted;
+}
+
+export const describeShortage = (wanted: Map<string, number>) =>
+  `no warehouse has ${[...wanted].map(([p, q]) => `${q} × ${p}`).join(' and ')} available`;
+
+/** How many warehouses one RESERVE_INVENTORY tries before it gives up. */
+const MAX_CANDIDATES = 5;
+
+/**
+ * Warehouses that have, for every product, at least the wanted number of available units,
+ * oldest first. Each (warehouse, product) probe reads at most `qty` entries of the
+ * available-units index (the qty-th one exists or not), however large the stock.
+ */
+export async function candidateWarehouses(tx: Tx, wanted: Map<string, number>, limit = MAX_CANDIDATES): Promise<string[]> {
+  const { rows } = await tx.raw<{ rows: { warehouse_id: string }[] }>(
+    `WITH wanted AS (SELECT * FROM unnest(?::text[], ?::int[]) AS w(product_id, qty))
+     SELECT w.warehouse_id FROM warehouses w
+      WHERE NOT EXISTS (
+        SELECT 1 FROM wanted x
+         WHERE NOT EXISTS (
+           SELECT 1 FROM inventory i
+            WHERE i.warehouse_id = w.warehouse_id AND i.product_id = x.product_id AND i.status = ?
+           OFFSET x.qty - 1 LIMIT 1))
+      ORDER BY w.created_at, w.warehouse_id
+      LIMIT ?`,
+    [[...wanted.keys()], [...wanted.values()], InventoryStatus.RESERVATION_PENDING, limit],
+  );
+  return rows.map((r) => r.warehouse_id);
+}
+
+/**
+ * Locks up to `quantity` available units of a product in a warehouse. Units another
+ * transaction is claiming are skipped, not waited for, so concurrent orders never block
+ * each other. (Units locked earlier by this same transaction are NOT skipped: claim each
+ * product once per attempt.)
+ */
+export async function claimUnits(tx: Tx, warehouseId: string, productId: string, quantity: number): Promise<string[]> {
+  const { rows } = await tx.raw<{ rows: { inventory_id: string }[] }>(
+    `SELECT inventory_id FROM inventory
+      WHERE warehouse_id = ? AND product_id = ? AND status = ?
+      ORDER BY created_at, inventory_id
+      LIMIT ? FOR UPDATE SKIP LOCKED`,
+    [warehouseId, productId, InventoryStatus.RESERVATION_PENDING, quantity],
+  );
+  return rows.map((r) => r.inventory_id);
+}
+
+/** A warehouse had fewer available units than it seemed (concurrent orders took them). */
+class ShortClaim extends Error {}
+
+/**
+ * Reserves every line in one warehouse inside a savepoint: claims all units first, and only
+ * when every product got enough, connects each unit (its machine refuses a unit that is not
+ * available) and records one succeeded reservation per line. A short claim rolls the
+ * savepoint back, releasing its row locks and leaving nothing behind.
+ */
+async function reserveIn(step: Step, warehouseId: string, orderId: string, lines: Line[]): Promise<ReserveOutcome | undefined> {
+  const { actors } = step.services;
+  try {
+    return await step.tx.transaction(async (sp) => {
+      const pool = new Map<string, string[]>();
+      for (const [productId, quantity] of wantedPerProduct(lines)) {
+        const ids = await claimUnits(sp, warehouseId, productId, quantity);
+        if (ids.length < quantity) throw new ShortClaim(`${warehouseId}: ${ids.length} of ${quantity} × ${productId}`);
+        pool.set(productId, ids);
+      }
+      const reservationIds: string[] = [];
+      for (const [lineNo, line] of lines.entries()) {
+        const reservationId = reservationIdFor(orderId, lineNo);
+        const inventoryIds = pool.get(line.productId)!.splice(0, line.quantity);
+        for (const unit of inventoryIds) {
+          await actors.execute(INVENTORY, unit, 'connectReservation', { reservationId }, { tx: sp, causation: step.causation });
+        }
+        await actors.execute(
+          RESERVATION,
+          reservationId,
+          'reserve',
+          { orderId, lineNo, productId: line.productId, quantity: line.quantity, warehouseId, inventoryIds },
+          { tx: sp, expectedVersion: 0, causation: step.causation },
+        );
+        reservationIds.push(reservationId);
+      }
+      return { kind: 'reserved' as const, warehouseId, reservationIds };
+    });
+  } catch (err) {
+    if (err instanceof ShortClaim) {
+      step.log.debug({ orderId, shortage: err.message }, 'claim came up short; trying the next warehouse');
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+/** The answer already given to an order, from its recorded reservations. */
+export function outcomeOf(reservations: ReservationView[]): ReserveOutcome {
+  if (reservations.every((r) => r.status === ReservationStatus.RESERVATION_SUCCEEDED)) {
+    return { kind: 'reserved', warehouseId: reservations[0].warehouseId!, reservationIds: reservations.map((r) => r.reservationId) };
+  }
+  const failed = reservations.find((r) => r.status === ReservationStatus.RESERVATION_FAILED);
+  const released = failed?.warehouseId != null;
+  const reason = failed?.reason ?? 'the reservation failed';
+  return { kind: 'unavailable', reason: released ? `the order's reservations were released: ${reason}` : reason };
+}
+
+/**
+ * RESERVE_INVENTORY: answered from the recorded reservations when the order has some (a
+ * re-sent command claims nothing more); else every line in one warehouse, or nothing.
+ * An unavailable outcome is recorded too (failed reservations with the reason), so a
+ * repeat answers the same even if stock arrived meanwhile.
+ */
+export async function reserve(step: Step, orderId: string, lines: Line[]): Promise<ReserveOutcome> {
+  const existing = await reservationsOfOrder(step.tx, orderId);
+  if (existing.length > 0) return outcomeOf(existing);
+
+  const wanted = wantedPerProduct(lines);
+  for (const warehouseId of await candidateWarehouses(step.tx, wanted)) {
+    const outcome = await reserveIn(step, warehouseId, orderId, lines);
+    if (outcome) return outcome;
+  }
+  const reason = describeShortage(wanted);
+  for (const [lineNo, line] of lines.entries()) {
+    await step.services.actors.execute(
+      RESERVATION,
+      reservationIdFor(orderId, lineNo),
+      'recordUnavailable',
+      { orderId, lineNo, productId: line.productId, quantity: line.quantity, reason },
+      { tx: step.tx, expectedVersion: 0, causation: step.causation },
+    );
+  }
+  return { kind: 'unavailable', reason };
+}
+
+/** Locks a reservation's units (read model rows) so nothing else changes them meanwhile. */
+async function lockUnits(tx: Tx, ids: string[]) {
+  await tx.raw('SELECT 1 FROM inventory WHERE inventory_id = ANY(?::uuid[]) ORDER BY inventory_id FOR UPDATE', [ids]);
+  return findInventoryUnits(tx, ids);
+}
+
+export interface ReleaseOutcome {
+  released: string[];
+  /** Units of the order that were already sold: they stay sold (and their reservation stands). */
+  sold: string[];
+}
+
+/**
+ * RELEASE_INVENTORY: every live reservation of the order fails with the reason and its
+ * units become available again (INVENTORY_RELEASED). A reservation whose units are sold is
+ * left alone: a sale is never undone here. Repeating it changes nothing.
+ */
+export async function release(step: Step, orderId: string, reason: string): Promise<ReleaseOutcome> {
+  const { actors } = step.services;
+  const out: ReleaseOutcome = { released: [], sold: [] };
+  for (const r of await reservationsOfOrder(step.tx, orderId)) {
+    if (r.status === ReservationStatus.RESERVATION_FAILED) continue;
+    const units = await lockUnits(step.tx, r.inventoryIds);
+    const sold = units.filter((u) => u.status === InventoryStatus.INVENTORY_RESERVED && u.reservationId === r.reservationId);
+    if (sold.length > 0) {
+      out.sold.push(...sold.map((u) => u.inventoryId));
+      continue;
+    }
+    for (const u of units) {
+      if (u.status !== InventoryStatus.RESERVATION_CONNECTED || u.reservationId !== r.reservationId) continue;
+      await actors.execute(INVENTORY, u.inventoryId, 'release', { reservationId: r.reservationId }, { tx: step.tx, causation: step.causation });
+      out.released.push(u.inventoryId);
+    }
+    await actors.execute(RESERVATION, r.reservationId, 'releaseInventory', { reason }, { tx: step.tx, causation: step.causation });
+  }
+  return out;
+}
+
+/**
+ * COMMIT_INVENTORY: every unit of the order's succeeded reservations is sold
+ * (INVENTORY_RESERVED). Units already sold are skipped, so repeating it changes nothing.
+ * Returns the order's sold units.
+ */
+export async function commit(step: Step, orderId: string): Promise<{ sold: string[]; succeeded: number }> {
+  const { actors } = step.services;
+  const sold: string[] = [];
+  let succeeded = 0;
+  for (const r of await reservationsOfOrder(step.tx, orderId)) {
+    if (r.status !== ReservationStatus.RESERVATION_SUCCEEDED) continue;
+    succeeded++;
+    for (const u of await lockUnits(step.tx, r.inventoryIds)) {
+      if (u.reservationId !== r.reservationId) continue;
+      if (u.status === InventoryStatus.RESERVATION_CONNECTED) {
+        await actors.execute(INVENTORY, u.inventoryId, 'sell', { reservationId: r.reservationId }, { tx: step.tx, causation: step.causation });
+      }
+      if (u.status === InventoryStatus.RESERVATION_CONNECTED || u.status === InventoryStatus.INVENTORY_RESERVED) sold.push(u.inventoryId);
+    }
+  }
+  return { sold, succeeded };
+}

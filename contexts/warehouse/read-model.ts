@@ -1,0 +1,233 @@
+import type { Change, Queryable, Tx } from '../../runtime';
+import type { InventoryStatus, ReservationStatus } from './contract';
+import { ReservationEventType } from './events';
+import type { InventoryContext } from './inventory.machine';
+import type { ReservationContext } from './reservation.machine';
+import type { Address, WarehouseContext } from './warehouse.machine';
+
+/*
+ * The warehouse context's read model, written by the projections below in the same
+ * transaction as the events they follow. The claim query of the saga runs on `inventory`.
+ */
+
+export interface WarehouseView {
+  warehouseId: string;
+  name: string | null;
+  address: Address;
+  status: string;
+  version: number;
+  createdAt: string;
+  lastModified: string;
+}
+
+export interface InventoryView {
+  inventoryId: string;
+  warehouseId: string;
+  productId: string;
+  status: InventoryStatus;
+  reservationId: string | null;
+  version: number;
+  createdAt: string;
+  lastModified: string;
+}
+
+export interface ReservationView {
+  reservationId: string;
+  orderId: string;
+  lineNo: number;
+  warehouseId: string | null;
+  productId: string;
+  quantity: number;
+  status: ReservationStatus;
+  inventoryIds: string[];
+  reason: string | null;
+  version: number;
+  createdAt: string;
+  lastModified: string;
+}
+
+interface Timestamps {
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+interface WarehouseRow extends Timestamps {
+  warehouse_id: string;
+  name: string | null;
+  address: Address;
+  status: string;
+}
+interface InventoryRow extends Timestamps {
+  inventory_id: string;
+  warehouse_id: string;
+  product_id: string;
+  status: InventoryStatus;
+  reservation_id: string | null;
+}
+interface ReservationRow extends Timestamps {
+  reservation_id: string;
+  order_id: string;
+  line_no: number;
+  warehouse_id: string | null;
+  product_id: string;
+  quantity: number;
+  status: ReservationStatus;
+  inventory_ids: string[];
+  reason: string | null;
+}
+
+const times = (r: Timestamps) => ({ version: r.version, createdAt: r.created_at.toISOString(), lastModified: r.updated_at.toISOString() });
+
+const warehouseView = (r: WarehouseRow): WarehouseView => ({
+  warehouseId: r.warehouse_id,
+  name: r.name,
+  address: r.address,
+  status: r.status,
+  ...times(r),
+});
+
+const inventoryView = (r: InventoryRow): InventoryView => ({
+  inventoryId: r.inventory_id,
+  warehouseId: r.warehouse_id,
+  productId: r.product_id,
+  status: r.status,
+  reservationId: r.reservation_id,
+  ...times(r),
+});
+
+export const reservationView = (r: ReservationRow): ReservationView => ({
+  reservationId: r.reservation_id,
+  orderId: r.order_id,
+  lineNo: r.line_no,
+  warehouseId: r.warehouse_id,
+  productId: r.product_id,
+  quantity: r.quantity,
+  status: r.status,
+  inventoryIds: r.inventory_ids,
+  reason: r.reason,
+  ...times(r),
+});
+
+// ---- projections -------------------------------------------------------------------
+
+export async function projectWarehouse(tx: Tx, { id, after }: Change<WarehouseContext>): Promise<void> {
+  await tx.raw(
+    `INSERT INTO warehouses (warehouse_id, name, address, status, version) VALUES (?, ?, ?::jsonb, ?, ?)
+     ON CONFLICT (warehouse_id) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address,
+       status = EXCLUDED.status, version = EXCLUDED.version, updated_at = now()`,
+    [id, after.context.name, JSON.stringify(after.context.address), after.status, after.version],
+  );
+}
+
+export async function projectInventory(tx: Tx, { id, after }: Change<InventoryContext>): Promise<void> {
+  const c = after.context;
+  await tx.raw(
+    `INSERT INTO inventory (inventory_id, warehouse_id, product_id, status, reservation_id, version) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (inventory_id) DO UPDATE SET status = EXCLUDED.status, reservation_id = EXCLUDED.reservation_id,
+       version = EXCLUDED.version, updated_at = now()`,
+    [id, c.warehouseId, c.productId, after.status, c.reservationId, after.version],
+  );
+}
+
+/** Thrown when a reservation would take a unit that another live reservation holds. */
+export class DoubleAllocationError extends Error {
+  override readonly name = 'DoubleAllocationError';
+}
+
+/**
+ * Upserts the reservation row and keeps `inventory_allocations` in step: a succeeded
+ * reservation inserts one row per unit, keyed by the unit, so a unit can never be taken by
+ * two live reservations even if every other check failed (the second line of defence
+ * beside the unit's machine); a failed (released) reservation gives its units back.
+ */
+export async function projectReservation(tx: Tx, { id, after, events }: Change<ReservationContext>): Promise<void> {
+  const c = after.context;
+  await tx.raw(
+    `INSERT INTO reservations (reservation_id, order_id, line_no, warehouse_id, product_id, quantity, status, inventory_ids, reason, version)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?::uuid[], ?, ?)
+     ON CONFLICT (reservation_id) DO UPDATE SET status = EXCLUDED.status, inventory_ids = EXCLUDED.inventory_ids,
+       reason = EXCLUDED.reason, version = EXCLUDED.version, updated_at = now()`,
+    [id, c.orderId, c.lineNo, c.warehouseId, c.productId, c.quantity, after.status, c.inventoryIds, c.reason, after.version],
+  );
+  const types = new Set(events.map((e) => e.type));
+  if (types.has(ReservationEventType.RESERVATION_SUCCEEDED)) {
+    try {
+      await tx.raw(
+        `INSERT INTO inventory_allocations (inventory_id, reservation_id) SELECT unnest(?::uuid[]), ?`,
+        [c.inventoryIds, id],
+      );
+    } catch (err) {
+      const e = err as { code?: string; constraint?: string; detail?: string };
+      if (e.code === '23505' && e.constraint === 'inventory_allocations_pkey') {
+        throw new DoubleAllocationError(`Reservation ${id} would take a unit another reservation holds (${e.detail ?? 'unit taken'})`);
+      }
+      throw err;
+    }
+  }
+  if (types.has(ReservationEventType.RESERVATION_FAILED)) {
+    await tx.raw('DELETE FROM inventory_allocations WHERE reservation_id = ?', [id]);
+  }
+}
+
+// ---- queries -------------------------------------------------------------------------
+
+/** Rows of one page plus the total, in one round trip (a second only past the last page). */
+async function paged<R>(db: Queryable, from: string, where: string, params: string[], order: string, page: number, size: number, table: string) {
+  const { rows } = await db.raw<{ rows: (R & { total: string })[] }>(
+    `SELECT *, count(*) OVER () AS total FROM ${from} WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`,
+    [...params, size, page * size],
+  );
+  let total = rows.length ? Number(rows[0].total) : 0;
+  if (rows.length === 0 && page > 0) {
+    const c = await db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, params);
+    total = Number(c.rows[0].n);
+  }
+  return { rows: rows as R[], total };
+}
+
+export async function findWarehouse(db: Queryable, id: string): Promise<WarehouseView | undefined> {
+  const { rows } = await db.raw<{ rows: WarehouseRow[] }>('SELECT * FROM warehouses WHERE warehouse_id = ?', [id]);
+  return rows[0] && warehouseView(rows[0]);
+}
+
+export async function listWarehouses(db: Queryable, page: number, size: number) {
+  const { rows, total } = await paged<WarehouseRow>(db, 'warehouses', 'true', [], 'created_at, warehouse_id', page, size, 'warehouses');
+  return { items: rows.map(warehouseView), total };
+}
+
+export async function findInventory(db: Queryable, id: string): Promise<InventoryView | undefined> {
+  const { rows } = await db.raw<{ rows: InventoryRow[] }>('SELECT * FROM inventory WHERE inventory_id = ?', [id]);
+  return rows[0] && inventoryView(rows[0]);
+}
+
+export async function findInventoryUnits(db: Queryable, ids: string[]): Promise<InventoryView[]> {
+  const { rows } = await db.raw<{ rows: InventoryRow[] }>('SELECT * FROM inventory WHERE inventory_id = ANY(?::uuid[]) ORDER BY created_at, inventory_id', [ids]);
+  return rows.map(inventoryView);
+}
+
+export async function listInventory(db: Queryable, warehouseId: string, page: number, size: number) {
+  const { rows, total } = await paged<InventoryRow>(db, 'inventory', 'warehouse_id = ?', [warehouseId], 'created_at, inventory_id', page, size, 'inventory');
+  return { items: rows.map(inventoryView), total };
+}
+
+/** Units per product and status in one warehouse: `{ "SKU-1": { "RESERVATION_PENDING": 3, ... } }`. */
+export async function inventoryCounts(db: Queryable, warehouseId: string): Promise<Record<string, Record<string, number>>> {
+  const { rows } = await db.raw<{ rows: { product_id: string; status: string; n: string }[] }>(
+    'SELECT product_id, status, count(*) AS n FROM inventory WHERE warehouse_id = ? GROUP BY product_id, status ORDER BY product_id, status',
+    [warehouseId],
+  );
+  const counts: Record<string, Record<string, number>> = {};
+  for (const r of rows) (counts[r.product_id] ??= {})[r.status] = Number(r.n);
+  return counts;
+}
+
+export async function findReservation(db: Queryable, id: string): Promise<ReservationView | undefined> {
+  const { rows } = await db.raw<{ rows: ReservationRow[] }>('SELECT * FROM reservations WHERE reservation_id = ?', [id]);
+  return rows[0] && reservationView(rows[0]);
+}
+
+/** An order's reservations in line order. */
+export async function reservationsOfOrder(db: Queryable, orderId: string): Promise<ReservationView[]> {
+  const { rows } = await db.raw<{ rows: ReservationRow[] }>('SELECT * FROM reservations WHERE order_id = ? ORDER BY line_no', [orderId]);
+  return rows.map(reservationView);
+}

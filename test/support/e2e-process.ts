@@ -1,0 +1,166 @@
+/**
+ * Runs the real CLI (`tributary start`) as a child process, the way an operator does, and
+ * talks to it over real HTTP. Every child is tracked by pid so a failed test cannot leave
+ * one running: `killStartedProcesses()` in an `after` hook, and a last resort on exit.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { testEnv, type TestEnv } from './runtime';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * Settings that keep a test deployment fast, as testConfig uses in-process. These tests are
+ * about the runtime and the accounts context, so only that context is loaded: another
+ * context's reactions cannot change what they observe.
+ */
+export const FAST_SETTINGS: Record<string, string> = {
+  CONTEXTS: 'accounts',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+  RELAY_POLL_MS: '50',
+  CONSUMER_BLOCK_MS: '100',
+  CONSUMER_RETRY_BASE_MS: '20',
+  CONSUMER_CLAIM_IDLE_MS: '1000',
+  SHUTDOWN_TIMEOUT_MS: '5000',
+};
+
+/** A port nothing listens on right now (listen on 0, read it, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface CliProcess {
+  pid: number;
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the process has exited. */
+  exited: Promise<Exit>;
+  hasExited(): boolean;
+}
+
+export interface ServerProcess extends CliProcess {
+  port: number;
+  url: string;
+  env: Record<string, string>;
+  /** How long it took from spawn to `/readyz` 200. */
+  readyMs: number;
+  /** SIGTERM, then wait for the exit (at most `timeoutMs`); returns the exit and how long it took. */
+  stop(timeoutMs?: number): Promise<Exit & { ms: number }>;
+}
+
+const started = new Set<ChildProcess>();
+
+function killByPid(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+// Last resort if mocha itself is torn down before the `after` hooks run.
+process.once('exit', () => {
+  for (const child of started) killByPid(child);
+});
+
+/** Kills (by pid) every child this test run started that is still alive. */
+export async function killStartedProcesses(): Promise<void> {
+  const alive = [...started].filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const child of alive) killByPid(child);
+  await Promise.all(alive.map((c) => new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve(undefined) : c.once('exit', resolve)))));
+  started.clear();
+}
+
+/** Spawns `node --import tsx runtime/cli.ts <args>` with exactly this environment on top of ours. */
+export function spawnCli(env: Record<string, string>, args: string[] = ['start']): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli.ts', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error('could not spawn the CLI');
+  started.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let done = false;
+  void exited.then(() => {
+    done = true;
+    started.delete(child);
+  });
+  return { pid: child.pid, child, stdout: () => out, stderr: () => err, exited, hasExited: () => done };
+}
+
+/** Runs the CLI to its end (start-up failures): exit code and output. */
+export async function runCliToExit(env: Record<string, string>, timeoutMs = 45_000): Promise<Exit & { stdout: string; stderr: string; ms: number }> {
+  const begin = Date.now();
+  const p = spawnCli(env);
+  const timer = setTimeout(() => killByPid(p.child), timeoutMs);
+  const exit = await p.exited;
+  clearTimeout(timer);
+  if (exit.signal === 'SIGKILL') throw new Error(`the CLI did not exit within ${timeoutMs} ms; stderr: ${p.stderr()}`);
+  return { ...exit, stdout: p.stdout(), stderr: p.stderr(), ms: Date.now() - begin };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts `tributary start` on a free port with the given deployment environment and waits
+ * until `/readyz` answers 200. Fails with the child's stderr if it exits first.
+ */
+export async function startServer(deployment: TestEnv | Record<string, string>, extra: Record<string, string> = {}, readyTimeoutMs = 45_000): Promise<ServerProcess> {
+  const port = await freePort();
+  const env: Record<string, string> = { ...FAST_SETTINGS, ...(deployment as Record<string, string>), ...extra, PORT: String(port) };
+  const p = spawnCli(env);
+  const url = `http://127.0.0.1:${port}`;
+  const begin = Date.now();
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    if (p.hasExited()) {
+      const exit = await p.exited;
+      throw new Error(`tributary exited (code ${exit.code}, signal ${exit.signal}) before it was ready; stderr:\n${p.stderr()}\nstdout:\n${p.stdout()}`);
+    }
+    try {
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) });
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      killByPid(p.child);
+      throw new Error(`tributary was not ready within ${readyTimeoutMs} ms; stderr:\n${p.stderr()}\nstdout:\n${p.stdout().slice(-2_000)}`);
+    }
+    await sleep(100);
+  }
+  const stop = async (timeoutMs = 10_000) => {
+    const begin = Date.now();
+    if (!p.hasExited()) p.child.kill('SIGTERM');
+    const timer = setTimeout(() => killByPid(p.child), timeoutMs);
+    const exit = await p.exited;
+    clearTimeout(timer);
+    return { ...exit, ms: Date.now() - begin };
+  };
+  return { ...p, port, url, env, stop, readyMs: Date.now() - begin };
+}
+
+/** A fresh deployment (own database and Redis prefix) for processes to share. */
+export const freshDeployment = (label: string) => testEnv(label);

@@ -1,0 +1,42 @@
+/** Looks at what a deployment wrote, straight in Postgres and Redis (no runtime code in between). */
+import { Client } from 'pg';
+import Redis from 'ioredis';
+import { Topology } from '../../runtime/messaging/topology';
+
+/** Runs one query on a short-lived connection. */
+export async function query<R extends Record<string, unknown>>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<R[]> {
+  const c = new Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    return (await c.query<R>(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+export interface StoreCounts {
+  events: number;
+  outbox: number;
+  accounts: number;
+  inbox: number;
+  /** Entries in the deployment's Redis streams for the topic. */
+  streamEntries: number;
+}
+
+/** Row counts of the tables a command writes, and the stream entries the relay wrote. */
+export async function storeCounts(env: { DATABASE_URL: string; REDIS_URL: string; REDIS_PREFIX: string }, topic = 'accounts', partitions = 4): Promise<StoreCounts> {
+  const [row] = await query<{ events: string; outbox: string; accounts: string; inbox: string }>(
+    env.DATABASE_URL,
+    `SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM outbox) AS outbox,
+            (SELECT count(*) FROM accounts) AS accounts, (SELECT count(*) FROM inbox) AS inbox`,
+  );
+  const redis = new Redis(env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  let streamEntries = 0;
+  try {
+    await redis.connect();
+    for (const key of new Topology(env.REDIS_PREFIX, partitions).streamKeys(topic)) streamEntries += await redis.xlen(key);
+  } finally {
+    redis.disconnect();
+  }
+  return { events: Number(row.events), outbox: Number(row.outbox), accounts: Number(row.accounts), inbox: Number(row.inbox), streamEntries };
+}
