@@ -13,6 +13,6 @@ export { bodyOf } from './http/json-body';
 export { validate } from './validation';
 export { ValidationError, NotFoundError, ConflictError, CommandRejectedError, ConcurrencyError, TributaryError, StartupError } from './errors';
 export { SpanNames, Attr } from './telemetry/names';
-export { inSpan } from './telemetry/propagation';
+export { inSpan, currentTraceCarrier, contextFromCarrier, type TraceCarrier } from './telemetry/propagation';
 export { TIMER_FIRED } from './store/timers';
 export { decideCommand, type Decision } from './actors/decide';

@@ -1,4 +1,4 @@
-import { context, propagation } from '@opentelemetry/api';
+import { context, propagation, type Span } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import {
   Attr, CommandRejectedError, ConcurrencyError, SpanNames, exists, inSpan,
@@ -97,7 +97,7 @@ async function refund(job: Job<ChargeJobData>, services: RuntimeServices, gatewa
   }
 }
 
-async function charge(job: Job<ChargeJobData>, services: RuntimeServices): Promise<string> {
+async function charge(job: Job<ChargeJobData>, services: RuntimeServices, span: Span): Promise<string> {
   const { paymentId } = job.data;
   const cfg = paymentsConfig();
   const gateway = gatewayFor(services, cfg);
@@ -118,6 +118,7 @@ async function charge(job: Job<ChargeJobData>, services: RuntimeServices): Promi
     }
     throw new Error(`payment ${paymentId} does not exist (yet)`);
   }
+  if (state.context.orderId) span.setAttribute(Attr.orderId, state.context.orderId);
   if (state.status === S.PAYMENT_FAILED && state.context.refundedChargeId === null && state.context.amountCents !== null) {
     // An earlier attempt may have been approved and then lost (crash) before it was recorded,
     // while the saga cancelled the payment: no charge may stand for a failed payment.
@@ -175,7 +176,7 @@ export const chargeJob: JobProcessor = {
           [Attr.messagingDeliveryAttempt]: job.attemptsMade + 1,
         },
       },
-      () => charge(job, services),
+      (span) => charge(job, services, span),
     );
   },
 };

@@ -5,6 +5,7 @@ import { inventoryAggregate } from './inventory.aggregate';
 import { reservationAggregate } from './reservation.aggregate';
 import { warehouseRoutes } from './routes';
 import { availability, saga } from './reactions';
+import { checkWarehouseInvariants } from './invariants';
 
 export { checkWarehouseInvariants, type InvariantOptions } from './invariants';
 
@@ -21,4 +22,6 @@ export default defineContext({
   routes: warehouseRoutes,
   subscriptions: [availability, saga],
   migrations: path.join(__dirname, 'migrations'),
+  // Allocation and stock conservation; the runtime's own check already folds every log.
+  invariants: (db) => checkWarehouseInvariants(db, { logChecks: false }),
 });

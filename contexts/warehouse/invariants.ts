@@ -14,6 +14,11 @@ import { reservationMachine } from './reservation.machine';
 export interface InvariantOptions {
   /** How many units and reservations to fold through their machines from their events (0 = none). */
   foldSample?: number;
+  /**
+   * Compare read-model rows with their event logs (default true). `npm run check` turns it
+   * off: the runtime's log-consistency check folds every stream of every aggregate already.
+   */
+  logChecks?: boolean;
 }
 
 const LIVE_UNIT = [U.RESERVATION_CONNECTED, U.INVENTORY_RESERVED];
@@ -157,14 +162,15 @@ async function foldSample(db: Queryable, machine: AnyStateMachine, type: string,
 /** Every warehouse invariant; returns the violations found (empty when all hold). */
 export async function checkWarehouseInvariants(db: Queryable, options: InvariantOptions = {}): Promise<string[]> {
   const sample = options.foldSample ?? 200;
-  const results = [
-    await noDoubleAllocation(db),
-    await stockConserved(db),
-    await readModelMatchesEvents(db, INVENTORY, 'inventory', 'inventory_id'),
-    await readModelMatchesEvents(db, RESERVATION, 'reservations', 'reservation_id'),
-    await readModelMatchesEvents(db, WAREHOUSE, 'warehouses', 'warehouse_id'),
-    await foldSample(db, inventoryMachine, INVENTORY, 'inventory', 'inventory_id', sample),
-    await foldSample(db, reservationMachine, RESERVATION, 'reservations', 'reservation_id', sample),
-  ];
+  const results = [await noDoubleAllocation(db), await stockConserved(db)];
+  if (options.logChecks ?? true) {
+    results.push(
+      await readModelMatchesEvents(db, INVENTORY, 'inventory', 'inventory_id'),
+      await readModelMatchesEvents(db, RESERVATION, 'reservations', 'reservation_id'),
+      await readModelMatchesEvents(db, WAREHOUSE, 'warehouses', 'warehouse_id'),
+      await foldSample(db, inventoryMachine, INVENTORY, 'inventory', 'inventory_id', sample),
+      await foldSample(db, reservationMachine, RESERVATION, 'reservations', 'reservation_id', sample),
+    );
+  }
   return results.flat();
 }

@@ -55,4 +55,5 @@ export const inventoryAggregate = defineAggregate<InventoryContext>({
     },
   },
   project: projectInventory,
+  readModel: { table: 'inventory', id: 'inventory_id', status: 'status', version: 'version' },
 });

@@ -59,4 +59,5 @@ export const reservationAggregate = defineAggregate<ReservationContext>({
     },
   },
   project: projectReservation,
+  readModel: { table: 'reservations', id: 'reservation_id', status: 'status', version: 'version' },
 });

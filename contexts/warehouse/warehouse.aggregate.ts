@@ -19,4 +19,5 @@ export const warehouseAggregate = defineAggregate<WarehouseContext>({
     },
   },
   project: projectWarehouse,
+  readModel: { table: 'warehouses', id: 'warehouse_id', status: 'status', version: 'version' },
 });

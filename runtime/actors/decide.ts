@@ -18,6 +18,7 @@ export function decideCommand<C>(def: AggregateDefinition<C>, before: AggregateS
   const spec = def.commands[command];
   if (!spec) throw new NotFoundError(`${def.type} has no command ${command}`);
   if (!spec.creates && !exists(before)) throw new NotFoundError(`No ${def.type} with id ${before.id}`);
+  if (spec.creates && exists(before)) throw new CommandRejectedError(spec.rejection(before), command, before.status);
   const input = parseInput(spec.input, command, rawInput);
   const events = spec.decide
     ? spec.decide(input, before)

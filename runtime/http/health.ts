@@ -21,8 +21,9 @@ async function check(name: string, probe: () => Promise<unknown>, timeoutMs: num
 
 /** `/healthz`: the process is alive. `/readyz`: Postgres and Redis answer (503 otherwise). */
 export function mountHealth(router: Router, db: Db, redis: Redis, isStopping: () => boolean): void {
+  // The pid tells a caller which process answered (tests and operators sharing a host).
   router.get('/healthz', (ctx) => {
-    ctx.body = { status: 'ok' };
+    ctx.body = { status: 'ok', pid: process.pid };
   });
   router.get('/readyz', async (ctx) => {
     const checks = Object.fromEntries(

@@ -58,6 +58,19 @@ describe('problem+json mapping', () => {
     expect(unexpected).to.equal(false);
   });
 
+  it('a bare { status: 405 } object gets the standard title as detail', () => {
+    const { problem } = map({ status: 405 });
+    expectWellFormed(problem, 405);
+    expect(problem.detail).to.equal('Method Not Allowed');
+  });
+
+  it('a koa-style 5xx error is not trusted: 500 with a generic detail', () => {
+    const { problem, unexpected } = map(Object.assign(new Error('db password is hunter2'), { status: 502 }));
+    expectWellFormed(problem, 500);
+    expect(problem.detail).to.not.contain('hunter2');
+    expect(unexpected).to.equal(true);
+  });
+
   it('a refused connection to a backing service → 503', () => {
     const err = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     const { problem, unexpected } = map(err);

@@ -14,6 +14,7 @@ import { loadContexts } from '../../runtime/context';
 import { runChecks } from '../../ops/check/run-checks';
 
 const SAGA_SETTINGS = {
+  CONTEXTS: 'all',
   TIMER_POLL_MS: '100',
   ORDER_STEP_TIMEOUT_MS: '20000',
   PAYMENT_CHARGE_BACKOFF_MS: '100',
@@ -146,7 +147,7 @@ describe('order saga, a payment gateway that never answers', function () {
 
   it('re-sends the payment step on its deadline, then cancels it and compensates to ORDER_FAILED', async () => {
     const env = await freshDeployment('saga_deadline');
-    server = await startServer(env, { ROLE: 'all', TIMER_POLL_MS: '100', ORDER_STEP_TIMEOUT_MS: '1000', ORDER_STEP_MAX_ATTEMPTS: '2', PAYMENT_GATEWAY_TIMEOUT_MS: '30000' });
+    server = await startServer(env, { CONTEXTS: 'all', ROLE: 'all', TIMER_POLL_MS: '100', ORDER_STEP_TIMEOUT_MS: '1000', ORDER_STEP_MAX_ATTEMPTS: '2', PAYMENT_GATEWAY_TIMEOUT_MS: '30000' });
     const api = client(server.url);
     const accountId = await activeAccount(api);
     await stockedWarehouse(api, { 'SKU-A': 2 });

@@ -5,6 +5,7 @@ import { WarehouseCommand as C } from '../contract';
 import { checkWarehouseInvariants } from '../invariants';
 import { reserve, type Step } from '../allocation';
 import { ConcurrencyError } from '../../../runtime/errors';
+import { checkLogConsistency } from '../../../runtime/store/log-consistency';
 import type { Tx } from '../../../runtime';
 import { sku, startWarehouse, type WarehouseHarness } from './harness';
 
@@ -20,7 +21,10 @@ describe('warehouse saga steps (in-process runtime, CONTEXTS=warehouse)', functi
   });
   afterEach(async function () {
     // Whatever a test did, the warehouse's invariants hold afterwards.
-    if (h && this.currentTest?.state === 'passed') expect(await checkWarehouseInvariants(h.runtime.services.db)).to.deep.equal([]);
+    if (!h || this.currentTest?.state !== 'passed') return;
+    const { db } = h.runtime.services;
+    expect(await checkWarehouseInvariants(db)).to.deep.equal([]);
+    expect(await checkLogConsistency(db, h.runtime.plugins.flatMap((p) => p.aggregates ?? []))).to.deep.equal([]);
   });
   after(async () => {
     if (h) {

@@ -91,8 +91,12 @@ class Bench {
     await deleteKeys(this.env.redisPrefix);
   }
 
-  /** Writes M outbox rows (M/10 actors × 10 versions, interleaved); returns rows/s. */
-  async prefill(m: number, topology: Topology): Promise<number> {
+  /**
+   * Writes M envelopes (M/10 actors × 10 versions, interleaved) through enqueueMessages into
+   * the outbox and keeps a copy in `outbox_seed`, so later runs refill the outbox in one
+   * statement. Returns rows/s of the enqueueMessages part.
+   */
+  async seed(m: number, topology: Topology): Promise<number> {
     const actors = Array.from({ length: Math.max(1, Math.ceil(m / MESSAGES_PER_ACTOR)) }, () => randomUUID());
     const started = performance.now();
     const chunk: OutboxMessage[] = [];
@@ -104,10 +108,26 @@ class Bench {
         chunk.length = 0;
       }
     }
-    return (m * 1000) / (performance.now() - started);
+    const rate = (m * 1000) / (performance.now() - started);
+    await this.db.raw('DROP TABLE IF EXISTS outbox_seed');
+    await this.db.raw('CREATE TABLE outbox_seed AS SELECT id, message FROM outbox');
+    return rate;
   }
 
-  /** The outbox rows as the relay publishes them (stream key and `message::text`). */
+  /**
+   * Empties outbox, inbox and streams, then puts the first m seeded envelopes back in the
+   * outbox, spread over `partitions` by actor id (a stable per-actor hash, as the runtime's).
+   */
+  async refill(m: number, partitions: number): Promise<void> {
+    await this.reset();
+    await this.db.raw(
+      `INSERT INTO outbox (topic, partition, message)
+       SELECT ?, mod(abs(hashtext(message->'actor'->>'id')), ?), message FROM outbox_seed ORDER BY id LIMIT ?`,
+      [TOPIC, partitions, m],
+    );
+  }
+
+  /** The outbox rows as the relay publishes them (stream key and `message::text`), in id order. */
   async payloads(topology: Topology): Promise<Payload[]> {
     const { rows } = await this.db.raw<{ rows: { partition: number; json: string }[] }>('SELECT partition, message::text AS json FROM outbox ORDER BY id');
     return rows.map((r) => ({ key: topology.streamKey(TOPIC, r.partition), json: r.json }));
@@ -253,15 +273,16 @@ export const pipelineSuite: Suite = {
         ratio: { value: a.cpuUs / b.cpuUs, label: 'tributary ÷ raw' },
       });
 
+      const topology = new Topology(env.redisPrefix, defaults.partitions);
+      const prefillRate = await bench.seed(Math.max(m, 5_000), topology);
+
       // Warm-up (JIT, pool connections), not measured.
       const warm = Math.min(5_000, m);
-      const topology = new Topology(env.redisPrefix, defaults.partitions);
-      await bench.prefill(warm, topology);
+      await bench.refill(warm, defaults.partitions);
       await bench.together(warm, defaults);
-      await bench.reset();
 
       // Headline: defaults, relay and consumer together; raw Redis on the same payloads.
-      const prefillRate = await bench.prefill(m, topology);
+      await bench.refill(m, defaults.partitions);
       const payloads = await bench.payloads(topology);
       const avgBytes = payloads.reduce((n, p) => n + Buffer.byteLength(p.json), 0) / payloads.length;
       const headline = await bench.together(m, defaults);
@@ -269,10 +290,9 @@ export const pipelineSuite: Suite = {
       await bench.reset();
       const raw = await bench.rawTogether(payloads, defaults);
       ctx.progress(`  raw together: ${raw.rate.toFixed(0)} msg/s`);
-      await bench.reset();
 
       // Where the time goes: each side alone, tributary then raw.
-      await bench.prefill(m, topology);
+      await bench.refill(m, defaults.partitions);
       const relay = await bench.relayAlone(m, defaults);
       const consumer = await bench.consumerAlone(m, defaults);
       await bench.reset();
@@ -310,7 +330,7 @@ export const pipelineSuite: Suite = {
         note: 'a new group over streams already holding the M entries; baseline: raw XREADGROUP + XACK alone',
       });
       figures.push(cpu('  node CPU per message, consumer', consumer, rawConsumer));
-      figures.push({ name: '  outbox bulk prefill', value: prefillRate, unit: 'rows/s', note: 'enqueueMessages, 2 500 envelopes per statement (not part of the pipeline figure)' });
+      figures.push({ name: '  outbox bulk prefill', value: prefillRate, unit: 'rows/s', note: 'enqueueMessages, 2 500 envelopes per statement; not part of the pipeline figure (later runs refill the outbox from a copy)' });
 
       if (variants) {
         const vm = Math.min(m, 20_000);
@@ -319,9 +339,8 @@ export const pipelineSuite: Suite = {
           { label: 'big batches', partitions: defaults.partitions, relayBatch: 2_000, consumerBatch: 1_000 },
         ];
         for (const shape of shapes) {
-          const t = new Topology(env.redisPrefix, shape.partitions);
-          await bench.prefill(vm, t);
-          const vPayloads = await bench.payloads(t);
+          await bench.refill(vm, shape.partitions);
+          const vPayloads = await bench.payloads(new Topology(env.redisPrefix, shape.partitions));
           const r = await bench.together(vm, shape);
           await bench.reset();
           const b = await bench.rawTogether(vPayloads, shape);
