@@ -10,7 +10,7 @@ import type { Topology } from './messaging/topology';
 import type { ActorRef, Envelope } from './messaging/envelope';
 import type { Delivery } from './messaging/stream-consumer';
 import type { ActorSystem, ExecuteResult, OutgoingMessage } from './actors/actor-system';
-import type { AggregateDefinition } from './actors/aggregate';
+import type { AggregateDefinition, AggregateState } from './actors/aggregate';
 import type { JobQueues } from './jobs/job-queues';
 import { StartupError } from './errors';
 
@@ -37,7 +37,7 @@ export interface ReactionContext {
    * actor's state refuses is no error here (the seed: "an event that is invalid in the
    * replayed state causes no side effect"): it returns undefined.
    */
-  execute<C = any>(type: string, id: string, command: string, input?: unknown): Promise<ExecuteResult<C> | undefined>;
+  execute<C = any>(type: string, id: string, command: string, input?: unknown, options?: { loaded?: AggregateState<C> }): Promise<ExecuteResult<C> | undefined>;
   /** Sends messages to other actors through the outbox, in this transaction. */
   send(...messages: OutgoingMessage[]): Promise<void>;
   /**
@@ -46,6 +46,8 @@ export interface ReactionContext {
    */
   schedule(timer: { actor: ActorRef; name: string; topic: string; inMs: number; data?: Record<string, unknown> }): Promise<void>;
   cancel(actor: ActorRef, name: string): Promise<void>;
+  /** Runs `fn` after this message's transaction commits (see {@link Delivery.afterCommit}). */
+  afterCommit(fn: () => Promise<void>): void;
 }
 
 /** A worker-role consumer: a durable consumer group over some topics. */

@@ -89,6 +89,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
           group: `${p.name}.${s.name}`,
           topics: s.topics,
           handler: reactionHandler(s, services),
+          accepts: s.types ? ((types) => (type: string) => types.has(type))(new Set(s.types)) : undefined,
         }, log.child({ component: 'consumer', group: `${p.name}.${s.name}` }));
         await consumer.start();
         consumers.push(consumer);
@@ -134,9 +135,9 @@ function reactionHandler(s: Subscription, services: RuntimeServices) {
       delivery,
       log: services.log,
       services,
-      async execute(type, id, command, input) {
+      async execute(type, id, command, input, options) {
         try {
-          return await services.actors.execute(type, id, command, input, { tx, causation });
+          return await services.actors.execute(type, id, command, input, { tx, causation, loaded: options?.loaded });
         } catch (err) {
           if (err instanceof CommandRejectedError) {
             services.log.debug({ type, id, command, reason: err.message, cause: message.type }, 'reaction command refused by state; no effect');
@@ -149,6 +150,7 @@ function reactionHandler(s: Subscription, services: RuntimeServices) {
       schedule: (t) =>
         scheduleTimer(tx, { actor: t.actor, name: t.name, topic: t.topic, data: t.data, dueAt: new Date(Date.now() + t.inMs), correlationId: message.correlationId }),
       cancel: (actor, name) => cancelTimer(tx, actor, name),
+      afterCommit: (fn) => delivery.afterCommit(fn),
     };
     await s.handle(ctx);
   };

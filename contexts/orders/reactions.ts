@@ -33,7 +33,7 @@ export function orderSaga(settings: SagaSettings): Subscription {
       const name = COMPENSATIONS.has(decision.step) ? SpanNames.compensation(decision.step) : SpanNames.sagaStep(decision.step);
       await inSpan(name, { attributes: { [Attr.orderId]: orderId, [Attr.correlationId]: message.correlationId, [Attr.messageType]: message.type } }, async () => {
         if (decision.command) {
-          const done = await ctx.execute(ORDER, orderId, decision.command.name, decision.command.input);
+          const done = await ctx.execute(ORDER, orderId, decision.command.name, decision.command.input, { loaded: order });
           if (!done) return; // the order's state refused: nothing else happens
         }
         if (decision.send.length) await ctx.send(...decision.send);

@@ -1,7 +1,7 @@
-import { context, propagation, type Span } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import {
-  Attr, CommandRejectedError, ConcurrencyError, SpanNames, exists, inSpan,
+  Attr, CommandRejectedError, ConcurrencyError, SpanNames, contextFromCarrier, exists, inSpan,
   type AggregateState, type Causation, type JobProcessor, type RuntimeServices,
 } from '../../runtime';
 import { PAYMENT, PaymentStatus as S } from './contract';
@@ -164,7 +164,7 @@ export const chargeJob: JobProcessor = {
     return paymentsConfig().chargeConcurrency;
   },
   process(job: Job<ChargeJobData>, services) {
-    const parent = propagation.extract(context.active(), { traceparent: job.data.traceparent, tracestate: job.data.tracestate });
+    const parent = contextFromCarrier({ traceparent: job.data.traceparent, tracestate: job.data.tracestate });
     return inSpan(
       SpanNames.job(CHARGE_QUEUE),
       {

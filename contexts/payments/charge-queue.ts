@@ -1,5 +1,4 @@
-import { context, propagation } from '@opentelemetry/api';
-import type { RuntimeServices } from '../../runtime';
+import { currentTraceCarrier, type RuntimeServices, type TraceCarrier } from '../../runtime';
 import { paymentsConfig } from './config';
 
 /** The BullMQ queue of charges; one job per payment, whose job id is the payment id. */
@@ -25,7 +24,11 @@ export interface ChargeJobData {
  * failed) while the payment is still pending is stale (e.g. it ran before the payment's
  * transaction committed, or it was lost to a crash): it is replaced.
  */
-export async function ensureChargeQueued(services: RuntimeServices, data: Omit<ChargeJobData, 'traceparent' | 'tracestate'>): Promise<void> {
+export async function ensureChargeQueued(
+  services: RuntimeServices,
+  data: Omit<ChargeJobData, 'traceparent' | 'tracestate'>,
+  trace: TraceCarrier = currentTraceCarrier(),
+): Promise<void> {
   const queue = services.jobs.queue(CHARGE_QUEUE);
   const existing = await queue.getJob(data.paymentId);
   if (existing) {
@@ -33,10 +36,8 @@ export async function ensureChargeQueued(services: RuntimeServices, data: Omit<C
     if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
     await existing.remove();
   }
-  const carrier: { traceparent?: string; tracestate?: string } = {};
-  propagation.inject(context.active(), carrier);
   const cfg = paymentsConfig();
-  await services.jobs.add(CHARGE_QUEUE, 'charge', { ...data, ...carrier } satisfies ChargeJobData, {
+  await services.jobs.add(CHARGE_QUEUE, 'charge', { ...data, ...trace } satisfies ChargeJobData, {
     jobId: data.paymentId,
     attempts: cfg.chargeAttempts,
     backoff: { type: 'exponential', delay: cfg.chargeBackoffMs },

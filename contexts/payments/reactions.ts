@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { exists, validate, type AggregateState, type ReactionContext, type Subscription } from '../../runtime';
+import { currentTraceCarrier, exists, validate, type AggregateState, type ReactionContext, type Subscription } from '../../runtime';
 import { OrderReply } from '../orders/contract';
 import { PAYMENT, PAYMENTS_COMMANDS_TOPIC, PaymentCommand } from './contract';
 import type { PaymentContext } from './payment.machine';
@@ -57,7 +57,11 @@ async function createPayment(ctx: ReactionContext): Promise<void> {
   }
   const answer = answerFor(state, orderId);
   if (answer.type === OrderReply.PAYMENT_ACCEPTED) {
-    await ensureChargeQueued(ctx.services, { paymentId, correlationId: ctx.message.correlationId, causationId: ctx.message.id });
+    // After the commit, so the job never looks for a payment that is not there yet. If the
+    // process dies in between, the saga's deadline re-sends CREATE_PAYMENT and we get here again.
+    const job = { paymentId, correlationId: ctx.message.correlationId, causationId: ctx.message.id };
+    const trace = currentTraceCarrier();
+    ctx.afterCommit(() => ensureChargeQueued(ctx.services, job, trace));
   }
   await ctx.send(answer);
 }

@@ -21,6 +21,8 @@ export interface ExecuteOptions {
   /** Fail with 409 unless the aggregate is at this version (HTTP If-Match). */
   expectedVersion?: number;
   causation?: Causation;
+  /** The aggregate's state as the caller just loaded it in the same transaction (saves a read). */
+  loaded?: AggregateState<any>;
 }
 
 export interface ExecuteResult<C = any> {
@@ -139,7 +141,10 @@ export class ActorSystem {
     options: ExecuteOptions,
   ): Promise<ExecuteResult<C>> {
     // A creation with a fresh id needs no read: the stream cannot exist yet.
-    const before = spec.creates && options.expectedVersion === 0 ? initialState<C>(def.machine, id) : await this.load<C>(def.type, id, tx);
+    const before =
+      options.loaded && options.tx === tx ? (options.loaded as AggregateState<C>)
+      : spec.creates && options.expectedVersion === 0 ? initialState<C>(def.machine, id)
+      : await this.load<C>(def.type, id, tx);
     if (options.expectedVersion !== undefined && options.expectedVersion !== before.version) {
       throw new ConcurrencyError(streamIdOf(def.type, id), options.expectedVersion);
     }

@@ -20,6 +20,13 @@ export interface Delivery {
   attempt: number;
   streamKey: string;
   entryId: string;
+  /**
+   * Runs `fn` once the handler's transaction has committed (e.g. queue a BullMQ job that
+   * reads what the transaction wrote). Not run if it rolls back; lost if the process dies
+   * right after the commit, so what it does must also be reachable by a retry of the
+   * business step (a saga deadline re-sending the command).
+   */
+  afterCommit(fn: () => Promise<void>): void;
 }
 
 export interface ConsumerOptions {
@@ -38,6 +45,8 @@ export interface ConsumerOptions {
    */
   partitions?: () => number[];
   consumerName?: string;
+  /** Message types the handler wants; others are acknowledged without a transaction. */
+  accepts?: (type: string) => boolean;
 }
 
 interface Entry {
@@ -51,6 +60,7 @@ interface Entry {
 type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
 
 const actorKey = (m: Envelope) => `${m.actor.type}:${m.actor.id}`;
+type AfterCommit = () => Promise<void>;
 const MAX_CONFLICT_RETRIES = 3;
 
 /**
@@ -181,8 +191,16 @@ export class StreamConsumer {
   }
 
   /** Handles one partition's entries in stream order; returns how many were acknowledged. */
-  private async handlePartition(key: string, entries: Entry[]): Promise<number> {
+  private async handlePartition(key: string, all: Entry[]): Promise<number> {
     const now = Date.now();
+    // Messages of types this group does not handle need no transaction and no inbox row.
+    const accepts = this.options.accepts;
+    const entries = accepts ? all.filter((e) => !e.message || accepts(e.message.type)) : all;
+    if (entries.length < all.length) {
+      const skipped = all.filter((e) => !entries.includes(e));
+      await this.redis.xack(key, this.options.group, ...skipped.map((e) => e.id));
+      this.handled += skipped.length;
+    }
     const runnable: Entry[] = [];
     const blockedHere = new Set<string>();
     for (const e of entries) {
@@ -218,8 +236,10 @@ export class StreamConsumer {
     const culprit: { entry?: Entry; err?: Error } = {};
     if (firstTry && good.length > 1) {
       try {
-        await this.db.transaction((tx) => this.handleInTx(tx, good, culprit));
+        const after: AfterCommit[] = [];
+        await this.db.transaction((tx) => this.handleInTx(tx, good, after, culprit));
         await this.ack(key, good);
+        await this.runAfterCommit(after);
         return good.length + malformed.length;
       } catch (err) {
         // The handler that threw had its attempt: count it, instead of calling it once more
@@ -245,8 +265,10 @@ export class StreamConsumer {
   private async handleOne(key: string, e: Entry): Promise<boolean> {
     for (let conflict = 0; ; conflict++) {
       try {
-        await this.db.transaction((tx) => this.handleInTx(tx, [e]));
+        const after: AfterCommit[] = [];
+        await this.db.transaction((tx) => this.handleInTx(tx, [e], after));
         await this.ack(key, [e]);
+        await this.runAfterCommit(after);
         return true;
       } catch (err) {
         if (err instanceof ConcurrencyError && conflict < MAX_CONFLICT_RETRIES) continue;
@@ -256,8 +278,18 @@ export class StreamConsumer {
     }
   }
 
+  private async runAfterCommit(fns: AfterCommit[]): Promise<void> {
+    for (const fn of fns) {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'after-commit action failed; the step is retried by its deadline');
+      }
+    }
+  }
+
   /** `failed.entry` is set to the entry whose handler threw, if one did. */
-  private async handleInTx(tx: Tx, entries: Entry[], failed?: { entry?: Entry }): Promise<void> {
+  private async handleInTx(tx: Tx, entries: Entry[], after: AfterCommit[], failed?: { entry?: Entry }): Promise<void> {
     const ids = entries.map((e) => e.message!.id);
     const { rows } = await tx.raw<{ rows: { message_id: string }[] }>(
       `INSERT INTO inbox (consumer, message_id) SELECT ?, unnest(?::uuid[]) ON CONFLICT DO NOTHING RETURNING message_id`,
@@ -290,7 +322,7 @@ export class StreamConsumer {
         },
         async () => {
           try {
-            await this.options.handler(m, tx, { attempt, streamKey: e.key, entryId: e.id });
+            await this.options.handler(m, tx, { attempt, streamKey: e.key, entryId: e.id, afterCommit: (fn) => after.push(fn) });
           } catch (err) {
             if (failed) failed.entry = e;
             throw err;
