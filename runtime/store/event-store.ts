@@ -98,16 +98,18 @@ export async function appendToStream(db: Queryable, req: AppendRequest): Promise
   }
 }
 
-/** Writes outbox rows that are not events (commands to other actors, replies). */
+/** Writes outbox rows that are not events (commands to other actors, replies), with their NOTIFY, in one round trip. */
 export async function enqueueMessages(db: Queryable, messages: OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
   await db.raw(
-    `INSERT INTO outbox (topic, partition, message)
-     SELECT x.topic, x.partition, x.message FROM jsonb_to_recordset(?::jsonb) AS x(topic text, partition int, message jsonb);
-     `,
+    `WITH ob AS (
+       INSERT INTO outbox (topic, partition, message)
+       SELECT x.topic, x.partition, x.message FROM jsonb_to_recordset(?::jsonb) AS x(topic text, partition int, message jsonb)
+       RETURNING 1
+     )
+     SELECT count(*) AS queued, pg_notify('${OUTBOX_CHANNEL}', '') FROM ob`,
     [JSON.stringify(messages)],
   );
-  await db.raw(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
 }
 
 interface EventRow {
