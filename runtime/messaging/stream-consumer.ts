@@ -182,8 +182,17 @@ export class StreamConsumer {
       )) as StreamReply;
     }
     if (!reply) return 0;
-    const batches = reply.filter(([, entries]) => entries.length > 0).map(([key, entries]) => this.handlePartition(key, entries.map(([id, fields]) => parseEntry(key, id, fields))));
-    const counts = await Promise.all(batches);
+    // One batch per partition number across topics: an actor's messages on every topic of
+    // this group share its partition, so they are handled in one place, one at a time.
+    const byPartition = new Map<number, Entry[]>();
+    for (const [key, entries] of reply) {
+      if (entries.length === 0) continue;
+      const partition = this.partitionOfKey(key);
+      let batch = byPartition.get(partition);
+      if (!batch) byPartition.set(partition, (batch = []));
+      for (const [id, fields] of entries) batch.push(parseEntry(key, id, fields));
+    }
+    const counts = await Promise.all([...byPartition.values()].map((batch) => this.handlePartition(batch)));
     const acked = counts.reduce((a, b) => a + b, 0);
     // More pending entries may wait behind a full page: next page now if this one moved.
     if (fullPage) this.schedulePending(acked > 0 ? Date.now() : Date.now() + this.options.retryBaseMs);
@@ -191,14 +200,22 @@ export class StreamConsumer {
   }
 
   /** Handles one partition's entries in stream order; returns how many were acknowledged. */
-  private async handlePartition(key: string, all: Entry[]): Promise<number> {
+  private readonly partitionByKey = new Map<string, number>();
+  private partitionOfKey(key: string): number {
+    let p = this.partitionByKey.get(key);
+    if (p === undefined) this.partitionByKey.set(key, (p = this.topology.parseStreamKey(key).partition));
+    return p;
+  }
+
+  /** Handles one partition's entries (of all topics) in the order read; returns how many were acknowledged. */
+  private async handlePartition(all: Entry[]): Promise<number> {
     const now = Date.now();
     // Messages of types this group does not handle need no transaction and no inbox row.
     const accepts = this.options.accepts;
     const entries = accepts ? all.filter((e) => !e.message || accepts(e.message.type)) : all;
     if (entries.length < all.length) {
       const skipped = all.filter((e) => !entries.includes(e));
-      await this.redis.xack(key, this.options.group, ...skipped.map((e) => e.id));
+      await this.ackOnly(skipped);
       this.handled += skipped.length;
     }
     const runnable: Entry[] = [];
@@ -238,7 +255,7 @@ export class StreamConsumer {
       try {
         const after: AfterCommit[] = [];
         await this.db.transaction((tx) => this.handleInTx(tx, good, after, culprit));
-        await this.ack(key, good);
+        await this.ack(good);
         await this.runAfterCommit(after);
         return good.length + malformed.length;
       } catch (err) {
@@ -254,37 +271,35 @@ export class StreamConsumer {
       const actor = actorKey(e.message!);
       if (failedActors.has(actor)) continue;
       if (culprit.err && culprit.entry === e) {
-        await this.recordFailure(key, e, culprit.err);
+        await this.recordFailure(e, culprit.err);
         failedActors.add(actor);
-      } else if (await this.handleOne(key, e)) acked++;
+      } else if (await this.handleOne(e)) acked++;
       else failedActors.add(actor);
     }
     return acked;
   }
 
-  private async handleOne(key: string, e: Entry): Promise<boolean> {
+  private async handleOne(e: Entry): Promise<boolean> {
     for (let conflict = 0; ; conflict++) {
       try {
         const after: AfterCommit[] = [];
         await this.db.transaction((tx) => this.handleInTx(tx, [e], after));
-        await this.ack(key, [e]);
+        await this.ack([e]);
         await this.runAfterCommit(after);
         return true;
       } catch (err) {
         if (err instanceof ConcurrencyError && conflict < MAX_CONFLICT_RETRIES) continue;
-        await this.recordFailure(key, e, err as Error);
+        await this.recordFailure(e, err as Error);
         return false;
       }
     }
   }
 
   private async runAfterCommit(fns: AfterCommit[]): Promise<void> {
-    for (const fn of fns) {
-      try {
-        await fn();
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'after-commit action failed; the step is retried by its deadline');
-      }
+    if (fns.length === 0) return;
+    const results = await Promise.allSettled(fns.map((fn) => fn()));
+    for (const r of results) {
+      if (r.status === 'rejected') this.log.warn({ err: (r.reason as Error)?.message }, 'after-commit action failed; the step is retried by its deadline');
     }
   }
 
@@ -339,12 +354,26 @@ export class StreamConsumer {
     return this.topology.destination(topic, partition);
   }
 
-  private async ack(key: string, entries: Entry[]): Promise<void> {
+  /** XACK grouped by stream key, in one round trip. */
+  private async ackOnly(entries: Entry[], extra?: (multi: ReturnType<Redis['multi']>) => void): Promise<void> {
+    const byKey = new Map<string, string[]>();
+    for (const e of entries) {
+      let ids = byKey.get(e.key);
+      if (!ids) byKey.set(e.key, (ids = []));
+      ids.push(e.id);
+    }
+    const multi = this.redis.multi();
+    for (const [key, ids] of byKey) multi.xack(key, this.options.group, ...ids);
+    extra?.(multi);
+    await multi.exec();
+  }
+
+  private async ack(entries: Entry[]): Promise<void> {
     const ids = entries.map((e) => e.id);
     const hadFailures = ids.filter((id) => this.retryAt.has(id));
-    const multi = this.redis.multi().xack(key, this.options.group, ...ids);
-    if (hadFailures.length) multi.hdel(this.topology.attemptsKey(this.options.group), ...hadFailures);
-    await multi.exec();
+    await this.ackOnly(entries, (multi) => {
+      if (hadFailures.length) multi.hdel(this.topology.attemptsKey(this.options.group), ...hadFailures);
+    });
     this.handled += entries.length;
     for (const id of hadFailures) this.retryAt.delete(id);
     for (const id of ids) this.attemptsSeen.delete(id);
@@ -365,14 +394,14 @@ export class StreamConsumer {
     this.pendingDue = this.pendingDue ? Math.min(this.pendingDue, at) : at;
   }
 
-  private async recordFailure(key: string, e: Entry, err: Error): Promise<void> {
+  private async recordFailure(e: Entry, err: Error): Promise<void> {
     // Attempts live in Redis so that a restarted or claiming consumer continues the count.
     const attempts = await this.redis.hincrby(this.topology.attemptsKey(this.options.group), e.id, 1);
     this.attemptsSeen.set(e.id, attempts);
     const m = e.message!;
     if (attempts >= this.options.maxAttempts) {
       this.log.error({ err: err.message, type: m.type, actor: m.actor, attempts }, 'message dead-lettered');
-      await deadLetter(this.redis, this.topology, this.options.group, key, e.id, err.message, attempts, m);
+      await deadLetter(this.redis, this.topology, this.options.group, e.key, e.id, err.message, attempts, m);
       this.retryAt.delete(e.id);
       this.attemptsSeen.delete(e.id);
       this.unblock(e);
