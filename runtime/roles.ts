@@ -15,6 +15,7 @@ import { createWebApp } from './http/web-app';
 import { CommandRejectedError } from './errors';
 import { TimerPoller } from './messaging/timer-poller';
 import { cancelTimer, scheduleTimer } from './store/timers';
+import { currentTraceCarrier } from './telemetry/propagation';
 
 export interface StartOptions {
   log?: Logger;
@@ -148,7 +149,15 @@ function reactionHandler(s: Subscription, services: RuntimeServices) {
       },
       send: (...messages) => services.actors.send(tx, messages, causation),
       schedule: (t) =>
-        scheduleTimer(tx, { actor: t.actor, name: t.name, topic: t.topic, data: t.data, dueAt: new Date(Date.now() + t.inMs), correlationId: message.correlationId }),
+        scheduleTimer(tx, {
+          actor: t.actor,
+          name: t.name,
+          topic: t.topic,
+          data: t.data,
+          dueAt: new Date(Date.now() + t.inMs),
+          correlationId: message.correlationId,
+          ...currentTraceCarrier(),
+        }),
       cancel: (actor, name) => cancelTimer(tx, actor, name),
       afterCommit: (fn) => delivery.afterCommit(fn),
     };

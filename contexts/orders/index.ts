@@ -5,6 +5,9 @@ import { orderRoutes } from './routes';
 import { orderSaga } from './reactions';
 import { sagaSettings } from './settings';
 
+// Fail at load, in every role, with one line naming a bad ORDER_* variable.
+sagaSettings();
+
 /**
  * Orders: placing orders and the order saga that drives each one, across the warehouse and
  * payments contexts, to ORDER_SUCCEEDED or ORDER_FAILED with compensations.

@@ -24,14 +24,17 @@ export const lineItemSchema = z
   .strict();
 
 export const shippingAddressSchema = z
-  .object({
+  .object(
+    {
     street1: text('street1'),
     street2: z.string().trim().max(200).optional(),
     city: text('city'),
     state: text('state'),
     country: text('country'),
     zipCode: z.union([z.string().trim().min(1).max(20), z.number().int().nonnegative()]).transform(String),
-  })
+    },
+    { error: (i) => (i.input === undefined ? 'shippingAddress is required' : 'shippingAddress must be an object') },
+  )
   .strict();
 
 /** What a client posts (the account comes from the path for postOrder). */

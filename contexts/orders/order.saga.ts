@@ -1,5 +1,5 @@
 import type { AggregateState, Envelope, OutgoingMessage } from '../../runtime';
-import { ORDER, ORDERS_COMMANDS_TOPIC, OrderReply as R, OrderStatus as S } from './contract';
+import { ORDER, OrderReply as R, OrderStatus as S } from './contract';
 import type { OrderContext } from './order.machine';
 import { OrderEventType as E } from './order.machine';
 import { WAREHOUSE_COMMANDS_TOPIC, WarehouseCommand } from '../warehouse/contract';
@@ -127,8 +127,9 @@ export function decideSaga(order: AggregateState<OrderContext>, message: Envelop
       if (status === S.RESERVATION_PENDING) {
         return { step: 'recordReservation', command: { name: 'reservationSucceeded', input: { warehouseId: data.warehouseId, reservationIds: data.reservationIds } }, send: [], deadline: 'clear' };
       }
-      // Reserved after the order gave up on it: give the units back.
-      if (status === S.ORDER_FAILED || COMPENSATING.includes(status)) return { step: 'releaseInventory', send: [release(order)] };
+      // Reserved after the order gave up on it: give the units back, until the warehouse confirms.
+      if (status === S.ORDER_FAILED) return { step: 'releaseInventory', send: [release(order)], deadline: deadline('releaseInventory') };
+      if (COMPENSATING.includes(status)) return { step: 'releaseInventory', send: [release(order)] };
       return undefined;
     case R.INVENTORY_UNAVAILABLE:
       if (status !== S.RESERVATION_PENDING) return undefined;
@@ -146,6 +147,8 @@ export function decideSaga(order: AggregateState<OrderContext>, message: Envelop
       if (status !== S.PAYMENT_SUCCEEDED) return undefined;
       return { step: 'completeOrder', command: { name: 'complete' }, send: [], deadline: 'clear' };
     case R.INVENTORY_RELEASED:
+      // A late reservation of a failed order is released: stop re-sending the release.
+      if (status === S.ORDER_FAILED) return { step: 'releaseInventory', send: [], deadline: 'clear' };
       if (!COMPENSATING.includes(status)) return undefined;
       return { step: 'failOrder', command: { name: 'fail', input: { reason: order.context.failureReason ?? 'order failed' } }, send: [], deadline: 'clear' };
 

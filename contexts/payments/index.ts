@@ -5,6 +5,7 @@ import { paymentRoutes } from './routes';
 import { sagaCommands } from './reactions';
 import { chargeJob } from './charge-job';
 import { loadPaymentsConfig } from './config';
+import { checkPaymentInvariants } from './invariants';
 
 // Fail at load with one line naming a bad PAYMENT_* variable, not at the first charge.
 loadPaymentsConfig();
@@ -19,4 +20,5 @@ export default defineContext({
   subscriptions: [sagaCommands],
   jobs: [chargeJob],
   migrations: path.join(__dirname, 'migrations'),
+  invariants: checkPaymentInvariants,
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CommandRejectedError, defineAggregate, exists, type AggregateState } from '../../runtime';
+import { defineAggregate, type AggregateState } from '../../runtime';
 import { PAYMENT, PAYMENTS_TOPIC, PaymentStatus as S } from './contract';
 import { CREDIT_CARD, PaymentEventType as E, paymentMachine, type PaymentContext } from './payment.machine';
 import { hasCents } from './money';
@@ -59,12 +59,9 @@ export const paymentAggregate = defineAggregate<PaymentContext>({
       input: cancelUnknownInput,
       creates: true,
       public: false,
-      // The machine alone would accept PAYMENT_FAILED from an existing, unfinished payment, and
-      // the runtime does not refuse a creating command on an existing aggregate: refuse it here.
-      decide: (input: z.infer<typeof cancelUnknownInput>, state) => {
-        if (exists(state)) throw new CommandRejectedError(alreadyCreated, 'cancelUnknown', state.status);
-        return [{ type: E.PAYMENT_FAILED, data: { orderId: input.orderId, reason: input.reason } }];
-      },
+      // The machine alone would accept PAYMENT_FAILED from an existing, unfinished payment; the
+      // runtime refuses a creating command on an existing aggregate (runtime/actors/decide.ts).
+      decide: (input: z.infer<typeof cancelUnknownInput>) => [{ type: E.PAYMENT_FAILED, data: { orderId: input.orderId, reason: input.reason } }],
       rejection: () => alreadyCreated,
     },
     /** The gateway approved the charge: processed, then succeeded, in one transaction. */
@@ -95,4 +92,5 @@ export const paymentAggregate = defineAggregate<PaymentContext>({
     },
   },
   project: projectPayment,
+  readModel: { table: 'payments', id: 'payment_id', status: 'status', version: 'version' },
 });

@@ -56,6 +56,8 @@ export class TimerPoller {
               version: 0,
               correlationId: t.correlation_id,
               causationId: id,
+              ...(t.traceparent ? { traceparent: t.traceparent } : {}),
+              ...(t.tracestate ? { tracestate: t.tracestate } : {}),
               occurredAt,
               data: { ...t.data, name: t.name },
             },

@@ -9,6 +9,9 @@ export interface TimerRequest {
   dueAt: Date;
   data?: Record<string, unknown>;
   correlationId: string;
+  /** Trace context of the step that set it; the TIMER_FIRED message continues that trace. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export const TIMER_FIRED = 'TIMER_FIRED';
@@ -16,10 +19,12 @@ export const TIMER_FIRED = 'TIMER_FIRED';
 /** Sets (or moves) the actor's timer of that name, in the caller's transaction. */
 export async function scheduleTimer(db: Queryable, t: TimerRequest): Promise<void> {
   await db.raw(
-    `INSERT INTO timers (actor_type, actor_id, name, topic, due_at, data, correlation_id) VALUES (?, ?, ?, ?, ?, ?::jsonb, ?)
+    `INSERT INTO timers (actor_type, actor_id, name, topic, due_at, data, correlation_id, traceparent, tracestate)
+     VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?)
      ON CONFLICT (actor_type, actor_id, name) DO UPDATE
-       SET topic = EXCLUDED.topic, due_at = EXCLUDED.due_at, data = EXCLUDED.data, correlation_id = EXCLUDED.correlation_id`,
-    [t.actor.type, t.actor.id, t.name, t.topic, t.dueAt, JSON.stringify(t.data ?? {}), t.correlationId],
+       SET topic = EXCLUDED.topic, due_at = EXCLUDED.due_at, data = EXCLUDED.data, correlation_id = EXCLUDED.correlation_id,
+           traceparent = EXCLUDED.traceparent, tracestate = EXCLUDED.tracestate`,
+    [t.actor.type, t.actor.id, t.name, t.topic, t.dueAt, JSON.stringify(t.data ?? {}), t.correlationId, t.traceparent ?? null, t.tracestate ?? null],
   );
 }
 
@@ -34,6 +39,8 @@ export interface DueTimer {
   topic: string;
   data: Record<string, unknown>;
   correlation_id: string;
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 /** Removes and returns due timers; rows locked by another poller are skipped. */
@@ -43,7 +50,7 @@ export async function takeDueTimers(db: Queryable, limit: number): Promise<DueTi
         SELECT actor_type, actor_id, name FROM timers WHERE due_at <= now() ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED
      ) d
      WHERE t.actor_type = d.actor_type AND t.actor_id = d.actor_id AND t.name = d.name
-     RETURNING t.actor_type, t.actor_id, t.name, t.topic, t.data, t.correlation_id`,
+     RETURNING t.actor_type, t.actor_id, t.name, t.topic, t.data, t.correlation_id, t.traceparent, t.tracestate`,
     [limit],
   );
   return rows;

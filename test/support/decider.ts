@@ -11,7 +11,7 @@ export interface GivenEvent {
 }
 
 /** Folds a log written by a test into a state, numbering versions from 1 as the store does. */
-export function replay<C>(definition: AggregateDefinition<C>, events: GivenEvent[], id = 'a1'): AggregateState<C> {
+export function replay<C>(definition: AggregateDefinition<C>, id: string, events: GivenEvent[]): AggregateState<C> {
   const stored = events.map((e, i) => ({ type: e.type, data: e.data ?? {}, version: i + 1 }));
   return fold(definition.machine, initialState<C>(definition.machine, id), stored);
 }
@@ -20,10 +20,10 @@ export function replay<C>(definition: AggregateDefinition<C>, events: GivenEvent
  * Emmett-style decider specification over the runtime's own pure decision function:
  * `given(events).when(command, input).then(events)` or `.thenRejects(message)`.
  */
-export function deciderSpec<C>(definition: AggregateDefinition<C>, id = 'a1') {
+export function specFor<C>(definition: AggregateDefinition<C>, id = '00000000-0000-4000-8000-000000000001') {
   return {
     given(events: GivenEvent[] = []) {
-      const before = () => replay(definition, events, id);
+      const before = () => replay(definition, id, events);
       return {
         when(command: string, input?: unknown) {
           return {

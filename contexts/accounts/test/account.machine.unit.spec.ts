@@ -5,7 +5,7 @@ import { ActorSystem } from '../../../runtime/actors/actor-system';
 import { CorruptStreamError } from '../../../runtime/actors/machine-state';
 import { Topology } from '../../../runtime/messaging/topology';
 import { ValidationError } from '../../../runtime/errors';
-import { replay, specFor, type GivenEvent } from './given-when-then';
+import { replay, specFor, type GivenEvent } from '../../../test/support/decider';
 
 const profile = { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com' };
 const created: GivenEvent = { type: E.ACCOUNT_CREATED, data: profile };

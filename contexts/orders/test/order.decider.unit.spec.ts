@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { deciderSpec, type GivenEvent } from '../../../test/support/decider';
+import { specFor, type GivenEvent } from '../../../test/support/decider';
 import { orderAggregate, totalCents } from '../order.aggregate';
 import { OrderEventType as E } from '../order.machine';
 
@@ -23,7 +23,7 @@ const reserved: GivenEvent[] = [
 const paymentCreated: GivenEvent = { type: E.PAYMENT_CREATED, data: { paymentId, amount: 25.92 } };
 const accepted: GivenEvent[] = [{ type: E.PAYMENT_CONNECTED, data: { paymentId } }, { type: E.PAYMENT_PENDING }];
 
-const spec = deciderSpec(orderAggregate, 'o1');
+const spec = specFor(orderAggregate, 'o1');
 
 describe('order aggregate (given / when / then)', () => {
   it('totals Σ (price + tax) × quantity in cents', () => {

@@ -24,7 +24,7 @@ function msg(type: string, data: Record<string, unknown> = {}): Envelope {
 
 /** given the order's log, when a message arrives, then the saga decides. */
 function given(events: GivenEvent[], accountStatus = 'ACCOUNT_ACTIVE') {
-  const order = replay(orderAggregate, events, orderId);
+  const order = replay(orderAggregate, orderId, events);
   return { when: (m: Envelope): SagaDecision | undefined => decideSaga(order, m, { accountStatus, newId: () => paymentId }, settings) };
 }
 
@@ -90,6 +90,10 @@ describe('order saga decisions (given / when / then)', () => {
     const d = given(failedOrder).when(msg(R.INVENTORY_RESERVED, { reservationIds: ['r9'] }));
     expect(sentTypes(d)).to.deep.equal(['RELEASE_INVENTORY']);
     expect(d?.command).to.equal(undefined);
+    expect(d?.deadline).to.deep.include({ step: 'releaseInventory', status: 'ORDER_FAILED' });
+    // Until the warehouse confirms, the deadline re-sends the release; then it is cleared.
+    expect(sentTypes(given(failedOrder).when(msg('TIMER_FIRED', { step: 'releaseInventory', attempt: 1, status: 'ORDER_FAILED' })))).to.deep.equal(['RELEASE_INVENTORY']);
+    expect(given(failedOrder).when(msg(R.INVENTORY_RELEASED, { orderId }))?.deadline).to.equal('clear');
   });
 
   it('re-sends a step on its deadline, then gives up and compensates', () => {

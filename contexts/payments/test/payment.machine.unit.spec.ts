@@ -6,7 +6,7 @@ import { ActorSystem } from '../../../runtime/actors/actor-system';
 import { CorruptStreamError } from '../../../runtime/actors/machine-state';
 import { Topology } from '../../../runtime/messaging/topology';
 import { ValidationError } from '../../../runtime/errors';
-import { replay, specFor, type GivenEvent } from './given-when-then';
+import { replay, specFor, type GivenEvent } from '../../../test/support/decider';
 
 const orderId = '6f1c1a52-7f43-4c55-9b0e-3a1f3e0c9a11';
 const created: GivenEvent = { type: E.PAYMENT_CREATED, data: { orderId, amount: 42.5, paymentMethod: CREDIT_CARD } };

@@ -6,7 +6,7 @@ import { ActorSystem } from '../../../runtime/actors/actor-system';
 import { CorruptStreamError } from '../../../runtime/actors/machine-state';
 import { Topology } from '../../../runtime/messaging/topology';
 import { ValidationError } from '../../../runtime/errors';
-import { replay, specFor, type GivenEvent } from './given-when-then';
+import { replay, specFor, type GivenEvent } from '../../../test/support/decider';
 
 const warehouseId = '11111111-1111-4111-8111-111111111111';
 const r1 = '22222222-2222-4222-8222-222222222222';

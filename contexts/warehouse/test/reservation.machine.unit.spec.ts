@@ -4,7 +4,7 @@ import { ReservationStatus as S } from '../contract';
 import { ReservationEventType as E } from '../events';
 import { CorruptStreamError } from '../../../runtime/actors/machine-state';
 import { ValidationError } from '../../../runtime/errors';
-import { replay, specFor, type GivenEvent } from './given-when-then';
+import { replay, specFor, type GivenEvent } from '../../../test/support/decider';
 
 const orderId = '44444444-4444-4444-8444-444444444444';
 const warehouseId = '11111111-1111-4111-8111-111111111111';

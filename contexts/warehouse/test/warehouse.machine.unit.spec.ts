@@ -3,7 +3,7 @@ import { warehouseAggregate } from '../warehouse.aggregate';
 import { WarehouseEventType as E, WarehouseStatus as S } from '../events';
 import { CorruptStreamError } from '../../../runtime/actors/machine-state';
 import { ValidationError } from '../../../runtime/errors';
-import { replay, specFor } from './given-when-then';
+import { replay, specFor } from '../../../test/support/decider';
 
 const address = { street1: '1 Dock Rd', city: 'Oakland', state: 'CA', country: 'US', zipCode: '94607' };
 const warehouse = specFor(warehouseAggregate);
