@@ -36,6 +36,7 @@ const schema = z.object({
   CONSUMER_CLAIM_IDLE_MS: int(100).default(30_000),
   SNAPSHOT_EVERY: int(0).default(50),
   TIMER_POLL_MS: int(10).default(500),
+  TIMER_REARM_MS: int(100).default(30_000),
   SHUTDOWN_TIMEOUT_MS: int(100).default(10_000),
   OTEL_SERVICE_NAME: z.string().default('tributary'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
@@ -70,6 +71,8 @@ export interface Config {
   };
   snapshotEvery: number;
   timerPollMs: number;
+  /** A fired timer fires again after this long unless its actor moved or cancelled it. */
+  timerRearmMs: number;
   shutdownTimeoutMs: number;
   telemetry: { serviceName: string; otlpEndpoint?: string };
   /** The environment this config was read from: contexts read their own settings from it. */
@@ -119,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     snapshotEvery: r.SNAPSHOT_EVERY,
     timerPollMs: r.TIMER_POLL_MS,
+    timerRearmMs: r.TIMER_REARM_MS,
     shutdownTimeoutMs: r.SHUTDOWN_TIMEOUT_MS,
     telemetry: { serviceName: r.OTEL_SERVICE_NAME, otlpEndpoint: r.OTEL_EXPORTER_OTLP_ENDPOINT },
     env: { ...env },

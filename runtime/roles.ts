@@ -78,7 +78,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   if (runsWorker) {
     relay = new OutboxRelay(db, redis, topology, { ...config.relay, databaseUrl: config.databaseUrl }, log.child({ component: 'relay' }));
     await relay.start();
-    timers = new TimerPoller(db, topology, config.timerPollMs, log.child({ component: 'timers' }));
+    timers = new TimerPoller(db, topology, config.timerPollMs, config.timerRearmMs, log.child({ component: 'timers' }));
     timers.start();
     for (const p of plugins) {
       const subscriptions = typeof p.subscriptions === 'function' ? p.subscriptions(services) : (p.subscriptions ?? []);

@@ -16,12 +16,16 @@ export type SagaStep =
 /** Steps that undo work; their spans are `saga.compensate`. */
 export const COMPENSATIONS: ReadonlySet<SagaStep> = new Set(['releaseInventory', 'cancelPayment', 'failOrder', 'recordReservationFailure', 'recordPaymentFailure']);
 
-/** The deadline timer of an order: one at a time, replaced at each step. */
+/**
+ * The deadline timer of an order: one at a time, replaced at each step, alive until the order
+ * is terminal. While the saga waits for one of the order's own events it is a `resume`
+ * deadline: if that event is lost (Redis lost its data), the step runs again from the state.
+ */
 export const DEADLINE = 'deadline';
 
 export interface Deadline {
   /** What to do when it fires. */
-  step: 'reserveInventory' | 'createPayment' | 'cancelPayment' | 'commitInventory' | 'releaseInventory';
+  step: 'resume' | 'reserveInventory' | 'createPayment' | 'cancelPayment' | 'commitInventory' | 'releaseInventory';
   /** How many times the step's command has been sent. */
   attempt: number;
   /** The status the order was waiting in; a timer that fires in another status is stale. */
@@ -91,6 +95,8 @@ const COMPENSATING: readonly string[] = [S.RESERVATION_FAILED, S.PAYMENT_FAILED]
 export function decideSaga(order: AggregateState<OrderContext>, message: Envelope, facts: SagaFacts, settings: SagaSettings): SagaDecision | undefined {
   const status = order.status;
   const deadline = (step: Deadline['step'], attempt = 1): Deadline => ({ step, attempt, status: deadlineStatus(step, status), inMs: settings.stepTimeoutMs });
+  /** Wait for the order's own event that a command is about to record (`next` is its status). */
+  const resumeIn = (next: string): Deadline => ({ step: 'resume', attempt: 1, status: next, inMs: settings.stepTimeoutMs });
   const data = (message.data ?? {}) as Record<string, unknown>;
 
   switch (message.type) {
@@ -98,9 +104,9 @@ export function decideSaga(order: AggregateState<OrderContext>, message: Envelop
     case E.ORDER_CREATED:
       if (status !== S.ORDER_CREATED) return undefined;
       if (facts.accountStatus !== AccountStatus.ACCOUNT_ACTIVE) {
-        return { step: 'rejectAccount', command: { name: 'fail', input: { reason: 'Only active accounts can create an order' } }, send: [] };
+        return { step: 'rejectAccount', command: { name: 'fail', input: { reason: 'Only active accounts can create an order' } }, send: [], deadline: 'clear' };
       }
-      return { step: 'connectAccount', command: { name: 'connectAccount' }, send: [] };
+      return { step: 'connectAccount', command: { name: 'connectAccount' }, send: [], deadline: resumeIn(S.ACCOUNT_CONNECTED) };
     case E.ACCOUNT_CONNECTED:
       if (status !== S.ACCOUNT_CONNECTED) return undefined;
       return { step: 'reserveInventory', command: { name: 'requestReservation' }, send: [reserve(order)], deadline: deadline('reserveInventory') };
@@ -125,7 +131,7 @@ export function decideSaga(order: AggregateState<OrderContext>, message: Envelop
     // ---- replies from the warehouse and payments contexts
     case R.INVENTORY_RESERVED:
       if (status === S.RESERVATION_PENDING) {
-        return { step: 'recordReservation', command: { name: 'reservationSucceeded', input: { warehouseId: data.warehouseId, reservationIds: data.reservationIds } }, send: [], deadline: 'clear' };
+        return { step: 'recordReservation', command: { name: 'reservationSucceeded', input: { warehouseId: data.warehouseId, reservationIds: data.reservationIds } }, send: [], deadline: resumeIn(S.RESERVATION_SUCCEEDED) };
       }
       // Reserved after the order gave up on it: give the units back, until the warehouse confirms.
       if (status === S.ORDER_FAILED) return { step: 'releaseInventory', send: [release(order)], deadline: deadline('releaseInventory') };
@@ -133,16 +139,16 @@ export function decideSaga(order: AggregateState<OrderContext>, message: Envelop
       return undefined;
     case R.INVENTORY_UNAVAILABLE:
       if (status !== S.RESERVATION_PENDING) return undefined;
-      return { step: 'recordReservationFailure', command: { name: 'reservationFailed', input: { reason: String(data.reason ?? 'inventory unavailable') } }, send: [], deadline: 'clear' };
+      return { step: 'recordReservationFailure', command: { name: 'reservationFailed', input: { reason: String(data.reason ?? 'inventory unavailable') } }, send: [], deadline: resumeIn(S.RESERVATION_FAILED) };
     case R.PAYMENT_ACCEPTED:
       if (status !== S.PAYMENT_CREATED || data.paymentId !== order.context.paymentId) return undefined;
       return { step: 'recordPaymentAccepted', command: { name: 'paymentAccepted' }, send: [] };
     case R.PAYMENT_CHARGED:
       if (!PAYMENT_WAITING.includes(status) || data.paymentId !== order.context.paymentId) return undefined;
-      return { step: 'recordPayment', command: { name: 'paymentSucceeded' }, send: [], deadline: 'clear' };
+      return { step: 'recordPayment', command: { name: 'paymentSucceeded' }, send: [], deadline: resumeIn(S.PAYMENT_SUCCEEDED) };
     case R.PAYMENT_DECLINED:
       if (!PAYMENT_WAITING.includes(status) || data.paymentId !== order.context.paymentId) return undefined;
-      return { step: 'recordPaymentFailure', command: { name: 'paymentFailed', input: { reason: `payment declined: ${String(data.reason ?? 'no reason given')}` } }, send: [], deadline: 'clear' };
+      return { step: 'recordPaymentFailure', command: { name: 'paymentFailed', input: { reason: `payment declined: ${String(data.reason ?? 'no reason given')}` } }, send: [], deadline: resumeIn(S.PAYMENT_FAILED) };
     case R.INVENTORY_COMMITTED:
       if (status !== S.PAYMENT_SUCCEEDED) return undefined;
       return { step: 'completeOrder', command: { name: 'complete' }, send: [], deadline: 'clear' };
@@ -153,8 +159,12 @@ export function decideSaga(order: AggregateState<OrderContext>, message: Envelop
       return { step: 'failOrder', command: { name: 'fail', input: { reason: order.context.failureReason ?? 'order failed' } }, send: [], deadline: 'clear' };
 
     // ---- a deadline: re-send the step, give up and compensate, or keep compensating
-    case 'TIMER_FIRED':
-      return onDeadline(order, data as unknown as Deadline, settings);
+    case 'TIMER_FIRED': {
+      const d = data as unknown as Deadline;
+      // The order's own event for this state was not acted on: act as if it had arrived now.
+      if (d.step === 'resume') return d.status === status && status in E ? decideSaga(order, { ...message, type: status }, facts, settings) : undefined;
+      return onDeadline(order, d, settings);
+    }
   }
   return undefined;
 }
@@ -182,7 +192,12 @@ function onDeadline(order: AggregateState<OrderContext>, d: Deadline, settings: 
   switch (d.step) {
     case 'reserveInventory':
       if (d.attempt < settings.maxAttempts) return { step: 'reserveInventory', send: [reserve(order)], deadline: again('reserveInventory') };
-      return { step: 'recordReservationFailure', command: { name: 'reservationFailed', input: { reason: `the warehouse did not answer after ${d.attempt} attempts` } }, send: [], deadline: 'clear' };
+      return {
+        step: 'recordReservationFailure',
+        command: { name: 'reservationFailed', input: { reason: `the warehouse did not answer after ${d.attempt} attempts` } },
+        send: [],
+        deadline: { step: 'resume', attempt: 1, status: S.RESERVATION_FAILED, inMs: settings.stepTimeoutMs },
+      };
     case 'createPayment':
       if (d.attempt < settings.maxAttempts) return { step: 'createPayment', send: [createPayment(order, order.context.paymentId!)], deadline: again('createPayment') };
       return { step: 'cancelPayment', send: [cancelPayment(order, `no payment result after ${d.attempt} attempts`)], deadline: { ...again('cancelPayment'), attempt: 1 } };

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Attr, SpanNames, TIMER_FIRED, exists, inSpan, type Subscription } from '../../runtime';
 import { ACCOUNT } from '../accounts/contract';
-import { ORDER, ORDERS_COMMANDS_TOPIC, ORDERS_TOPIC, OrderReply } from './contract';
+import { ORDER, ORDERS_COMMANDS_TOPIC, ORDERS_TOPIC, OrderReply, OrderStatus } from './contract';
+
+const TERMINAL: readonly string[] = [OrderStatus.ORDER_SUCCEEDED, OrderStatus.ORDER_FAILED];
 import { OrderEventType as E, type OrderContext } from './order.machine';
 import { COMPENSATIONS, DEADLINE, decideSaga } from './order.saga';
 import type { SagaSettings } from './settings';
@@ -27,9 +29,13 @@ export function orderSaga(settings: SagaSettings): Subscription {
         ctx.log.warn({ type: message.type, orderId }, 'saga message for an unknown order; ignored');
         return;
       }
-      const accountStatus = message.type === E.ORDER_CREATED ? (await services.actors.load(ACCOUNT, order.context.accountId, tx)).status : undefined;
+      const accountStatus = order.status === OrderStatus.ORDER_CREATED ? (await services.actors.load(ACCOUNT, order.context.accountId, tx)).status : undefined;
       const decision = decideSaga(order, message, { accountStatus, newId: randomUUID }, settings);
-      if (!decision) return;
+      if (!decision) {
+        // A finished order needs no deadline: stop one that outlived it.
+        if (message.type === TIMER_FIRED && TERMINAL.includes(order.status)) await ctx.cancel({ type: ORDER, id: orderId }, DEADLINE);
+        return;
+      }
       const name = COMPENSATIONS.has(decision.step) ? SpanNames.compensation(decision.step) : SpanNames.sagaStep(decision.step);
       await inSpan(name, { attributes: { [Attr.orderId]: orderId, [Attr.correlationId]: message.correlationId, [Attr.messageType]: message.type } }, async () => {
         if (decision.command) {

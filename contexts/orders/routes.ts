@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import {
-  CommandRejectedError, HAL_JSON, NotFoundError, ValidationError, bodyOf, exists, link, mountAggregateRoutes, pageRequest,
+  CommandRejectedError, HAL_JSON, currentTraceCarrier, scheduleTimer, NotFoundError, ValidationError, bodyOf, exists, link, mountAggregateRoutes, pageRequest,
   pagedCollection, requireUuid, resource, validate, type RuntimeServices,
 } from '../../runtime';
 import { ACCOUNT, AccountStatus } from '../accounts/contract';
-import { ORDER } from './contract';
+import { ORDER, ORDERS_COMMANDS_TOPIC, OrderStatus } from './contract';
+import { DEADLINE } from './order.saga';
+import { sagaSettings } from './settings';
 import { newOrderSchema, orderDraftSchema } from './order.aggregate';
 import { findOrder, listOrders, type OrderView } from './read-model';
 
@@ -43,10 +45,25 @@ async function placeOrder(ctx: Context, services: RuntimeServices, input: unknow
     throw new CommandRejectedError('Only active accounts can create an order', 'postOrder', account.status);
   }
   const id = randomUUID();
-  // The order id is the saga's correlation id: every message of this order carries it.
-  await services.actors.execute(ORDER, id, 'place', draft, {
-    expectedVersion: 0,
-    causation: { correlationId: id, causationId: (ctx.state.correlationId as string) ?? id },
+  const actor = { type: ORDER, id };
+  await services.db.transaction(async (tx) => {
+    // The order id is the saga's correlation id: every message of this order carries it.
+    await services.actors.execute(ORDER, id, 'place', draft, {
+      tx,
+      expectedVersion: 0,
+      causation: { correlationId: id, causationId: (ctx.state.correlationId as string) ?? id },
+    });
+    // From its first moment an order has a deadline: if ORDER_CREATED never reaches the saga
+    // (Redis lost it), the saga starts anyway.
+    await scheduleTimer(tx, {
+      actor,
+      name: DEADLINE,
+      topic: ORDERS_COMMANDS_TOPIC,
+      dueAt: new Date(Date.now() + sagaSettings(services.config.env).stepTimeoutMs),
+      data: { step: 'resume', attempt: 1, status: OrderStatus.ORDER_CREATED },
+      correlationId: id,
+      ...currentTraceCarrier(),
+    });
   });
   ctx.status = 201;
   ctx.set('Location', `${BASE}/${id}`);

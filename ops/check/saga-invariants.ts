@@ -39,5 +39,12 @@ export async function checkSagaInvariants(db: Queryable, settleMs: number): Prom
     if (r.status === 'ORDER_SUCCEEDED' && r.unit_status !== 'INVENTORY_RESERVED') violations.push(`order ${r.order_id}: succeeded but ${r.n} unit(s) are ${r.unit_status}, not sold`);
     if (r.status === 'ORDER_FAILED' && r.unit_status !== 'RESERVATION_PENDING') violations.push(`order ${r.order_id}: failed but still holds ${r.n} unit(s) (${r.unit_status})`);
   }
+  // A finished order has no deadline left (it would fire for nothing, forever).
+  for (const r of await q<{ order_id: string; status: string }>(`
+    SELECT o.order_id, o.status FROM orders o
+      JOIN timers t ON t.actor_type = 'order' AND t.actor_id = o.order_id::text
+     WHERE o.status IN ('ORDER_SUCCEEDED', 'ORDER_FAILED') AND o.updated_at < now() - (? * interval '1 millisecond')`, [settleMs])) {
+    violations.push(`order ${r.order_id}: ${r.status} but a deadline timer is still set`);
+  }
   return violations;
 }

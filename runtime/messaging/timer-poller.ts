@@ -7,9 +7,9 @@ import type { Topology } from './topology';
 import { Wakeup, backoff } from '../wakeup';
 
 /**
- * Turns due timers into `TIMER_FIRED` messages. The timer row is deleted and its message
- * written to the outbox in one transaction, so a deadline fires once in effect, survives
- * restarts of every process and the loss of Redis data (it lives in Postgres until fired).
+ * Turns due timers into `TIMER_FIRED` messages. The timer is re-armed and its message written
+ * to the outbox in one transaction; it lives in Postgres until its actor moves or cancels it,
+ * so a deadline survives restarts of every process and the loss of Redis data.
  */
 export class TimerPoller {
   private readonly wakeup = new Wakeup();
@@ -21,6 +21,7 @@ export class TimerPoller {
     private readonly db: Db,
     private readonly topology: Topology,
     private readonly pollMs: number,
+    private readonly rearmMs: number,
     private readonly log: Logger,
   ) {}
 
@@ -38,7 +39,7 @@ export class TimerPoller {
   /** Fires one batch of due timers; returns how many. */
   async fireDue(limit = 200): Promise<number> {
     return this.db.transaction(async (tx) => {
-      const due = await takeDueTimers(tx, limit);
+      const due = await takeDueTimers(tx, limit, this.rearmMs);
       if (due.length === 0) return 0;
       const occurredAt = new Date().toISOString();
       await enqueueMessages(

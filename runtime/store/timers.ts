@@ -1,7 +1,10 @@
 import type { Queryable } from './database';
 import type { ActorRef } from '../messaging/envelope';
 
-/** A durable deadline: when due, `TIMER_FIRED` with `{ name, ...data }` is sent to the actor on `topic`. */
+/**
+ * A durable deadline: when due, `TIMER_FIRED` with `{ name, ...data }` is sent to the actor on
+ * `topic`, and again every re-arm period until the actor moves or cancels it.
+ */
 export interface TimerRequest {
   actor: ActorRef;
   name: string;
@@ -43,15 +46,19 @@ export interface DueTimer {
   tracestate: string | null;
 }
 
-/** Removes and returns due timers; rows locked by another poller are skipped. */
-export async function takeDueTimers(db: Queryable, limit: number): Promise<DueTimer[]> {
+/**
+ * Fires due timers: returns them and re-arms each for `rearmMs` later, rather than deleting
+ * it. The actor's handler moves or cancels its timer when it acts on the message; if the
+ * message is lost on the way (Redis lost its data before it was handled), the timer simply
+ * fires again. Rows locked by another poller are skipped.
+ */
+export async function takeDueTimers(db: Queryable, limit: number, rearmMs: number): Promise<DueTimer[]> {
   const { rows } = await db.raw<{ rows: DueTimer[] }>(
-    `DELETE FROM timers t USING (
-        SELECT actor_type, actor_id, name FROM timers WHERE due_at <= now() ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED
-     ) d
-     WHERE t.actor_type = d.actor_type AND t.actor_id = d.actor_id AND t.name = d.name
+    `UPDATE timers t SET due_at = now() + (? * interval '1 millisecond')
+       FROM (SELECT actor_type, actor_id, name FROM timers WHERE due_at <= now() ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED) d
+      WHERE t.actor_type = d.actor_type AND t.actor_id = d.actor_id AND t.name = d.name
      RETURNING t.actor_type, t.actor_id, t.name, t.topic, t.data, t.correlation_id, t.traceparent, t.tracestate`,
-    [limit],
+    [rearmMs, limit],
   );
   return rows;
 }

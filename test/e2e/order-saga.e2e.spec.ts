@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import pg from 'pg';
+import Redis from 'ioredis';
 import { freshDeployment, killStartedProcesses, startServer, type ServerProcess } from '../support/e2e-process';
 import { client, expectProblem, type Client } from '../support/e2e-http';
 import { ADDRESS, activeAccount, eventTypes, line, settledOrder, stockedWarehouse } from '../support/e2e-shop';
@@ -157,6 +158,40 @@ describe('order saga, a payment gateway that never answers', function () {
     expect(order.status).to.equal('ORDER_FAILED');
     expect(order.failureReason).to.match(/no payment result/);
     expect((await api.get(`/v1/payments/${order.paymentId}`)).body.status).to.equal('PAYMENT_FAILED');
+    await assertInvariants(env.DATABASE_URL);
+  });
+});
+
+describe('order saga, Redis loses its data mid-run', function () {
+  this.timeout(120_000);
+  let server: ServerProcess;
+
+  after(async () => {
+    await server?.stop();
+    await killStartedProcesses();
+  });
+
+  it('resumes every order from Postgres (deadlines re-send the steps) and keeps the invariants', async () => {
+    const env = await freshDeployment('saga_redis_loss');
+    server = await startServer(env, { CONTEXTS: 'all', ROLE: 'all', TIMER_POLL_MS: '100', TIMER_REARM_MS: '2000', ORDER_STEP_TIMEOUT_MS: '1500', ORDER_STEP_MAX_ATTEMPTS: '5' });
+    const api = client(server.url);
+    const accountId = await activeAccount(api);
+    await stockedWarehouse(api, { 'SKU-R': 20 });
+    const posted = await Promise.all(Array.from({ length: 20 }, (_, i) => api.post('/v1/orders', { accountId, lineItems: [line('SKU-R', 1, 10 + i, 0)], shippingAddress: ADDRESS })));
+    // Lose every key of this deployment (streams, groups, pending entries, BullMQ jobs) while the sagas run.
+    const redis = new Redis(env.REDIS_URL);
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.REDIS_PREFIX}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await redis.del(...keys);
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+    const orders = await Promise.all(posted.map((r) => settledOrder(api, r.body.orderId, 90_000)));
+    expect(orders.filter((o) => o.status === 'ORDER_SUCCEEDED')).to.have.length(20);
     await assertInvariants(env.DATABASE_URL);
   });
 });

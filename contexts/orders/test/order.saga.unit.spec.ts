@@ -48,7 +48,7 @@ describe('order saga decisions (given / when / then)', () => {
   it('records a reservation and clears the deadline; a duplicate reply does nothing', () => {
     const d = given([created, connected, pending]).when(msg(R.INVENTORY_RESERVED, { orderId, warehouseId: 'w1', reservationIds: ['r1'] }));
     expect(d?.command).to.deep.equal({ name: 'reservationSucceeded', input: { warehouseId: 'w1', reservationIds: ['r1'] } });
-    expect(d?.deadline).to.equal('clear');
+    expect(d?.deadline).to.deep.include({ step: 'resume', status: 'RESERVATION_SUCCEEDED' });
     expect(given([created, connected, pending, ...reserved]).when(msg(R.INVENTORY_RESERVED, { reservationIds: ['r1'] }))).to.equal(undefined);
   });
 
@@ -122,6 +122,16 @@ describe('order saga decisions (given / when / then)', () => {
     const later = given(base).when(fire('cancelPayment', 4));
     expect(sentTypes(later)).to.deep.equal(['CANCEL_PAYMENT']);
     expect((later?.deadline as { inMs: number }).inMs).to.equal(8000); // capped backoff
+  });
+
+  it("resumes from the state when the order's own event was lost (e.g. Redis lost its data)", () => {
+    const fire = (status: string) => msg('TIMER_FIRED', { step: 'resume', attempt: 1, status });
+    expect(given([created]).when(fire('ORDER_CREATED'))?.step).to.equal('connectAccount');
+    expect(given([created, connected]).when(fire('ACCOUNT_CONNECTED'))?.step).to.equal('reserveInventory');
+    expect(given([created, connected, pending, ...reserved]).when(fire('RESERVATION_SUCCEEDED'))?.step).to.equal('createPayment');
+    expect(sentTypes(given([created, connected, pending, { type: E.RESERVATION_FAILED, data: { reason: 'x' } }]).when(fire('RESERVATION_FAILED')))).to.deep.equal(['RELEASE_INVENTORY']);
+    // Stale: the order moved on since the deadline was set.
+    expect(given([created, connected, pending]).when(fire('ACCOUNT_CONNECTED'))).to.equal(undefined);
   });
 
   it('never gives up on a compensation', () => {
