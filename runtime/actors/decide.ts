@@ -1,8 +1,7 @@
-import { transition } from 'xstate';
 import { CommandRejectedError, NotFoundError, ValidationError } from '../errors';
 import { validate } from '../validation';
 import { exists, type AggregateDefinition, type AggregateState, type DomainEvent } from './aggregate';
-import { resolve } from './machine-state';
+import { nextState, resolve } from './machine-state';
 
 export interface Decision<C> {
   events: DomainEvent[];
@@ -26,7 +25,7 @@ export function decideCommand<C>(def: AggregateDefinition<C>, before: AggregateS
   let snapshot = resolve(def.machine, before);
   for (const event of events) {
     if (!snapshot.can(event)) throw new CommandRejectedError(spec.rejection(before), command, before.status);
-    [snapshot] = transition(def.machine, snapshot, event);
+    snapshot = nextState(def.machine, snapshot, event);
   }
   const after: AggregateState<C> = { id: before.id, status: String(snapshot.value), context: snapshot.context as C, version: before.version + events.length };
   return { events, after };
