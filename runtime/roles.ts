@@ -8,6 +8,7 @@ import { migrateLatest } from './store/migrate';
 import { connectRedis, createRedis, type Redis } from './messaging/redis';
 import { Topology } from './messaging/topology';
 import { OutboxRelay } from './messaging/outbox-relay';
+import { OutboxSignal } from './messaging/outbox-signal';
 import { StreamConsumer } from './messaging/stream-consumer';
 import { ActorSystem } from './actors/actor-system';
 import { JobQueues } from './jobs/job-queues';
@@ -51,7 +52,8 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   }
   const redis = await connectRedis(config.redisUrl);
   const topology = new Topology(config.redisPrefix, config.partitions);
-  const actors = new ActorSystem(db, topology, config.snapshotEvery);
+  const signal = new OutboxSignal(db);
+  const actors = new ActorSystem(db, topology, config.snapshotEvery, signal);
   for (const p of plugins) for (const a of p.aggregates ?? []) actors.register(a);
   const jobs = new JobQueues(config.redisUrl, topology.bullPrefix(), log.child({ component: 'jobs' }));
   const services: RuntimeServices = { config, log, db, redis, topology, actors, jobs };
@@ -76,9 +78,9 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   const consumers: StreamConsumer[] = [];
   const blocking: Redis[] = [];
   if (runsWorker) {
-    relay = new OutboxRelay(db, redis, topology, { ...config.relay, databaseUrl: config.databaseUrl }, log.child({ component: 'relay' }));
+    relay = new OutboxRelay(db, redis, topology, { ...config.relay, databaseUrl: config.databaseUrl }, log.child({ component: 'relay' }), signal);
     await relay.start();
-    timers = new TimerPoller(db, topology, config.timerPollMs, config.timerRearmMs, log.child({ component: 'timers' }));
+    timers = new TimerPoller(db, topology, config.timerPollMs, config.timerRearmMs, log.child({ component: 'timers' }), signal);
     timers.start();
     for (const p of plugins) {
       const subscriptions = typeof p.subscriptions === 'function' ? p.subscriptions(services) : (p.subscriptions ?? []);
@@ -91,6 +93,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
           topics: s.topics,
           handler: reactionHandler(s, services),
           accepts: s.types ? ((types) => (type: string) => types.has(type))(new Set(s.types)) : undefined,
+          onCommitted: () => signal.committed(),
         }, log.child({ component: 'consumer', group: `${p.name}.${s.name}` }));
         await consumer.start();
         consumers.push(consumer);
@@ -116,6 +119,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
       await jobs.close();
       await relay?.stop(deadline);
       for (const b of blocking) b.disconnect();
+      signal.close();
       await redis.quit().catch(() => redis.disconnect());
       await db.destroy();
       log.info('tributary stopped');

@@ -3,6 +3,7 @@ import type { Db, Queryable, Tx } from '../store/database';
 import { appendToStream, enqueueMessages, loadStream, readEvent, readStream, saveSnapshot, type OutboxMessage, type StoredEvent } from '../store/event-store';
 import { ConcurrencyError, NotFoundError } from '../errors';
 import type { Topology } from '../messaging/topology';
+import type { OutboxSignal } from '../messaging/outbox-signal';
 import type { ActorRef, Envelope } from '../messaging/envelope';
 import { currentTraceCarrier } from '../telemetry/propagation';
 import { exists, type AggregateDefinition, type AggregateState, type CommandSpec, type StoredEventLike } from './aggregate';
@@ -52,6 +53,8 @@ export class ActorSystem {
     private readonly db: Db,
     private readonly topology: Topology,
     private readonly snapshotEvery: number,
+    /** Told after each commit that wrote outbox rows (wakes the relays). */
+    private readonly signal?: OutboxSignal,
   ) {}
 
   register(definition: AggregateDefinition): void {
@@ -129,6 +132,7 @@ export class ActorSystem {
         },
       })),
     );
+    this.signal?.afterCommit(tx);
   }
 
   private async executeIn<C>(
@@ -179,6 +183,7 @@ export class ActorSystem {
       metadata: { actorId: id, correlationId: causation.correlationId, causationId: causation.causationId, ...carrier },
       outbox,
     });
+    this.signal?.afterCommit(tx);
     if (def.project) await def.project(tx, { id, before, after, events: stored });
     if (this.snapshotEvery > 0 && Math.floor(after.version / this.snapshotEvery) > Math.floor(before.version / this.snapshotEvery)) {
       await saveSnapshot(tx, streamIdOf(def.type, id), after.version, after);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { OutboxSignal } from './outbox-signal';
 import { OutboxRelay, type RelayOptions } from './outbox-relay';
 import type { Topology } from './topology';
 import type { Redis } from './redis';
@@ -126,6 +127,8 @@ describe('outbox relay (Postgres -> Redis)', function () {
     await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();
     const m = await appendOne(writers, topology, 'notify', 0);
+    // What a writer in another process does after its commit.
+    new OutboxSignal(writers).committed();
     const key = topology.streamKey(TOPIC, topology.partitionOf('notify'));
     await until('the message on its stream', async () => (await h.redis.xlen(key)) === 1, 1_500, 10);
     const tookMs = Date.now() - started;

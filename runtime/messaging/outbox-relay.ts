@@ -5,6 +5,7 @@ import { OUTBOX_CHANNEL } from '../store/event-store';
 import type { Logger } from '../logger';
 import type { Redis } from './redis';
 import type { Topology } from './topology';
+import type { OutboxSignal } from './outbox-signal';
 import { Wakeup, backoff, sleep } from '../wakeup';
 import { tracer, contextFromCarrier } from '../telemetry/propagation';
 import { Attr, MESSAGING_SYSTEM, SpanNames } from '../telemetry/names';
@@ -55,7 +56,13 @@ export class OutboxRelay {
     private readonly topology: Topology,
     private readonly options: RelayOptions,
     private readonly log: Logger,
-  ) {}
+    /** Commits in this process wake the relay directly; other processes' through LISTEN. */
+    signal?: OutboxSignal,
+  ) {
+    this.unsubscribe = signal?.onCommitted(() => this.wakeup.wake());
+  }
+
+  private readonly unsubscribe?: () => void;
 
   async start(): Promise<void> {
     this.running = true;
@@ -76,6 +83,7 @@ export class OutboxRelay {
         break;
       }
     }
+    this.unsubscribe?.();
     await this.listener?.end().catch(() => undefined);
   }
 

@@ -47,6 +47,8 @@ export interface ConsumerOptions {
   consumerName?: string;
   /** Message types the handler wants; others are acknowledged without a transaction. */
   accepts?: (type: string) => boolean;
+  /** Called after each commit (the handlers may have written outbox rows: wake the relays). */
+  onCommitted?: () => void;
 }
 
 interface Entry {
@@ -255,6 +257,7 @@ export class StreamConsumer {
       try {
         const after: AfterCommit[] = [];
         await this.db.transaction((tx) => this.handleInTx(tx, good, after, culprit));
+        this.options.onCommitted?.();
         await this.ack(good);
         await this.runAfterCommit(after);
         return good.length + malformed.length;
@@ -284,6 +287,7 @@ export class StreamConsumer {
       try {
         const after: AfterCommit[] = [];
         await this.db.transaction((tx) => this.handleInTx(tx, [e], after));
+        this.options.onCommitted?.();
         await this.ack([e]);
         await this.runAfterCommit(after);
         return true;

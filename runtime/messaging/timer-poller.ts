@@ -4,6 +4,7 @@ import { enqueueMessages } from '../store/event-store';
 import { takeDueTimers, TIMER_FIRED } from '../store/timers';
 import type { Logger } from '../logger';
 import type { Topology } from './topology';
+import type { OutboxSignal } from './outbox-signal';
 import { Wakeup, backoff } from '../wakeup';
 
 /**
@@ -23,6 +24,7 @@ export class TimerPoller {
     private readonly pollMs: number,
     private readonly rearmMs: number,
     private readonly log: Logger,
+    private readonly signal?: OutboxSignal,
   ) {}
 
   start(): void {
@@ -38,7 +40,7 @@ export class TimerPoller {
 
   /** Fires one batch of due timers; returns how many. */
   async fireDue(limit = 200): Promise<number> {
-    return this.db.transaction(async (tx) => {
+    const fired = await this.db.transaction(async (tx) => {
       const due = await takeDueTimers(tx, limit, this.rearmMs);
       if (due.length === 0) return 0;
       const occurredAt = new Date().toISOString();
@@ -68,6 +70,8 @@ export class TimerPoller {
       this.fired += due.length;
       return due.length;
     });
+    if (fired > 0) this.signal?.committed();
+    return fired;
   }
 
   private async run(): Promise<void> {

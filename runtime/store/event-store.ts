@@ -49,8 +49,8 @@ export interface AppendRequest {
 export const OUTBOX_CHANNEL = 'tributary_outbox';
 
 /*
- * One round trip appends the events, writes their outbox rows and queues a NOTIFY that
- * Postgres delivers at commit. The unique (stream_id, version) constraint is the
+ * One round trip appends the events and writes their outbox rows (relays are told after the
+ * commit: see OutboxSignal). The unique (stream_id, version) constraint is the
  * optimistic concurrency check: a stale writer fails here, whatever it believed.
  */
 const APPEND_SQL = `
@@ -64,11 +64,7 @@ WITH ev AS (
   SELECT x.topic, x.partition, x.message
     FROM jsonb_to_recordset(?::jsonb) AS x(topic text, partition int, message jsonb)
 )
-SELECT (SELECT count(*) FROM ev) AS appended, ${notifyIf('?')} AS notified`;
-
-function notifyIf(flag: string): string {
-  return `(CASE WHEN ${flag}::boolean THEN pg_notify('${OUTBOX_CHANNEL}', '') END)`;
-}
+SELECT count(*) AS appended FROM ev`;
 
 function isUniqueViolation(err: unknown, constraint: string): boolean {
   const e = err as { code?: string; constraint?: string };
@@ -90,7 +86,6 @@ export async function appendToStream(db: Queryable, req: AppendRequest): Promise
       JSON.stringify(req.metadata),
       JSON.stringify(events),
       JSON.stringify(req.outbox),
-      req.outbox.length > 0,
     ]);
   } catch (err) {
     if (isUniqueViolation(err, 'events_stream_version')) throw new ConcurrencyError(req.streamId, req.expectedVersion);
@@ -98,16 +93,12 @@ export async function appendToStream(db: Queryable, req: AppendRequest): Promise
   }
 }
 
-/** Writes outbox rows that are not events (commands to other actors, replies), with their NOTIFY, in one round trip. */
+/** Writes outbox rows that are not events (commands to other actors, replies). */
 export async function enqueueMessages(db: Queryable, messages: OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
   await db.raw(
-    `WITH ob AS (
-       INSERT INTO outbox (topic, partition, message)
-       SELECT x.topic, x.partition, x.message FROM jsonb_to_recordset(?::jsonb) AS x(topic text, partition int, message jsonb)
-       RETURNING 1
-     )
-     SELECT count(*) AS queued, pg_notify('${OUTBOX_CHANNEL}', '') FROM ob`,
+    `INSERT INTO outbox (topic, partition, message)
+     SELECT x.topic, x.partition, x.message FROM jsonb_to_recordset(?::jsonb) AS x(topic text, partition int, message jsonb)`,
     [JSON.stringify(messages)],
   );
 }

@@ -1,0 +1,48 @@
+import type { Db, Tx } from '../store/database';
+import { OUTBOX_CHANNEL } from '../store/event-store';
+
+/**
+ * Tells relays that outbox rows were committed: a relay in this process is woken directly;
+ * relays in other processes through one NOTIFY per short window, sent after the commit.
+ *
+ * Why not NOTIFY inside each transaction: Postgres serializes the commits of notifying
+ * transactions on one lock held through the WAL flush, so commits cannot be grouped
+ * (measured: −40% transactions per second). Outside, at most one NOTIFY per window.
+ */
+export class OutboxSignal {
+  private readonly listeners = new Set<() => void>();
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly windowMs = 5,
+  ) {}
+
+  /** Signals once `tx` has committed (nothing if it rolls back). */
+  afterCommit(tx: Tx): void {
+    tx.executionPromise.then(
+      () => this.committed(),
+      () => undefined,
+    );
+  }
+
+  committed(): void {
+    for (const wake of this.listeners) wake();
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.db.raw(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`).catch(() => undefined); // relays also poll
+    }, this.windowMs);
+  }
+
+  onCommitted(wake: () => void): () => void {
+    this.listeners.add(wake);
+    return () => this.listeners.delete(wake);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+  }
+}
