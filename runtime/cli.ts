@@ -34,26 +34,34 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'start') {
     const telemetry = startTelemetry({ serviceName: config.telemetry.serviceName, otlpEndpoint: config.telemetry.otlpEndpoint });
     const { startRuntime } = await import('./roles');
-    const runtime = await startRuntime(config);
-    let signals = 0;
-    const onSignal = (signal: string) => {
-      if (++signals > 1) {
-        runtime.services.log.warn({ signal }, 'second signal: exiting now');
-        process.exit(1);
-      }
-      runtime.services.log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'stopping');
+    // Handlers go in before start-up, so a signal that arrives while starting still stops gracefully.
+    let received: string | undefined;
+    let runtime: Awaited<ReturnType<typeof startRuntime>> | undefined;
+    const stop = (signal: string) => {
+      const rt = runtime!;
+      rt.services.log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'stopping');
       const force = setTimeout(() => {
-        runtime.services.log.error('shutdown deadline passed; exiting');
+        rt.services.log.error('shutdown deadline passed; exiting');
         process.exit(1);
       }, config.shutdownTimeoutMs + 2_000);
       force.unref();
-      void runtime
+      void rt
         .stop()
         .then(() => telemetry?.shutdown())
         .then(() => process.exit(0));
     };
+    const onSignal = (signal: string) => {
+      if (received) {
+        process.stderr.write(`tributary: second ${signal}: exiting now\n`);
+        process.exit(1);
+      }
+      received = signal;
+      if (runtime) stop(signal);
+    };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
+    runtime = await startRuntime(config);
+    if (received) stop(received);
     return;
   }
   if (command === 'migrate') {

@@ -13,7 +13,7 @@ import { StreamConsumer } from './messaging/stream-consumer';
 import { ActorSystem } from './actors/actor-system';
 import { JobQueues } from './jobs/job-queues';
 import { createWebApp } from './http/web-app';
-import { CommandRejectedError } from './errors';
+import { CommandRejectedError, StartupError } from './errors';
 import { TimerPoller } from './messaging/timer-poller';
 import { cancelTimer, scheduleTimer } from './store/timers';
 import { currentTraceCarrier } from './telemetry/propagation';
@@ -59,14 +59,22 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   const services: RuntimeServices = { config, log, db, redis, topology, actors, jobs };
 
   let stopping = false;
+  let started = false;
   let server: Server | undefined;
   let url: string | undefined;
   {
     // A worker alone still answers /healthz and /readyz (container and k8s probes).
-    const app = createWebApp(services, runsWeb ? plugins : [], () => stopping, runsWeb);
+    // Not ready until every part of this role has started, nor once stopping.
+    const app = createWebApp(services, runsWeb ? plugins : [], () => (stopping ? 'stopping' : started ? 'running' : 'starting'), runsWeb);
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, config.host, () => resolve(s));
-      s.once('error', reject);
+      s.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          err.code === 'EADDRINUSE' || err.code === 'EACCES'
+            ? new StartupError(`Cannot listen on ${config.host}:${config.port} (${err.code}): stop the process that holds it or set PORT`)
+            : err,
+        ),
+      );
     });
     server.requestTimeout = config.http.requestTimeoutMs + 5_000;
     const address = server.address() as AddressInfo;
@@ -101,6 +109,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
       for (const j of p.jobs ?? []) jobs.process(j.queue, (job) => j.process(job, services), j.concurrency);
     }
   }
+  started = true;
   log.info({ role: config.role, contexts: plugins.map((p) => p.name), url, partitions: config.partitions, prefix: config.redisPrefix }, 'tributary started');
 
   let stopped: Promise<void> | undefined;

@@ -20,7 +20,10 @@ async function check(name: string, probe: () => Promise<unknown>, timeoutMs: num
 }
 
 /** `/healthz`: the process is alive. `/readyz`: Postgres and Redis answer (503 otherwise). */
-export function mountHealth(router: Router, db: Db, redis: Redis, isStopping: () => boolean): void {
+/** Where the process is in its life: only 'running' can be ready. */
+export type Lifecycle = () => 'starting' | 'running' | 'stopping';
+
+export function mountHealth(router: Router, db: Db, redis: Redis, lifecycle: Lifecycle): void {
   // The pid tells a caller which process answered (tests and operators sharing a host).
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok', pid: process.pid };
@@ -29,8 +32,9 @@ export function mountHealth(router: Router, db: Db, redis: Redis, isStopping: ()
     const checks = Object.fromEntries(
       await Promise.all([check('postgres', () => db.raw('select 1'), 1_000), check('redis', () => redis.ping(), 1_000)]),
     );
-    const ready = !isStopping() && Object.values(checks).every((s) => s === 'up');
+    const phase = lifecycle();
+    const ready = phase === 'running' && Object.values(checks).every((s) => s === 'up');
     ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : isStopping() ? 'stopping' : 'not ready', checks };
+    ctx.body = { status: ready ? 'ready' : phase === 'running' ? 'not ready' : phase, checks };
   });
 }

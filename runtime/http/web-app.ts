@@ -4,7 +4,7 @@ import type { ContextPlugin, RuntimeServices } from '../context';
 import { errorHandler } from './problem';
 import { jsonBody } from './json-body';
 import { requestLog, requestTimeout, traceRequests } from './middleware';
-import { mountHealth } from './health';
+import { mountHealth, type Lifecycle } from './health';
 import { mountOpsRoutes } from './ops-routes';
 import { HAL_JSON, link, type Links } from './hal';
 
@@ -12,12 +12,12 @@ import { HAL_JSON, link, type Links } from './hal';
  * The web role's Koa app: middleware, health, the `GET /v1` entry point and every context's
  * routes. With `api` false (worker role alone) it serves the health endpoints only.
  */
-export function createWebApp(services: RuntimeServices, plugins: ContextPlugin[], isStopping: () => boolean, api = true): Koa {
+export function createWebApp(services: RuntimeServices, plugins: ContextPlugin[], lifecycle: Lifecycle, api = true): Koa {
   const app = new Koa();
   app.proxy = true;
   const router = new Router();
 
-  mountHealth(router, services.db, services.redis, isStopping);
+  mountHealth(router, services.db, services.redis, lifecycle);
   if (api) mountApi(router, services, plugins);
 
   app.use(requestLog(services.log));

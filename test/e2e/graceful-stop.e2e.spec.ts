@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { eventually, type TestEnv } from '../support/runtime';
-import { freshDeployment, killStartedProcesses, startServer, type ServerProcess } from '../support/e2e-process';
+import { freshDeployment, killStartedProcesses, startServer, waitForLog, type ServerProcess } from '../support/e2e-process';
 import { client, newProfile } from '../support/e2e-http';
 import { query } from '../support/e2e-store';
 
@@ -21,16 +21,32 @@ describe('graceful stop (ROLE=all)', function () {
   this.timeout(60_000);
   let idle: ServerProcess;
   let busy: ServerProcess;
+  let justReady: ServerProcess;
+  let justReadyExit: Awaited<ReturnType<ServerProcess['stop']>>;
   let busyEnv: TestEnv;
 
   before(async function () {
     this.timeout(60_000);
-    const [idleEnv, env] = await Promise.all([freshDeployment('e2e_stop_idle'), freshDeployment('e2e_stop_busy')]);
+    const [idleEnv, env, justReadyEnv] = await Promise.all(['e2e_stop_idle', 'e2e_stop_busy', 'e2e_stop_ready'].map(freshDeployment));
     busyEnv = env;
-    [idle, busy] = await Promise.all([startServer(idleEnv, { ROLE: 'all' }), startServer(busyEnv, { ROLE: 'all' })]);
+    // LOG_LEVEL=info for the "tributary started" line: start-up is complete, signal handlers are in.
+    const info = { ROLE: 'all', LOG_LEVEL: 'info' };
+    [idle, busy, justReady] = await Promise.all([
+      startServer(idleEnv, info).then(async (p) => (await waitForLog(p, 'tributary started'), p)),
+      startServer(busyEnv, info).then(async (p) => (await waitForLog(p, 'tributary started'), p)),
+      // Stopped the moment /readyz first says 200, as an orchestrator may do.
+      startServer(justReadyEnv, { ROLE: 'all' }, { pollMs: 5 }).then(async (p) => {
+        justReadyExit = await p.stop();
+        return p;
+      }),
+    ]);
   });
 
   after(killStartedProcesses);
+
+  it('exits 0 when SIGTERM arrives as soon as /readyz answers 200', async () => {
+    expect(justReadyExit, `${justReady.stderr()}${justReady.stdout()}`).to.deep.include({ code: 0, signal: null });
+  });
 
   it('exits 0 quickly when idle', async () => {
     const exit = await idle.stop();

@@ -123,11 +123,46 @@ export async function runCliToExit(env: Record<string, string>, timeoutMs = 45_0
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+class PortTaken extends Error {}
+
 /**
  * Starts `tributary start` on a free port with the given deployment environment and waits
- * until `/readyz` answers 200. Fails with the child's stderr if it exits first.
+ * until it answers `/readyz` 200 itself. Fails with the child's stderr if it exits first.
+ *
+ * A port found free can be taken by another process (other test runs on the host) before
+ * the child binds it. So readiness counts only when `/healthz` reports the child's pid, and
+ * a child that lost its port to someone else is started again on another one.
  */
-export async function startServer(deployment: TestEnv | Record<string, string>, extra: Record<string, string> = {}, readyTimeoutMs = 45_000): Promise<ServerProcess> {
+export interface StartOptions {
+  readyTimeoutMs?: number;
+  /** How often readiness is probed; small values catch a process in its first ready moment. */
+  pollMs?: number;
+}
+
+export async function startServer(deployment: TestEnv | Record<string, string>, extra: Record<string, string> = {}, options: StartOptions = {}): Promise<ServerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePort(deployment, extra, { readyTimeoutMs: 45_000, pollMs: 100, ...options });
+    } catch (err) {
+      if (!(err instanceof PortTaken) || attempt === 3) throw err;
+    }
+  }
+}
+
+async function answersAsItself(url: string, pid: number): Promise<boolean> {
+  const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
+  const body = (await health.json()) as { pid?: number };
+  if (body.pid !== undefined && body.pid !== pid) return false; // another process holds the port
+  const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) });
+  await ready.arrayBuffer();
+  return ready.status === 200;
+}
+
+async function startOnFreePort(
+  deployment: TestEnv | Record<string, string>,
+  extra: Record<string, string>,
+  { readyTimeoutMs, pollMs }: Required<StartOptions>,
+): Promise<ServerProcess> {
   const port = await freePort();
   const env: Record<string, string> = { ...FAST_SETTINGS, ...(deployment as Record<string, string>), ...extra, PORT: String(port) };
   const p = spawnCli(env);
@@ -137,11 +172,11 @@ export async function startServer(deployment: TestEnv | Record<string, string>, 
   for (;;) {
     if (p.hasExited()) {
       const exit = await p.exited;
+      if (/EADDRINUSE/.test(p.stderr())) throw new PortTaken(`port ${port} was taken`);
       throw new Error(`tributary exited (code ${exit.code}, signal ${exit.signal}) before it was ready; stderr:\n${p.stderr()}\nstdout:\n${p.stdout()}`);
     }
     try {
-      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) });
-      if (res.status === 200) break;
+      if (await answersAsItself(url, p.pid)) break;
     } catch {
       // not listening yet
     }
@@ -149,7 +184,7 @@ export async function startServer(deployment: TestEnv | Record<string, string>, 
       killByPid(p.child);
       throw new Error(`tributary was not ready within ${readyTimeoutMs} ms; stderr:\n${p.stderr()}\nstdout:\n${p.stdout().slice(-2_000)}`);
     }
-    await sleep(100);
+    await sleep(pollMs);
   }
   const stop = async (timeoutMs = 10_000) => {
     const begin = Date.now();
@@ -160,6 +195,17 @@ export async function startServer(deployment: TestEnv | Record<string, string>, 
     return { ...exit, ms: Date.now() - begin };
   };
   return { ...p, port, url, env, stop, readyMs: Date.now() - begin };
+}
+
+/** Waits until the process has logged a line with this `msg` (needs LOG_LEVEL to include it). */
+export async function waitForLog(p: CliProcess, msg: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const logged = () => p.stdout().split('\n').some((line) => line.startsWith('{') && (JSON.parse(line) as { msg?: string }).msg === msg);
+  while (!logged()) {
+    if (p.hasExited()) throw new Error(`the process exited before logging "${msg}"; stderr:\n${p.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`no "${msg}" log line within ${timeoutMs} ms`);
+    await sleep(50);
+  }
 }
 
 /** A fresh deployment (own database and Redis prefix) for processes to share. */
