@@ -6,13 +6,12 @@
  * (b) in this process, with the in-memory exporter.
  */
 import { expect } from 'chai';
-import { context, propagation, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { eventually, startTestRuntime } from '../support/runtime';
 import { freshDeployment, killStartedProcesses, startServer } from '../support/e2e-process';
 import { client, newProfile } from '../support/e2e-http';
 import { OtlpSpanKind, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/e2e-otlp-receiver';
-import { startTelemetry, type Telemetry } from '../../runtime/telemetry/sdk';
+import { inMemorySpans } from '../support/telemetry';
 import type { Runtime } from '../../runtime/roles';
 
 const PROCESS_SPAN = /^process accounts\.p\d+$/;
@@ -103,32 +102,22 @@ describe('trace continuity', function () {
   });
 
   describe('(b) in this process, with the in-memory exporter', () => {
-    const exporter = new InMemorySpanExporter();
-    let telemetry: Telemetry | undefined;
     let runtime: Runtime | undefined;
 
     before(async function () {
       this.timeout(30_000);
-      // Another spec file may have registered (and shut down) telemetry: start from a clean API.
-      trace.disable();
-      context.disable();
-      propagation.disable();
-      telemetry = startTelemetry({ serviceName: 'test', exporter });
+      inMemorySpans(); // the process-wide SDK with the in-memory exporter, shared with other specs
       runtime = await startTestRuntime('e2e_tracing_inproc', { CONTEXTS: 'accounts' });
     });
 
     after(async () => {
       await runtime?.stop();
-      await telemetry?.shutdown();
-      trace.disable();
-      context.disable();
-      propagation.disable();
     });
 
     it('puts the HTTP server span and the process spans of one registration in one trace', async () => {
       const accountId = await registerAndActivate(runtime!.url!);
       const spans = await eventually(async () => {
-        const all = exporter.getFinishedSpans();
+        const all = inMemorySpans().getFinishedSpans();
         const processed = all.filter((s) => PROCESS_SPAN.test(s.name) && s.attributes['tributary.actor.id'] === accountId);
         const types = new Set(processed.map((s) => s.attributes['tributary.message.type']));
         return types.has('ACCOUNT_CREATED') && types.has('ACCOUNT_CONFIRMED') && all;
