@@ -137,30 +137,35 @@ for (const layout of layouts) {
   });
 }
 
-describe('order saga, a payment gateway that never answers', function () {
-  this.timeout(90_000);
-  let server: ServerProcess;
+for (const layout of layouts) {
+  describe(`order saga, a payment gateway that never answers, ${layout.name}`, function () {
+    this.timeout(90_000);
+    let processes: ServerProcess[] = [];
 
-  after(async () => {
-    await server?.stop();
-    await killStartedProcesses();
-  });
+    after(async () => {
+      await Promise.all(processes.map((p) => p.stop()));
+      await killStartedProcesses();
+    });
 
-  it('re-sends the payment step on its deadline, then cancels it and compensates to ORDER_FAILED', async () => {
-    const env = await freshDeployment('saga_deadline');
-    server = await startServer(env, { CONTEXTS: 'all', ROLE: 'all', TIMER_POLL_MS: '100', ORDER_STEP_TIMEOUT_MS: '1000', ORDER_STEP_MAX_ATTEMPTS: '2', PAYMENT_GATEWAY_TIMEOUT_MS: '30000' });
-    const api = client(server.url);
-    const accountId = await activeAccount(api);
-    await stockedWarehouse(api, { 'SKU-A': 2 });
-    // The simulator never answers amounts whose cents are .02.
-    const r = await api.post('/v1/orders', { accountId, lineItems: [line('SKU-A', 1, 10.02, 0)], shippingAddress: ADDRESS });
-    const order = await settledOrder(api, r.body.orderId, 45_000);
-    expect(order.status).to.equal('ORDER_FAILED');
-    expect(order.failureReason).to.match(/no payment result/);
-    expect((await api.get(`/v1/payments/${order.paymentId}`)).body.status).to.equal('PAYMENT_FAILED');
-    await assertInvariants(env.DATABASE_URL);
+    it('re-sends the payment step on its deadline, then cancels it and compensates to ORDER_FAILED', async () => {
+      const env = await freshDeployment('saga_deadline');
+      const settings = { CONTEXTS: 'all', TIMER_POLL_MS: '100', ORDER_STEP_TIMEOUT_MS: '1000', ORDER_STEP_MAX_ATTEMPTS: '2', PAYMENT_GATEWAY_TIMEOUT_MS: '30000' };
+      processes = await Promise.all(layout.roles.map((r) => startServer(env, { ...settings, ...r })));
+      const api = client(processes[0].url);
+      const accountId = await activeAccount(api);
+      await stockedWarehouse(api, { 'SKU-A': 2 });
+      // The simulator never answers amounts whose cents are .02.
+      const r = await api.post('/v1/orders', { accountId, lineItems: [line('SKU-A', 1, 10.02, 0)], shippingAddress: ADDRESS });
+      const order = await settledOrder(api, r.body.orderId, 45_000);
+      expect(order.status).to.equal('ORDER_FAILED');
+      expect(order.failureReason).to.match(/no payment result/);
+      expect((await api.get(`/v1/payments/${order.paymentId}`)).body.status).to.equal('PAYMENT_FAILED');
+      const types = await eventTypes(api, `/v1/orders/${order.orderId}`, 'orderEventList');
+      expect(types.slice(-2)).to.deep.equal(['PAYMENT_FAILED', 'ORDER_FAILED']);
+      await assertInvariants(env.DATABASE_URL);
+    });
   });
-});
+}
 
 describe('order saga, Redis loses its data mid-run', function () {
   this.timeout(120_000);
