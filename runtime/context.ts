@@ -87,8 +87,20 @@ export interface ContextPlugin {
   jobs?: JobProcessor[];
   /** Directory of its knex migrations (its own tables, e.g. read models). */
   migrations?: string;
+  /**
+   * Commands this context offers on another context's aggregate, listed in that aggregate's
+   * commands resource when `when(state)` holds (orders: `postOrder` on an active account).
+   * The context serves the route itself: POST `<aggregate path>/{id}/commands/<command>`.
+   */
+  offers?: CommandOffer[];
   /** Its invariants, for `npm run check`: each violation as one line; none means all hold. */
   invariants?: (db: Db) => Promise<string[]>;
+}
+
+export interface CommandOffer {
+  aggregate: string;
+  command: string;
+  when: (state: AggregateState<any>) => boolean;
 }
 
 const NAME = /^[a-z][a-z0-9-]*$/;

@@ -1,7 +1,7 @@
 /**
  * The runtime's public API: the only module a context imports from the runtime.
  */
-export { defineContext, type ContextPlugin, type Subscription, type ReactionContext, type JobProcessor, type RuntimeServices } from './context';
+export { defineContext, type CommandOffer, type ContextPlugin, type Subscription, type ReactionContext, type JobProcessor, type RuntimeServices } from './context';
 export { defineAggregate, NEW_STATE, exists, type AggregateDefinition, type AggregateState, type CommandSpec, type Change, type DomainEvent } from './actors/aggregate';
 export type { ActorSystem, ExecuteResult, OutgoingMessage, Causation } from './actors/actor-system';
 export type { Envelope, ActorRef } from './messaging/envelope';

@@ -55,6 +55,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   const signal = new OutboxSignal(db);
   const actors = new ActorSystem(db, topology, config.snapshotEvery, signal);
   for (const p of plugins) for (const a of p.aggregates ?? []) actors.register(a);
+  for (const p of plugins) for (const o of p.offers ?? []) actors.offerCommand(o.aggregate, o.command, o.when);
   const jobs = new JobQueues(config.redisUrl, topology.bullPrefix(), log.child({ component: 'jobs' }));
   const services: RuntimeServices = { config, log, db, redis, topology, actors, jobs };
 

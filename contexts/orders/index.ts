@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { defineContext } from '../../runtime';
+import { ACCOUNT, AccountStatus } from '../accounts/contract';
 import { orderAggregate } from './order.aggregate';
 import { orderRoutes } from './routes';
 import { orderSaga } from './reactions';
@@ -20,6 +21,8 @@ export default defineContext({
   aggregates: [orderAggregate],
   collections: { orders: '/v1/orders{?page,size,accountId}' },
   routes: orderRoutes,
+  // The seed's account command: listed on an active account, served by this context's routes.
+  offers: [{ aggregate: ACCOUNT, command: 'postOrder', when: (account) => account.status === AccountStatus.ACCOUNT_ACTIVE }],
   subscriptions: (services) => [orderSaga(sagaSettings(services.config.env))],
   migrations: path.join(__dirname, 'migrations'),
 });

@@ -48,6 +48,7 @@ const streamIdOf = (type: string, id: string) => `${type}-${id}`;
  */
 export class ActorSystem {
   private readonly aggregates = new Map<string, AggregateDefinition>();
+  private readonly offers = new Map<string, { command: string; when: (state: AggregateState<any>) => boolean }[]>();
 
   constructor(
     private readonly db: Db,
@@ -83,13 +84,22 @@ export class ActorSystem {
     return state;
   }
 
-  /** The public commands the machine accepts in this state, in declaration order. */
+  /** Lists another context's command on this aggregate when `when(state)` holds. */
+  offerCommand(type: string, command: string, when: (state: AggregateState<any>) => boolean): void {
+    const list = this.offers.get(type) ?? [];
+    list.push({ command, when });
+    this.offers.set(type, list);
+  }
+
+  /** The public commands allowed in this state (the machine's, then those offered by other contexts). */
   allowedCommands(type: string, state: AggregateState<unknown>): string[] {
     const def = this.definition(type);
     const snapshot = resolve(def.machine, state);
-    return Object.entries(def.commands)
+    const own = Object.entries(def.commands)
       .filter(([, spec]) => spec.public !== false && !spec.creates && snapshot.can({ type: spec.event, data: {} }))
       .map(([name]) => name);
+    const offered = (this.offers.get(type) ?? []).filter((o) => o.when(state)).map((o) => o.command);
+    return [...own, ...offered];
   }
 
   async events(type: string, id: string): Promise<StoredEvent[]> {

@@ -65,7 +65,7 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
     const state = await actors.get(aggregate, id);
     const links: Links = { self: link(`${basePath}/${id}/commands`), [aggregate]: link(`${basePath}/${id}`) };
     for (const name of actors.allowedCommands(aggregate, state)) {
-      const schema = definition.commands[name].input;
+      const schema = definition.commands[name]?.input;
       const params = schema instanceof ZodObject ? Object.keys(schema.shape) : [];
       links[name] = params.length
         ? link(`${basePath}/${id}/commands/${name}{?${params.join(',')}}`, { templated: true })

@@ -127,7 +127,11 @@ for (const layout of layouts) {
 
     it('answers 409 "Only active accounts can create an order" for a suspended account', async () => {
       const other = await activeAccount(api);
+      const commands = async () => Object.keys((await api.get(`/v1/accounts/${other}/commands`)).body._links).filter((rel) => rel !== 'self' && rel !== 'account');
+      // The seed's account commands: postOrder is offered by the orders context while the account is active.
+      expect(await commands()).to.deep.equal(['suspend', 'archive', 'postOrder']);
       expect((await api.post(`/v1/accounts/${other}/commands/suspend`)).status).to.equal(200);
+      expect(await commands()).to.deep.equal(['activate']);
       expectProblem(await api.post(`/v1/accounts/${other}/commands/postOrder`, { lineItems: [line('SKU-A', 1)], shippingAddress: ADDRESS }), 409, 'Only active accounts can create an order');
     });
 
