@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { StartupError } from './errors';
 
 /**
  * Every setting the runtime reads from the environment, validated in one place.
@@ -80,11 +81,18 @@ export interface Config {
 }
 
 /** Thrown when the environment holds a bad value; its message is one line naming the variable. */
-export class ConfigError extends Error {
+export class ConfigError extends StartupError {
   override readonly name = 'ConfigError';
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads the variables of `schema` from `env` (empty counts as unset) and validates them; a
+ * bad value throws one {@link ConfigError} line naming the variable. Contexts read their own
+ * settings with it too.
+ */
+export function readSettings<S extends z.ZodObject>(schema: S, env: Env): z.infer<S> {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const value = env[key];
@@ -96,7 +104,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const key = String(issue.path[0]);
     throw new ConfigError(`Invalid ${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`);
   }
-  const r = parsed.data;
+  return parsed.data;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const r = readSettings(schema, env);
   const contexts = r.CONTEXTS.trim() === 'all' ? 'all' : r.CONTEXTS.split(',').map((s) => s.trim()).filter(Boolean);
   if (contexts !== 'all' && contexts.length === 0) throw new ConfigError(`Invalid CONTEXTS=${JSON.stringify(env.CONTEXTS ?? '')}: name at least one context or "all"`);
   return {

@@ -81,5 +81,5 @@ export class ServiceUnavailableError extends TributaryError {
 
 /** Start-up cannot continue (service down, bad plugin): one line, no stack trace, exit 1. */
 export class StartupError extends Error {
-  override readonly name = 'StartupError';
+  override readonly name: string = 'StartupError';
 }

@@ -16,3 +16,5 @@ export { SpanNames, Attr } from './telemetry/names';
 export { inSpan, currentTraceCarrier, contextFromCarrier, type TraceCarrier } from './telemetry/propagation';
 export { TIMER_FIRED, scheduleTimer, cancelTimer, type TimerRequest } from './store/timers';
 export { decideCommand, type Decision } from './actors/decide';
+export { selectPage, type PageQuery } from './store/paging';
+export { readSettings, ConfigError } from './config';

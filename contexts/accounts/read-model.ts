@@ -1,4 +1,4 @@
-import { ConflictError, type Change, type Queryable, type Tx } from '../../runtime';
+import { ConflictError, selectPage, type Change, type Queryable, type Tx } from '../../runtime';
 import type { AccountContext } from './account.machine';
 import type { AccountStatus, AccountView } from './contract';
 
@@ -53,14 +53,6 @@ export async function findAccount(db: Queryable, id: string): Promise<AccountVie
 }
 
 export async function listAccounts(db: Queryable, page: number, size: number): Promise<{ items: AccountView[]; total: number }> {
-  const { rows } = await db.raw<{ rows: (AccountRow & { total: string })[] }>(
-    `SELECT *, count(*) OVER () AS total FROM accounts ORDER BY created_at, account_id LIMIT ? OFFSET ?`,
-    [size, page * size],
-  );
-  let total = rows.length ? Number(rows[0].total) : 0;
-  if (rows.length === 0 && page > 0) {
-    const c = await db.raw<{ rows: { n: string }[] }>('SELECT count(*) AS n FROM accounts');
-    total = Number(c.rows[0].n);
-  }
+  const { rows, total } = await selectPage<AccountRow>(db, { from: 'accounts', orderBy: 'created_at, account_id' }, page, size);
   return { items: rows.map(toView), total };
 }

@@ -1,4 +1,4 @@
-import type { Change, Queryable, Tx } from '../../runtime';
+import { selectPage, type Change, type Queryable, type Tx } from '../../runtime';
 import type { LineItem, OrderStatus } from './contract';
 import type { OrderContext, ShippingAddress } from './order.machine';
 
@@ -70,16 +70,7 @@ export async function findOrder(db: Queryable, id: string): Promise<OrderView | 
 }
 
 export async function listOrders(db: Queryable, page: number, size: number, accountId?: string): Promise<{ items: OrderView[]; total: number }> {
-  const where = accountId ? 'WHERE account_id = ?' : '';
-  const args = accountId ? [accountId] : [];
-  const { rows } = await db.raw<{ rows: (OrderRow & { total: string })[] }>(
-    `SELECT *, count(*) OVER () AS total FROM orders ${where} ORDER BY created_at, order_id LIMIT ? OFFSET ?`,
-    [...args, size, page * size],
-  );
-  let total = rows.length ? Number(rows[0].total) : 0;
-  if (rows.length === 0 && page > 0) {
-    const c = await db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM orders ${where}`, args);
-    total = Number(c.rows[0].n);
-  }
+  const filter = accountId ? { where: 'account_id = ?', params: [accountId] } : {};
+  const { rows, total } = await selectPage<OrderRow>(db, { from: 'orders', ...filter, orderBy: 'created_at, order_id' }, page, size);
   return { items: rows.map(toView), total };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StartupError } from '../../runtime';
+import { readSettings } from '../../runtime';
 
 const schema = z.object({
   ORDER_STEP_TIMEOUT_MS: z.coerce.number().int().min(50).default(15_000),
@@ -18,12 +18,6 @@ export interface SagaSettings {
 }
 
 export function sagaSettings(env: Readonly<Record<string, string | undefined>> = process.env): SagaSettings {
-  const input = Object.fromEntries(Object.keys(schema.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new StartupError(`Invalid ${String(issue.path[0])}=${JSON.stringify(env[String(issue.path[0])])}: ${issue.message}`);
-  }
-  const r = parsed.data;
+  const r = readSettings(schema, env);
   return { stepTimeoutMs: r.ORDER_STEP_TIMEOUT_MS, maxAttempts: r.ORDER_STEP_MAX_ATTEMPTS, compensationMaxDelayMs: r.ORDER_COMPENSATION_MAX_DELAY_MS };
 }

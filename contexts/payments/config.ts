@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StartupError } from '../../runtime';
+import { readSettings } from '../../runtime';
 
 /**
  * The payments context's own settings. The runtime's Config knows nothing of them, so they
@@ -33,19 +33,7 @@ export interface PaymentsConfig {
 }
 
 export function loadPaymentsConfig(env: NodeJS.ProcessEnv = process.env): PaymentsConfig {
-  const input: Record<string, string> = {};
-  for (const key of Object.keys(schema.shape)) {
-    const value = env[key];
-    if (value !== undefined && value !== '') input[key] = value;
-  }
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = String(issue.path[0]);
-    // StartupError: the CLI prints its one line, no stack trace.
-    throw new StartupError(`Invalid ${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`);
-  }
-  const r = parsed.data;
+  const r = readSettings(schema, env);
   return {
     gatewayTimeoutMs: r.PAYMENT_GATEWAY_TIMEOUT_MS,
     gatewayLatencyMs: r.PAYMENT_GATEWAY_LATENCY_MS,

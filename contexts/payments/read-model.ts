@@ -1,4 +1,4 @@
-import { ConflictError, type Change, type Queryable, type Tx } from '../../runtime';
+import { ConflictError, selectPage, type Change, type Queryable, type Tx } from '../../runtime';
 import type { PaymentStatus } from './contract';
 import type { PaymentContext } from './payment.machine';
 import { fromCents } from './money';
@@ -83,16 +83,7 @@ export async function listPayments(
   page: number,
   size: number,
 ): Promise<{ items: PaymentView[]; total: number }> {
-  const where = filter.orderId ? 'WHERE order_id = ?' : '';
-  const params = filter.orderId ? [filter.orderId] : [];
-  const { rows } = await db.raw<{ rows: (PaymentRow & { total: string })[] }>(
-    `SELECT *, count(*) OVER () AS total FROM payments ${where} ORDER BY created_at, payment_id LIMIT ? OFFSET ?`,
-    [...params, size, page * size],
-  );
-  let total = rows.length ? Number(rows[0].total) : 0;
-  if (rows.length === 0 && page > 0) {
-    const c = await db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM payments ${where}`, params);
-    total = Number(c.rows[0].n);
-  }
+  const where = filter.orderId ? { where: 'order_id = ?', params: [filter.orderId] } : {};
+  const { rows, total } = await selectPage<PaymentRow>(db, { from: 'payments', ...where, orderBy: 'created_at, payment_id' }, page, size);
   return { items: rows.map(toView), total };
 }

@@ -1,4 +1,4 @@
-import type { Change, Queryable, Tx } from '../../runtime';
+import { selectPage, type Change, type Queryable, type Tx } from '../../runtime';
 import type { InventoryStatus, ReservationStatus } from './contract';
 import { ReservationEventType } from './events';
 import type { InventoryContext } from './inventory.machine';
@@ -171,27 +171,13 @@ export async function projectReservation(tx: Tx, { id, after, events }: Change<R
 
 // ---- queries -------------------------------------------------------------------------
 
-/** Rows of one page plus the total, in one round trip (a second only past the last page). */
-async function paged<R>(db: Queryable, from: string, where: string, params: string[], order: string, page: number, size: number, table: string) {
-  const { rows } = await db.raw<{ rows: (R & { total: string })[] }>(
-    `SELECT *, count(*) OVER () AS total FROM ${from} WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`,
-    [...params, size, page * size],
-  );
-  let total = rows.length ? Number(rows[0].total) : 0;
-  if (rows.length === 0 && page > 0) {
-    const c = await db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, params);
-    total = Number(c.rows[0].n);
-  }
-  return { rows: rows as R[], total };
-}
-
 export async function findWarehouse(db: Queryable, id: string): Promise<WarehouseView | undefined> {
   const { rows } = await db.raw<{ rows: WarehouseRow[] }>('SELECT * FROM warehouses WHERE warehouse_id = ?', [id]);
   return rows[0] && warehouseView(rows[0]);
 }
 
 export async function listWarehouses(db: Queryable, page: number, size: number) {
-  const { rows, total } = await paged<WarehouseRow>(db, 'warehouses', 'true', [], 'created_at, warehouse_id', page, size, 'warehouses');
+  const { rows, total } = await selectPage<WarehouseRow>(db, { from: 'warehouses', orderBy: 'created_at, warehouse_id' }, page, size);
   return { items: rows.map(warehouseView), total };
 }
 
@@ -206,7 +192,7 @@ export async function findInventoryUnits(db: Queryable, ids: string[]): Promise<
 }
 
 export async function listInventory(db: Queryable, warehouseId: string, page: number, size: number) {
-  const { rows, total } = await paged<InventoryRow>(db, 'inventory', 'warehouse_id = ?', [warehouseId], 'created_at, inventory_id', page, size, 'inventory');
+  const { rows, total } = await selectPage<InventoryRow>(db, { from: 'inventory', where: 'warehouse_id = ?', params: [warehouseId], orderBy: 'created_at, inventory_id' }, page, size);
   return { items: rows.map(inventoryView), total };
 }
 
