@@ -27,7 +27,7 @@ const schema = z.object({
   HTTP_BODY_LIMIT_BYTES: int(1024).default(64 * 1024),
   HTTP_REQUEST_TIMEOUT_MS: int(100).default(10_000),
   DB_POOL_MAX: int(1, 200).default(10),
-  RELAY_BATCH_SIZE: int(1, 10_000).default(500),
+  RELAY_BATCH_SIZE: int(1, 10_000).default(1000),
   RELAY_POLL_MS: int(5).default(250),
   STREAM_MAXLEN: int(0).default(100_000),
   CONSUMER_BATCH_SIZE: int(1, 10_000).default(200),

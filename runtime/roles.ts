@@ -87,7 +87,10 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   const consumers: StreamConsumer[] = [];
   const blocking: Redis[] = [];
   if (runsWorker) {
-    relay = new OutboxRelay(db, redis, topology, { ...config.relay, databaseUrl: config.databaseUrl }, log.child({ component: 'relay' }), signal);
+    // Its own connection: a 1000-command XADD pipeline must not delay the consumers' acks.
+    const relayRedis = createRedis(config.redisUrl, { lazyConnect: false, connectionName: 'tributary-relay' });
+    blocking.push(relayRedis);
+    relay = new OutboxRelay(db, relayRedis, topology, { ...config.relay, databaseUrl: config.databaseUrl }, log.child({ component: 'relay' }), signal);
     await relay.start();
     timers = new TimerPoller(db, topology, config.timerPollMs, config.timerRearmMs, log.child({ component: 'timers' }), signal);
     timers.start();

@@ -126,17 +126,19 @@ export class OutboxRelay {
   /** Publishes one batch; returns how many rows it moved (0 when idle or not the lock holder). */
   async relayBatch(): Promise<number> {
     return this.db.transaction(async (tx) => {
-      const lock = await tx.raw<{ rows: { locked: boolean }[] }>('SELECT pg_try_advisory_xact_lock(?) AS locked', [RELAY_LOCK_KEY]);
-      if (!lock.rows[0].locked) return 0;
+      // One round trip: take the relay lock (or get nothing), delete the oldest rows and return
+      // them. The delete commits only after the XADDs succeeded; a failure rolls it back.
       const { rows } = await tx.raw<{ rows: OutboxRow[] }>(
-        `SELECT id, topic, partition, message::text AS json, message->>'traceparent' AS traceparent,
-                message->>'tracestate' AS tracestate, message->>'type' AS type
-           FROM outbox ORDER BY id LIMIT ?`,
-        [this.options.batchSize],
+        `WITH lock AS (SELECT pg_try_advisory_xact_lock(?) AS locked),
+              batch AS (SELECT id FROM outbox WHERE (SELECT locked FROM lock) ORDER BY id LIMIT ?)
+         DELETE FROM outbox o USING batch WHERE o.id = batch.id
+         RETURNING o.id, o.topic, o.partition, o.message::text AS json, o.message->>'traceparent' AS traceparent,
+                   o.message->>'tracestate' AS tracestate, o.message->>'type' AS type`,
+        [RELAY_LOCK_KEY, this.options.batchSize],
       );
       if (rows.length === 0) return 0;
+      rows.sort((a, b) => Number(a.id) - Number(b.id)); // RETURNING has no order; an actor's rows must keep theirs
       await this.publish(rows);
-      await tx.raw('DELETE FROM outbox WHERE id = ANY(?::bigint[])', [rows.map((r) => r.id)]);
       this.published += rows.length;
       return rows.length;
     });
