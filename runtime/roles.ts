@@ -15,7 +15,7 @@ import { JobQueues } from './jobs/job-queues';
 import { createWebApp } from './http/web-app';
 import { CommandRejectedError, StartupError } from './errors';
 import { TimerPoller } from './messaging/timer-poller';
-import { cancelTimer, scheduleTimer } from './store/timers';
+import { PendingWritesByTx } from './messaging/pending-writes';
 import { currentTraceCarrier } from './telemetry/propagation';
 
 export interface StartOptions {
@@ -85,6 +85,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   let relay: OutboxRelay | undefined;
   let timers: TimerPoller | undefined;
   const consumers: StreamConsumer[] = [];
+  const pending = new PendingWritesByTx();
   const blocking: Redis[] = [];
   if (runsWorker) {
     // Its own connection: a 1000-command XADD pipeline must not delay the consumers' acks.
@@ -103,7 +104,8 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
           ...config.consumer,
           group: `${p.name}.${s.name}`,
           topics: s.topics,
-          handler: reactionHandler(s, services),
+          handler: reactionHandler(s, services, pending),
+          beforeCommit: (tx) => pending.flush(tx),
           accepts: s.types ? ((types) => (type: string) => types.has(type))(new Set(s.types)) : undefined,
           onCommitted: () => signal.committed(),
         }, log.child({ component: 'consumer', group: `${p.name}.${s.name}` }));
@@ -142,7 +144,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
 }
 
 /** Adapts a context's subscription to the consumer: type filter and the reaction context. */
-function reactionHandler(s: Subscription, services: RuntimeServices) {
+function reactionHandler(s: Subscription, services: RuntimeServices, pending: PendingWritesByTx) {
   const types = s.types ? new Set(s.types) : undefined;
   return async (message: ReactionContext['message'], tx: ReactionContext['tx'], delivery: ReactionContext['delivery']) => {
     if (types && !types.has(message.type)) return;
@@ -164,9 +166,10 @@ function reactionHandler(s: Subscription, services: RuntimeServices) {
           throw err;
         }
       },
-      send: (...messages) => services.actors.send(tx, messages, causation),
-      schedule: (t) =>
-        scheduleTimer(tx, {
+      // Buffered, and written with the batch just before it commits (see PendingWrites).
+      send: async (...messages) => pending.of(tx).send(services.actors.envelopes(messages, causation)),
+      schedule: async (t) =>
+        pending.of(tx).schedule({
           actor: t.actor,
           name: t.name,
           topic: t.topic,
@@ -175,7 +178,7 @@ function reactionHandler(s: Subscription, services: RuntimeServices) {
           correlationId: message.correlationId,
           ...currentTraceCarrier(),
         }),
-      cancel: (actor, name) => cancelTimer(tx, actor, name),
+      cancel: async (actor, name) => pending.of(tx).cancel(actor, name),
       afterCommit: (fn) => delivery.afterCommit(fn),
     };
     await s.handle(ctx);

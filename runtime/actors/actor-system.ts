@@ -121,11 +121,15 @@ export class ActorSystem {
 
   /** Writes messages to other actors into the outbox of the given transaction. */
   async send(tx: Tx, messages: OutgoingMessage[], causation: Causation): Promise<void> {
+    await enqueueMessages(tx, this.envelopes(messages, causation));
+    this.signal?.afterCommit(tx);
+  }
+
+  /** Outbox rows for messages to other actors, stamped now with the active trace context. */
+  envelopes(messages: OutgoingMessage[], causation: Causation): OutboxMessage[] {
     const carrier = currentTraceCarrier();
     const occurredAt = new Date().toISOString();
-    await enqueueMessages(
-      tx,
-      messages.map((m) => ({
+    return messages.map((m) => ({
         topic: m.topic,
         partition: this.topology.partitionOf(m.actor.id),
         message: {
@@ -140,9 +144,7 @@ export class ActorSystem {
           occurredAt,
           data: m.data,
         },
-      })),
-    );
-    this.signal?.afterCommit(tx);
+      }));
   }
 
   private async executeIn<C>(

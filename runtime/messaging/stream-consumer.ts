@@ -49,6 +49,8 @@ export interface ConsumerOptions {
   accepts?: (type: string) => boolean;
   /** Called after each commit (the handlers may have written outbox rows: wake the relays). */
   onCommitted?: () => void;
+  /** Called once the handlers of a transaction have run, before it commits (flush their buffered writes). */
+  beforeCommit?: (tx: Tx) => Promise<void>;
 }
 
 interface Entry {
@@ -349,6 +351,7 @@ export class StreamConsumer {
         },
       );
     }
+    await this.options.beforeCommit?.(tx);
   }
 
   private readonly attemptsSeen = new Map<string, number>();
