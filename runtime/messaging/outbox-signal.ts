@@ -3,7 +3,7 @@ import { OUTBOX_CHANNEL } from '../store/event-store';
 
 /**
  * Tells relays that outbox rows were committed: a relay in this process is woken directly;
- * relays in other processes through one NOTIFY per short window, sent after the commit.
+ * relays in other processes through one NOTIFY per 10 ms window, sent after the commit.
  *
  * Why not NOTIFY inside each transaction: Postgres serializes the commits of notifying
  * transactions on one lock held through the WAL flush, so commits cannot be grouped
@@ -16,7 +16,7 @@ export class OutboxSignal {
 
   constructor(
     private readonly db: Db,
-    private readonly windowMs = 5,
+    private readonly windowMs = 10,
   ) {}
 
   /** Signals once `tx` has committed (nothing if it rolls back). */
