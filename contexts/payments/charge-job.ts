@@ -138,9 +138,15 @@ async function charge(job: Job<ChargeJobData>, services: RuntimeServices, span: 
   } catch (err) {
     // Gateway errors and timeouts are retried with backoff by BullMQ; after the last one the payment fails.
     if (!lastAttempt) throw err;
-    services.log.warn({ paymentId, err: (err as Error).message, attempts: job.attemptsMade + 1 }, 'payment gateway unavailable: payment failed');
-    await decideAndAnswer(services, paymentId, 'fail', { reason: GATEWAY_UNAVAILABLE }, causation);
-    return 'gateway unavailable';
+    // Before giving up, ask whether the gateway took the charge after all (a timeout can
+    // hide an approval): if it did, the payment succeeded and must not fail with a charge standing.
+    const held = await withTimeout(cfg.gatewayTimeoutMs, 'lookup', (signal) => gateway.lookup(paymentId, signal)).catch(() => undefined);
+    if (held?.approved) result = { approved: true, chargeId: held.chargeId };
+    else {
+      services.log.warn({ paymentId, err: (err as Error).message, attempts: job.attemptsMade + 1 }, 'payment gateway unavailable: payment failed');
+      await decideAndAnswer(services, paymentId, 'fail', { reason: GATEWAY_UNAVAILABLE }, causation);
+      return 'gateway unavailable';
+    }
   }
 
   if (!result.approved) {
