@@ -1,4 +1,4 @@
-import { ConflictError, selectPage, type Change, type Queryable, type Tx } from '../../runtime';
+import { selectPage, type Change, type Queryable, type Statement } from '../../runtime';
 import type { AccountContext } from './account.machine';
 import type { AccountStatus, AccountView } from './contract';
 
@@ -25,27 +25,22 @@ const toView = (r: AccountRow): AccountView => ({
 });
 
 /**
- * Upserts the account row in the command's transaction. The unique email index makes a
- * taken email fail the whole command: no event, no outbox row, 409.
+ * The account row, upserted by the same statement that appends the command's events. The
+ * unique email index makes a taken email fail the whole command: no event, no outbox row,
+ * 409 (see `uniqueViolations` on the aggregate).
  */
-export async function projectAccount(tx: Tx, change: Change<AccountContext>): Promise<void> {
+export function accountStatement(change: Change<AccountContext>): Statement {
   const { id, after } = change;
-  try {
-    await tx.raw(
-      `INSERT INTO accounts (account_id, first_name, last_name, email, status, version)
-       VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (account_id) DO UPDATE SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
-         email = EXCLUDED.email, status = EXCLUDED.status, version = EXCLUDED.version, updated_at = now()`,
-      [id, after.context.firstName, after.context.lastName, after.context.email, after.status, after.version],
-    );
-  } catch (err) {
-    const e = err as { code?: string; constraint?: string };
-    if (e.code === '23505' && e.constraint === 'accounts_email_unique') {
-      throw new ConflictError('An account with the supplied email already exists');
-    }
-    throw err;
-  }
+  return {
+    sql: `INSERT INTO accounts (account_id, first_name, last_name, email, status, version)
+          VALUES (?, ?, ?, ?, ?, ?)
+          ON CONFLICT (account_id) DO UPDATE SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
+            email = EXCLUDED.email, status = EXCLUDED.status, version = EXCLUDED.version, updated_at = now()`,
+    bindings: [id, after.context.firstName, after.context.lastName, after.context.email, after.status, after.version],
+  };
 }
+
+export const EMAIL_TAKEN = { accounts_email_unique: 'An account with the supplied email already exists' };
 
 export async function findAccount(db: Queryable, id: string): Promise<AccountView | undefined> {
   const { rows } = await db.raw<{ rows: AccountRow[] }>('SELECT * FROM accounts WHERE account_id = ?', [id]);

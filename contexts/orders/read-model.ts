@@ -1,4 +1,4 @@
-import { selectPage, type Change, type Queryable, type Tx } from '../../runtime';
+import { selectPage, type Change, type Queryable, type Statement } from '../../runtime';
 import type { LineItem, OrderStatus } from './contract';
 import type { OrderContext, ShippingAddress } from './order.machine';
 
@@ -51,17 +51,18 @@ const toView = (r: OrderRow): OrderView => ({
   lastModified: r.updated_at.toISOString(),
 });
 
-export async function projectOrder(tx: Tx, change: Change<OrderContext>): Promise<void> {
+/** The order row, upserted by the same statement that appends the order's events. */
+export function orderStatement(change: Change<OrderContext>): Statement {
   const { id, after } = change;
   const c = after.context;
-  await tx.raw(
-    `INSERT INTO orders (order_id, account_id, status, total_cents, line_items, shipping_address, warehouse_id, reservation_ids, payment_id, failure_reason, version)
-     VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?::jsonb, ?, ?, ?)
-     ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, warehouse_id = EXCLUDED.warehouse_id,
-       reservation_ids = EXCLUDED.reservation_ids, payment_id = EXCLUDED.payment_id, failure_reason = EXCLUDED.failure_reason,
-       version = EXCLUDED.version, updated_at = now()`,
-    [id, c.accountId, after.status, c.totalCents, JSON.stringify(c.lineItems), JSON.stringify(c.shippingAddress), c.warehouseId, JSON.stringify(c.reservationIds), c.paymentId, c.failureReason, after.version],
-  );
+  return {
+    sql: `INSERT INTO orders (order_id, account_id, status, total_cents, line_items, shipping_address, warehouse_id, reservation_ids, payment_id, failure_reason, version)
+          VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?::jsonb, ?, ?, ?)
+          ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, warehouse_id = EXCLUDED.warehouse_id,
+            reservation_ids = EXCLUDED.reservation_ids, payment_id = EXCLUDED.payment_id, failure_reason = EXCLUDED.failure_reason,
+            version = EXCLUDED.version, updated_at = now()`,
+    bindings: [id, c.accountId, after.status, c.totalCents, JSON.stringify(c.lineItems), JSON.stringify(c.shippingAddress), c.warehouseId, JSON.stringify(c.reservationIds), c.paymentId, c.failureReason, after.version],
+  };
 }
 
 export async function findOrder(db: Queryable, id: string): Promise<OrderView | undefined> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable, Tx } from '../store/database';
 import { appendToStream, enqueueMessages, loadStream, readEvent, readStream, saveSnapshot, type OutboxMessage, type StoredEvent } from '../store/event-store';
-import { ConcurrencyError, NotFoundError } from '../errors';
+import { ConcurrencyError, ConflictError, NotFoundError } from '../errors';
 import type { Topology } from '../messaging/topology';
 import type { OutboxSignal } from '../messaging/outbox-signal';
 import type { ActorRef, Envelope } from '../messaging/envelope';
@@ -187,16 +187,24 @@ export class ActorSystem {
         data: e.data,
       } satisfies Envelope,
     }));
-    await appendToStream(tx, {
-      streamId: streamIdOf(def.type, id),
-      streamType: def.type,
-      expectedVersion: before.version,
-      events: stored,
-      metadata: { actorId: id, correlationId: causation.correlationId, causationId: causation.causationId, ...carrier },
-      outbox,
-    });
+    const change = { id, before, after, events: stored };
+    try {
+      await appendToStream(tx, {
+        streamId: streamIdOf(def.type, id),
+        streamType: def.type,
+        expectedVersion: before.version,
+        events: stored,
+        metadata: { actorId: id, correlationId: causation.correlationId, causationId: causation.causationId, ...carrier },
+        outbox,
+        also: def.projectStatement?.(change),
+      });
+      if (def.project) await def.project(tx, change);
+    } catch (err) {
+      const e = err as { code?: string; constraint?: string };
+      const message = e.code === '23505' && e.constraint ? def.uniqueViolations?.[e.constraint] : undefined;
+      throw message ? new ConflictError(message) : err;
+    }
     this.signal?.afterCommit(tx);
-    if (def.project) await def.project(tx, { id, before, after, events: stored });
     if (this.snapshotEvery > 0 && Math.floor(after.version / this.snapshotEvery) > Math.floor(before.version / this.snapshotEvery)) {
       await saveSnapshot(tx, streamIdOf(def.type, id), after.version, after);
     }
