@@ -1,18 +1,26 @@
 import { getNextSnapshot, type AnyStateMachine, type AnyMachineSnapshot } from 'xstate';
-import { NEW_STATE, type AggregateState, type DomainEvent } from './aggregate';
+import { NEW_STATE, type AggregateState } from './aggregate';
+
+/** The snapshot before any event, per machine: every creation starts from it (snapshots are immutable). */
+const initialSnapshots = new WeakMap<AnyStateMachine, AnyMachineSnapshot>();
+
+function initialSnapshot(machine: AnyStateMachine): AnyMachineSnapshot {
+  let snapshot = initialSnapshots.get(machine);
+  if (!snapshot) {
+    snapshot = machine.resolveState({ value: NEW_STATE, context: (machine.config.context ?? {}) as Record<string, unknown> });
+    initialSnapshots.set(machine, snapshot);
+  }
+  return snapshot;
+}
 
 /** A persisted aggregate state as the machine sees it. */
 export function resolve(machine: AnyStateMachine, state: AggregateState<unknown>): AnyMachineSnapshot {
+  if (state.version === 0) return initialSnapshot(machine);
   return machine.resolveState({ value: state.status, context: state.context as Record<string, unknown> });
 }
 
 export function initialState<C>(machine: AnyStateMachine, id: string): AggregateState<C> {
-  const snapshot = machine.resolveState({ value: NEW_STATE, context: (machine.config.context ?? {}) as Record<string, unknown> });
-  return { id, status: NEW_STATE, context: snapshot.context as C, version: 0 };
-}
-
-export function canAccept(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: DomainEvent): boolean {
-  return snapshot.can(event);
+  return { id, status: NEW_STATE, context: initialSnapshot(machine).context as C, version: 0 };
 }
 
 /** Thrown when the stored log holds an event the machine does not accept: the log or the machine is wrong. */
