@@ -34,7 +34,7 @@ async function presentOrder(services: RuntimeServices, id: string) {
 }
 
 /** Places an order for an account that must be ACCOUNT_ACTIVE now (checked again by the saga). */
-async function placeOrder(ctx: Context, services: RuntimeServices, input: unknown, accountMissing: 'invalid' | 'not-found') {
+async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs: number, input: unknown, accountMissing: 'invalid' | 'not-found') {
   const draft = validate(newOrderSchema, input);
   const account = await services.actors.load(ACCOUNT, draft.accountId);
   if (!exists(account)) {
@@ -59,7 +59,7 @@ async function placeOrder(ctx: Context, services: RuntimeServices, input: unknow
       actor,
       name: DEADLINE,
       topic: ORDERS_COMMANDS_TOPIC,
-      dueAt: new Date(Date.now() + sagaSettings(services.config.env).stepTimeoutMs),
+      dueAt: new Date(Date.now() + stepTimeoutMs),
       data: { step: 'resume', attempt: 1, status: OrderStatus.ORDER_CREATED },
       correlationId: id,
       ...currentTraceCarrier(),
@@ -72,12 +72,14 @@ async function placeOrder(ctx: Context, services: RuntimeServices, input: unknow
 }
 
 export function orderRoutes(router: Router, services: RuntimeServices): void {
-  router.post(BASE, (ctx) => placeOrder(ctx, services, bodyOf(ctx), 'invalid'));
+  // Read once, when the web role starts: a bad ORDER_* value stops start-up.
+  const { stepTimeoutMs } = sagaSettings(services.config.env);
+  router.post(BASE, (ctx) => placeOrder(ctx, services, stepTimeoutMs, bodyOf(ctx), 'invalid'));
 
   router.post('/v1/accounts/:id/commands/postOrder', async (ctx) => {
     const accountId = requireUuid(ctx.params.id, ACCOUNT);
     const body = validate(orderDraftSchema, bodyOf(ctx) ?? {});
-    await placeOrder(ctx, services, { ...body, accountId }, 'not-found');
+    await placeOrder(ctx, services, stepTimeoutMs, { ...body, accountId }, 'not-found');
   });
 
   router.get(BASE, async (ctx) => {

@@ -26,12 +26,11 @@ const belongsToAnotherOrder = (state: State, orderId: string) => exists(state) &
  * CREATE_PAYMENT: create the payment if it is new, queue its charge, answer PAYMENT_ACCEPTED;
  * if it exists, answer from its state (and make sure a pending payment's charge is queued).
  *
- * On the charge job and this transaction: BullMQ writes to Redis, not Postgres, so the job
- * is added here, before this transaction commits. That is safe both ways: if the add fails,
- * the transaction rolls back and the command is retried; if the transaction rolls back
- * after the add, the job finds no payment (it waits briefly for the commit, then retries with
- * backoff and is finally dropped) and never charges, and the command's retry, or the saga's
- * re-send, queues it again. The job id (= payment id) dedupes every re-add.
+ * On the charge job and this transaction: the job is queued after this transaction commits
+ * (`ctx.afterCommit`), so it never looks for a payment that is not there yet. If the process
+ * dies between the commit and the queueing, the saga's deadline re-sends CREATE_PAYMENT, which
+ * finds the payment pending and queues the job then. The job id (= payment id) dedupes every
+ * re-add, and the job re-checks the payment's state before it charges.
  */
 async function createPayment(ctx: ReactionContext): Promise<void> {
   const { orderId, paymentId } = validate(addressed, ctx.message.data);

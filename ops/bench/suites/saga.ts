@@ -65,6 +65,7 @@ export const sagaSuite: Suite = {
   async run(ctx: SuiteContext): Promise<Figure[]> {
     const orders = ctx.knob('ORDERS', 1000);
     const offered = ctx.knob('SAGA_RATE', 100);
+    const sustainable = ctx.knob('SAGA_LOW_RATE', 20);
     const seconds = ctx.knob('SAGA_SECONDS', 10);
     const env = await ctx.freshEnv('saga');
     const rt = await startRuntime(
@@ -85,7 +86,7 @@ export const sagaSuite: Suite = {
     try {
       const account = JSON.parse((await http.post('/v1/accounts', { firstName: 'Bench', lastName: 'Mark', email: `bench-${randomUUID()}@example.com` })).body).accountId as string;
       await waitUntil(async () => (await rt.services.actors.load('account', account)).status === 'ACCOUNT_ACTIVE', 30_000);
-      const total = orders + offered * seconds + 100;
+      const total = orders + (offered + sustainable) * seconds + 100;
       ctx.progress(`saga: stocking ${total} units`);
       await stock(http, total);
       await waitUntil(async () => {
@@ -104,25 +105,28 @@ export const sagaSuite: Suite = {
       const elapsed = performance.now() - started;
       const succeeded = await count(rt, `status = 'ORDER_SUCCEEDED'`);
 
-      // 2. latency at a fixed offered rate, open loop
-      ctx.progress(`saga: ${offered} orders/s for ${seconds} s`);
-      const since = new Date();
-      const sends: Promise<unknown>[] = [];
-      const t0 = performance.now();
-      for (let i = 0; i < offered * seconds; i++) {
-        const due = t0 + (i * 1000) / offered;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        sends.push(http.post('/v1/orders', order(account)));
-      }
-      await Promise.all(sends);
-      const achieved = (offered * seconds * 1000) / (performance.now() - t0);
-      await waitUntil(async () => (await count(rt, `created_at >= '${since.toISOString()}' AND status NOT IN ('ORDER_SUCCEEDED', 'ORDER_FAILED')`)) === 0, 300_000, 100);
-      const lat = await rt.services.db.raw<{ rows: { ms: number }[] }>(
-        `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders WHERE created_at >= ? AND status = 'ORDER_SUCCEEDED'`,
-        [since],
-      );
-      const latencies = lat.rows.map((r) => Number(r.ms));
+      // 2. latency at fixed offered rates, open loop: one the saga keeps up with, then the issue's
+      const latencyAt = async (perSecond: number) => {
+        ctx.progress(`saga: ${perSecond} orders/s for ${seconds} s`);
+        const since = new Date();
+        const sends: Promise<unknown>[] = [];
+        const t0 = performance.now();
+        for (let i = 0; i < perSecond * seconds; i++) {
+          const wait = t0 + (i * 1000) / perSecond - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          sends.push(http.post('/v1/orders', order(account)));
+        }
+        await Promise.all(sends);
+        const sent = (perSecond * seconds * 1000) / (performance.now() - t0);
+        await waitUntil(async () => (await count(rt, `created_at >= '${since.toISOString()}' AND status NOT IN ('ORDER_SUCCEEDED', 'ORDER_FAILED')`)) === 0, 300_000, 100);
+        const lat = await rt.services.db.raw<{ rows: { ms: number }[] }>(
+          `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders WHERE created_at >= ? AND status = 'ORDER_SUCCEEDED'`,
+          [since],
+        );
+        return { sent, latencies: lat.rows.map((r) => Number(r.ms)) };
+      };
+      const low = await latencyAt(sustainable);
+      const high = await latencyAt(offered);
 
       // 3. the Postgres ceiling of the saga's shape
       ctx.progress('saga: raw pg transactions of the saga shape');
@@ -132,8 +136,10 @@ export const sagaSuite: Suite = {
       return [
         { name: 'orders completed end to end (closed loop, 32 in flight)', value: throughput, unit: 'orders/s', baseline: ceiling, ratio: { value: throughput / ceiling, label: 'saga ÷ pg ceiling' }, note: `${succeeded} of ${orders} ORDER_SUCCEEDED in ${(elapsed / 1000).toFixed(1)} s; goal of the issue: 200 orders/s` },
         { name: 'POST /v1/orders during that run', value: rate(posted), unit: 'req/s', note: posted.failed ? `${posted.failed} failed: ${posted.firstError}` : undefined },
-        { name: `POST → ORDER_SUCCEEDED p50 at ${offered}/s offered (${achieved.toFixed(0)}/s sent)`, value: percentile(latencies, 50), unit: 'ms' },
-        { name: `POST → ORDER_SUCCEEDED p99 at ${offered}/s offered`, value: percentile(latencies, 99), unit: 'ms', note: 'goal of the issue: p99 under 500 ms at 100 orders/s' },
+        { name: `POST → ORDER_SUCCEEDED p50 at ${sustainable}/s offered (${low.sent.toFixed(0)}/s sent)`, value: percentile(low.latencies, 50), unit: 'ms' },
+        { name: `POST → ORDER_SUCCEEDED p99 at ${sustainable}/s offered`, value: percentile(low.latencies, 99), unit: 'ms', note: 'a rate below saturation: the latency of the saga itself' },
+        { name: `POST → ORDER_SUCCEEDED p50 at ${offered}/s offered (${high.sent.toFixed(0)}/s sent)`, value: percentile(high.latencies, 50), unit: 'ms' },
+        { name: `POST → ORDER_SUCCEEDED p99 at ${offered}/s offered`, value: percentile(high.latencies, 99), unit: 'ms', note: 'goal of the issue: p99 under 500 ms at 100 orders/s; above saturation this measures the queue' },
         { name: `pg ceiling: raw transactions of the saga shape ÷ ${STEPS}`, value: ceiling, unit: 'orders/s', note: `${rate(raw).toFixed(0)} tx/s of (event + outbox + read-model row), 10 connections` },
       ];
     } finally {
