@@ -323,12 +323,10 @@ export class StreamConsumer {
       if (!fresh.delete(m.id)) continue;
       const destination = this.destinationOf(e.key);
       const attempt = (this.attemptsSeen.get(e.id) ?? 0) + 1;
-      await inSpan(
-        SpanNames.process(destination),
-        {
-          kind: SpanKind.CONSUMER,
-          parent: contextFromCarrier(m),
-          attributes: {
+      await inSpan(SpanNames.process(destination), { kind: SpanKind.CONSUMER, parent: contextFromCarrier(m) }, async (span) => {
+        // Attributes only for a span that records: no allocation per message when tracing is off.
+        if (span.isRecording()) {
+          span.setAttributes({
             [Attr.messagingSystem]: MESSAGING_SYSTEM,
             [Attr.messagingOperation]: 'process',
             [Attr.messagingDestination]: destination,
@@ -339,26 +337,29 @@ export class StreamConsumer {
             [Attr.actorId]: m.actor.id,
             [Attr.correlationId]: m.correlationId,
             [Attr.messagingDeliveryAttempt]: attempt,
-          },
-        },
-        async () => {
-          try {
-            await this.options.handler(m, tx, { attempt, streamKey: e.key, entryId: e.id, afterCommit: (fn) => after.push(fn) });
-          } catch (err) {
-            if (failed) failed.entry = e;
-            throw err;
-          }
-        },
-      );
+          });
+        }
+        try {
+          await this.options.handler(m, tx, { attempt, streamKey: e.key, entryId: e.id, afterCommit: (fn) => after.push(fn) });
+        } catch (err) {
+          if (failed) failed.entry = e;
+          throw err;
+        }
+      });
     }
     await this.options.beforeCommit?.(tx);
   }
 
   private readonly attemptsSeen = new Map<string, number>();
 
+  private readonly destinations = new Map<string, string>();
   private destinationOf(key: string): string {
-    const { topic, partition } = this.topology.parseStreamKey(key);
-    return this.topology.destination(topic, partition);
+    let d = this.destinations.get(key);
+    if (!d) {
+      const { topic, partition } = this.topology.parseStreamKey(key);
+      this.destinations.set(key, (d = this.topology.destination(topic, partition)));
+    }
+    return d;
   }
 
   /** XACK grouped by stream key, in one round trip. */
