@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ConcurrencyError } from '../errors';
-import { appendToStream, loadStream, readStream, saveSnapshot } from './event-store';
+import { appendToStream, loadStream, readAll, readStream, saveSnapshot } from './event-store';
 import { IntHarness, ACTOR_TYPE, TOPIC, appendOne, countRows, envelope } from '../../test/support/int-fixtures';
 
 const streamOf = (actorId: string) => `${ACTOR_TYPE}-${actorId}`;
@@ -131,5 +131,18 @@ describe('event store (Postgres)', function () {
     expect((await readStream(h.db, streamOf('atomic'))).map((e) => e.eventId)).to.deep.equal([ok.id]);
     const { rows } = await h.db.raw<{ rows: { topic: string }[] }>(`SELECT topic FROM outbox WHERE message->>'id' = ?`, [ok.id]);
     expect(rows).to.deep.equal([{ topic: TOPIC }]);
+  });
+
+  it('reads every event after a position, in position order, optionally of one type', async () => {
+    const [start] = (await h.db.raw<{ rows: { p: string }[] }>('SELECT coalesce(max(position), 0) AS p FROM events')).rows;
+    const a = await appendOne(h.db, h.topology, 'all-a', 0);
+    const b = await appendOne(h.db, h.topology, 'all-b', 0);
+    const c = await appendOne(h.db, h.topology, 'all-a', 1);
+    const all = await readAll(h.db, Number(start.p));
+    expect(all.map((e) => e.eventId)).to.deep.equal([a.id, b.id, c.id]);
+    expect(all.map((e) => e.position)).to.deep.equal([...all.map((e) => e.position)].sort((x, y) => x - y));
+    expect((await readAll(h.db, all[0].position)).map((e) => e.eventId)).to.deep.equal([b.id, c.id]);
+    expect(await readAll(h.db, Number(start.p), 1000, 'no-such-type')).to.deep.equal([]);
+    expect((await readAll(h.db, Number(start.p), 2)).length).to.equal(2);
   });
 });

@@ -31,10 +31,6 @@ export async function scheduleTimer(db: Queryable, t: TimerRequest): Promise<voi
   );
 }
 
-export async function cancelTimer(db: Queryable, actor: ActorRef, name: string): Promise<void> {
-  await db.raw('DELETE FROM timers WHERE actor_type = ? AND actor_id = ? AND name = ?', [actor.type, actor.id, name]);
-}
-
 export interface DueTimer {
   actor_type: string;
   actor_id: string;
