@@ -1,5 +1,5 @@
 import type { Config } from './config';
-import { createDb, ensureDatabase } from './store/database';
+import { ensureDatabase } from './store/database';
 import { migrateLatest } from './store/migrate';
 import { loadContexts } from './context';
 import { migrationDirs } from './roles';
@@ -11,12 +11,7 @@ import { listDeadLetters, redriveDeadLetter, type DeadLetter } from './messaging
 export async function migrate(config: Config): Promise<string[]> {
   const plugins = loadContexts(config.contexts);
   await ensureDatabase(config.databaseUrl);
-  const db = createDb(config.databaseUrl, 2);
-  try {
-    return await migrateLatest(db, config.databaseUrl, migrationDirs(plugins));
-  } finally {
-    await db.destroy();
-  }
+  return migrateLatest(config.databaseUrl, migrationDirs(plugins));
 }
 
 async function withRedis<T>(config: Config, fn: (redis: Awaited<ReturnType<typeof connectRedis>>, topology: Topology) => Promise<T>): Promise<T> {

@@ -47,7 +47,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   await ensureDatabase(config.databaseUrl);
   const db = createDb(config.databaseUrl, config.db.poolMax);
   if (config.migrateOnStart) {
-    const applied = await migrateLatest(db, config.databaseUrl, migrationDirs(plugins));
+    const applied = await migrateLatest(config.databaseUrl, migrationDirs(plugins));
     if (applied.length) log.info({ applied }, 'migrations applied');
   }
   const redis = await connectRedis(config.redisUrl);

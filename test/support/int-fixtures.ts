@@ -39,7 +39,7 @@ export class IntHarness {
     // Commits need not reach the disk in a throwaway database: this changes no visibility or
     // locking, only how long hundreds of small transactions take.
     await db.raw(`ALTER DATABASE ${quoteIdent(new URL(databaseUrl).pathname.slice(1))} SET synchronous_commit = off`);
-    await migrateLatest(db, databaseUrl, []);
+    await migrateLatest(databaseUrl, []);
     const redis = await connectRedis(redisUrl);
     const h = new IntHarness(databaseUrl, redisUrl, db, redis, new Topology(freshPrefix(label), partitions));
     h.dbs.push(db);

@@ -260,7 +260,7 @@ export const pipelineSuite: Suite = {
     let redis: Redis | undefined;
     const blocking = createRedis(env.redisUrl, { lazyConnect: false, connectionName: 'tributary-bench-blocking' });
     try {
-      await migrateLatest(db, env.databaseUrl, []);
+      await migrateLatest(env.databaseUrl, []);
       redis = await connectRedis(env.redisUrl);
       const bench = new Bench(env, config, db, redis, blocking);
       const figures: Figure[] = [];
