@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { configVariables, loadConfig } from '../../runtime/config';
+import { deleteByPrefix } from '../../runtime/messaging/redis';
 
 /** Where the benchmark runs: loopback services only, overridable for another local setup. */
 export const SERVER_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -59,20 +60,7 @@ export async function freshEnv(label: string): Promise<BenchEnv> {
 }
 
 /** Deletes every Redis key under the prefix. */
-export async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
+export const deleteKeys = (prefix: string): Promise<void> => deleteByPrefix(REDIS_URL, prefix);
 
 /** Drops what the run created, newest first; never throws. */
 export async function cleanup(): Promise<void> {

@@ -42,3 +42,19 @@ export async function connectRedis(url: string, options: RedisOptions = {}): Pro
   redis.options.retryStrategy = (times) => Math.min(times * 100, 2_000);
   return redis;
 }
+
+/** Deletes every key under the prefix (SCAN + UNLINK; never FLUSHALL: others may share the Redis). */
+export async function deleteByPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import Redis from 'ioredis';
+import { deleteByPrefix } from '../../runtime/messaging/redis';
 
 export interface Services {
   /** A server URL whose database part is replaced per test database. */
@@ -92,21 +92,7 @@ export async function freshDatabase(label = 'db'): Promise<string> {
 /** A Redis key prefix for this run; its keys are deleted when the run ends. */
 export function freshPrefix(label = 'p'): string {
   const prefix = `test:${runId}:${label.replace(/[^a-z0-9_]/gi, '_')}:${randomBytes(2).toString('hex')}:`;
-  cleanups.push(async () => {
-    const { redisUrl } = await services();
-    const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    try {
-      await redis.connect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    } finally {
-      redis.disconnect();
-    }
-  });
+  cleanups.push(async () => deleteByPrefix((await services()).redisUrl, prefix));
   return prefix;
 }
 
