@@ -1,4 +1,4 @@
-import { ConflictError, selectPage, type Change, type Queryable, type Tx } from '../../runtime';
+import { selectPage, type Change, type Queryable, type Statement } from '../../runtime';
 import type { PaymentStatus } from './contract';
 import type { PaymentContext } from './payment.machine';
 import { fromCents } from './money';
@@ -46,25 +46,21 @@ const toView = (r: PaymentRow): PaymentView => ({
  * Upserts the payment row in the command's transaction. One payment per order: a second
  * payment id for the same order fails the whole command (no event, no outbox row).
  */
-export async function projectPayment(tx: Tx, change: Change<PaymentContext>): Promise<void> {
+/** The payment row, upserted by the same statement that appends the payment's events. */
+export function paymentStatement(change: Change<PaymentContext>): Statement {
   const { id, after } = change;
   const c = after.context;
-  try {
-    await tx.raw(
-      `INSERT INTO payments (payment_id, order_id, amount, payment_method, status, failure_reason, charge_id, version)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, failure_reason = EXCLUDED.failure_reason,
-         charge_id = EXCLUDED.charge_id, version = EXCLUDED.version, updated_at = now()`,
-      [id, c.orderId, c.amountCents === null ? null : fromCents(c.amountCents), c.paymentMethod, after.status, c.failureReason, c.chargeId, after.version],
-    );
-  } catch (err) {
-    const e = err as { code?: string; constraint?: string };
-    if (e.code === '23505' && e.constraint === 'payments_order_unique') {
-      throw new ConflictError(`Order ${c.orderId} already has another payment`);
-    }
-    throw err;
-  }
+  return {
+    sql: `INSERT INTO payments (payment_id, order_id, amount, payment_method, status, failure_reason, charge_id, version)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, failure_reason = EXCLUDED.failure_reason,
+            charge_id = EXCLUDED.charge_id, version = EXCLUDED.version, updated_at = now()`,
+    bindings: [id, c.orderId, c.amountCents === null ? null : fromCents(c.amountCents), c.paymentMethod, after.status, c.failureReason, c.chargeId, after.version],
+  };
 }
+
+/** One payment per order: a second one is a 409, not a 500. */
+export const ONE_PAYMENT_PER_ORDER = { payments_order_unique: 'The order already has another payment' };
 
 export async function findPayment(db: Queryable, id: string): Promise<PaymentView | undefined> {
   const { rows } = await db.raw<{ rows: PaymentRow[] }>('SELECT * FROM payments WHERE payment_id = ?', [id]);
