@@ -1,4 +1,4 @@
-import { selectPage, type Change, type Queryable, type Tx } from '../../runtime';
+import { selectPage, type Change, type Queryable, type Statement, type Tx } from '../../runtime';
 import type { InventoryStatus, ReservationStatus } from './contract';
 import { ReservationEventType } from './events';
 import type { InventoryContext } from './inventory.machine';
@@ -119,14 +119,15 @@ export async function projectWarehouse(tx: Tx, { id, after }: Change<WarehouseCo
   );
 }
 
-export async function projectInventory(tx: Tx, { id, after }: Change<InventoryContext>): Promise<void> {
+/** The unit's row, upserted by the same statement that appends the unit's events. */
+export function inventoryStatement({ id, after }: Change<InventoryContext>): Statement {
   const c = after.context;
-  await tx.raw(
-    `INSERT INTO inventory (inventory_id, warehouse_id, product_id, status, reservation_id, version) VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (inventory_id) DO UPDATE SET status = EXCLUDED.status, reservation_id = EXCLUDED.reservation_id,
-       version = EXCLUDED.version, updated_at = now()`,
-    [id, c.warehouseId, c.productId, after.status, c.reservationId, after.version],
-  );
+  return {
+    sql: `INSERT INTO inventory (inventory_id, warehouse_id, product_id, status, reservation_id, version) VALUES (?, ?, ?, ?, ?, ?)
+          ON CONFLICT (inventory_id) DO UPDATE SET status = EXCLUDED.status, reservation_id = EXCLUDED.reservation_id,
+            version = EXCLUDED.version, updated_at = now()`,
+    bindings: [id, c.warehouseId, c.productId, after.status, c.reservationId, after.version],
+  };
 }
 
 /** Thrown when a reservation would take a unit that another live reservation holds. */
