@@ -8,7 +8,7 @@ export type { Envelope, ActorRef } from './messaging/envelope';
 export type { Tx, Queryable, Db } from './store/database';
 export type { StoredEvent, Statement } from './store/event-store';
 export { HAL_JSON, link, resource, pagedCollection, pageRequest, type Links, type Link, type PageRequest } from './http/hal';
-export { mountAggregateRoutes, requireUuid, correlationOf, eventResource } from './http/aggregate-routes';
+export { mountAggregateRoutes, ifMatchVersion, requireUuid, correlationOf, eventResource } from './http/aggregate-routes';
 export { bodyOf } from './http/json-body';
 export { validate } from './validation';
 export { ValidationError, NotFoundError, ConflictError, CommandRejectedError, ConcurrencyError, TributaryError, StartupError } from './errors';

@@ -86,11 +86,12 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   let timers: TimerPoller | undefined;
   const consumers: StreamConsumer[] = [];
   const pending = new PendingWritesByTx();
-  const blocking: Redis[] = [];
+  /** Connections of the worker role's own (the relay's, each consumer's blocking reads). */
+  const connections: Redis[] = [];
   if (runsWorker) {
     // Its own connection: a 1000-command XADD pipeline must not delay the consumers' acks.
     const relayRedis = createRedis(config.redisUrl, { lazyConnect: false, connectionName: 'tributary-relay' });
-    blocking.push(relayRedis);
+    connections.push(relayRedis);
     relay = new OutboxRelay(db, relayRedis, topology, { ...config.relay, databaseUrl: config.databaseUrl }, log.child({ component: 'relay' }), signal);
     await relay.start();
     timers = new TimerPoller(db, topology, config.timerPollMs, config.timerRearmMs, log.child({ component: 'timers' }), signal);
@@ -99,7 +100,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
       const subscriptions = typeof p.subscriptions === 'function' ? p.subscriptions(services) : (p.subscriptions ?? []);
       for (const s of subscriptions) {
         const conn = createRedis(config.redisUrl, { lazyConnect: false, connectionName: `tributary-${p.name}.${s.name}` });
-        blocking.push(conn);
+        connections.push(conn);
         const consumer = new StreamConsumer(db, redis, conn, topology, {
           ...config.consumer,
           group: `${p.name}.${s.name}`,
@@ -133,7 +134,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
       await Promise.all([closing, timers?.stop(), ...consumers.map((c) => c.stop())]);
       await jobs.close();
       await relay?.stop(deadline);
-      for (const b of blocking) b.disconnect();
+      for (const c of connections) c.disconnect();
       signal.close();
       await redis.quit().catch(() => redis.disconnect());
       await db.destroy();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import {
-  HAL_JSON, NotFoundError, ValidationError, bodyOf, correlationOf, link, mountAggregateRoutes, pageRequest,
+  HAL_JSON, NotFoundError, ifMatchVersion, ValidationError, bodyOf, correlationOf, link, mountAggregateRoutes, pageRequest,
   pagedCollection, requireUuid, resource, type RuntimeServices,
 } from '../../runtime';
 import { ACCOUNT, type AccountView } from './contract';
@@ -27,13 +27,6 @@ async function presentAccount(services: RuntimeServices, id: string) {
 }
 
 /** `If-Match: "3"` (or `3`) → 3; absent → no check; anything else is a 400, not a 409 for version NaN. */
-function ifMatchVersion(header: string): number | undefined {
-  if (!header) return undefined;
-  const v = Number(header.replace(/^W\//, '').replace(/"/g, ''));
-  if (!Number.isInteger(v) || v < 0) throw new ValidationError(`If-Match must be an aggregate version such as "3", not ${header}`);
-  return v;
-}
-
 export function accountRoutes(router: Router, services: RuntimeServices): void {
   const { actors, db } = services;
 

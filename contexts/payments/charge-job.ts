@@ -15,9 +15,6 @@ import { fromCents } from './money';
 
 export const GATEWAY_UNAVAILABLE = 'payment gateway unavailable';
 
-/** How long a job waits for the payment whose transaction queued it to commit. */
-const COMMIT_WAIT_MS = 2_000;
-const COMMIT_POLL_MS = 10;
 const CONFLICT_RETRIES = 3;
 
 /** The gateway this deployment charges through: the bundled simulator. */
@@ -26,19 +23,6 @@ export function gatewayFor(services: RuntimeServices, cfg: PaymentsConfig): Paym
 }
 
 type State = AggregateState<PaymentContext>;
-
-/**
- * The job is queued before the payment's transaction commits (see reactions.ts), so it may
- * start first: it waits a little for the payment to appear rather than burning an attempt.
- */
-async function awaitPayment(services: RuntimeServices, paymentId: string): Promise<State | undefined> {
-  const deadline = Date.now() + COMMIT_WAIT_MS;
-  for (;;) {
-    const state = await services.actors.load<PaymentContext>(PAYMENT, paymentId);
-    if (exists(state) || Date.now() >= deadline) return exists(state) ? state : undefined;
-    await new Promise((r) => setTimeout(r, COMMIT_POLL_MS));
-  }
-}
 
 /**
  * Runs one payment command and, if the state accepted it, answers the order from the new
@@ -109,14 +93,15 @@ async function charge(job: Job<ChargeJobData>, services: RuntimeServices, span: 
     return 'refunded';
   }
 
-  const state = await awaitPayment(services, paymentId);
-  if (!state) {
-    // Its creating transaction rolled back (or has not committed yet): never charge a payment that does not exist.
+  // The job is queued after the payment's transaction commits (reactions.ts, afterCommit).
+  const state = await services.actors.load<PaymentContext>(PAYMENT, paymentId);
+  if (!exists(state)) {
+    // No such payment (a job queued by hand, or its data is gone): never charge it.
     if (lastAttempt) {
       services.log.warn({ paymentId }, 'charge job dropped: the payment does not exist');
       return 'no payment';
     }
-    throw new Error(`payment ${paymentId} does not exist (yet)`);
+    throw new Error(`payment ${paymentId} does not exist`);
   }
   if (state.context.orderId) span.setAttribute(Attr.orderId, state.context.orderId);
   if (state.status === S.PAYMENT_FAILED && state.context.refundedChargeId === null && state.context.amountCents !== null) {

@@ -25,9 +25,8 @@ export interface AggregateRoutesOptions<C> {
   present(state: AggregateState<C>, services: RuntimeServices): Promise<object> | object;
 }
 
-/** `If-Match: "3"` (or `3`) → expected version 3; absent → no check. */
-function expectedVersion(ctx: Context): number | undefined {
-  const header = ctx.get('if-match');
+/** `If-Match: "3"` (or `3`) → expected version 3; absent → no check; anything else → 400. */
+export function ifMatchVersion(header: string): number | undefined {
   if (!header) return undefined;
   const v = Number(header.replace(/^W\//, '').replace(/"/g, ''));
   if (!Number.isInteger(v) || v < 0) throw new ValidationError(`If-Match must be an aggregate version such as "3", not ${header}`);
@@ -83,7 +82,7 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
     const id = requireUuid(ctx.params.id, aggregate);
     const input = bodyOf(ctx) ?? (Object.keys(ctx.query).length ? { ...ctx.query } : undefined);
     const { state } = await actors.execute<C>(aggregate, id, name, input, {
-      expectedVersion: expectedVersion(ctx),
+      expectedVersion: ifMatchVersion(ctx.get('if-match')),
       causation: correlationOf(ctx),
     });
     ctx.type = HAL_JSON;

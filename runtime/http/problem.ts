@@ -38,7 +38,6 @@ const asObject = (err: unknown): object => (typeof err === 'object' && err !== n
 function isUnavailable(err: unknown): boolean {
   const e = asObject(err) as { code?: string; name?: string; message?: string };
   if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003'].includes(e.code)) return true;
-  if (e.name === 'KnexTimeoutError') return true;
   return /Connection terminated|Connection is closed|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e.message ?? '');
 }
 

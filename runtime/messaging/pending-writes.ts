@@ -27,10 +27,6 @@ export class PendingWrites {
     this.timers.set(key(actor, name), { actor, name, request: null });
   }
 
-  get hasOutbox(): boolean {
-    return this.outbox.length > 0;
-  }
-
   async flush(tx: Tx): Promise<void> {
     const all = [...this.timers.values()];
     await enqueueMessages(tx, this.outbox);

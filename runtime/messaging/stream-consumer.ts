@@ -216,9 +216,13 @@ export class StreamConsumer {
     const now = Date.now();
     // Messages of types this group does not handle need no transaction and no inbox row.
     const accepts = this.options.accepts;
-    const entries = accepts ? all.filter((e) => !e.message || accepts(e.message.type)) : all;
-    if (entries.length < all.length) {
-      const skipped = all.filter((e) => !entries.includes(e));
+    let entries = all;
+    const skipped: Entry[] = [];
+    if (accepts) {
+      entries = [];
+      for (const e of all) (!e.message || accepts(e.message.type) ? entries : skipped).push(e);
+    }
+    if (skipped.length) {
       await this.ackOnly(skipped);
       this.handled += skipped.length;
     }

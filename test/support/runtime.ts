@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from '../../runtime/config';
 import { startRuntime, type Runtime } from '../../runtime/roles';
+import type { Envelope } from '../../runtime/messaging/envelope';
 import { createLogger } from '../../runtime/logger';
 import { freshDatabase, freshPrefix, services } from './services';
 
@@ -53,4 +54,21 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false>,
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * The messages on a topic's partition streams addressed to one actor, in stream order: what
+ * a context sent when the consumer of that topic is not loaded (e.g. replies on orders.commands).
+ */
+export async function messagesTo(runtime: Runtime, topic: string, actorId: string): Promise<Envelope<Record<string, unknown>>[]> {
+  const { redis, topology } = runtime.services;
+  const out: Envelope<Record<string, unknown>>[] = [];
+  for (const key of topology.streamKeys(topic)) {
+    const rows = (await redis.xrange(key, '-', '+')) as [string, string[]][];
+    for (const [, fields] of rows) {
+      const m = JSON.parse(fields[fields.indexOf('m') + 1]) as Envelope<Record<string, unknown>>;
+      if (m.actor.id === actorId) out.push(m);
+    }
+  }
+  return out;
 }

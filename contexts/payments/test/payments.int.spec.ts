@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Runtime } from '../../../runtime/roles';
-import type { Envelope } from '../../../runtime/messaging/envelope';
-import { eventually, startTestRuntime } from '../../../test/support/runtime';
+import { eventually, messagesTo, startTestRuntime } from '../../../test/support/runtime';
 import { ORDERS_COMMANDS_TOPIC, OrderReply } from '../../orders/contract';
 import { PAYMENT, PAYMENTS_COMMANDS_TOPIC, PaymentCommand, PaymentStatus as S } from '../contract';
 import { PaymentEventType as E } from '../payment.machine';
@@ -63,18 +62,7 @@ describe('payments context (integration: Postgres, Redis, BullMQ)', function () 
   }
 
   /** The replies on orders.commands for one order, in stream order (nobody consumes them here). */
-  async function replies(orderId: string): Promise<Envelope<Record<string, unknown>>[]> {
-    const { redis, topology } = runtime.services;
-    const out: Envelope<Record<string, unknown>>[] = [];
-    for (const key of topology.streamKeys(ORDERS_COMMANDS_TOPIC)) {
-      const rows = (await redis.xrange(key, '-', '+')) as [string, string[]][];
-      for (const [, fields] of rows) {
-        const m = JSON.parse(fields[fields.indexOf('m') + 1]) as Envelope<Record<string, unknown>>;
-        if (m.actor.id === orderId) out.push(m);
-      }
-    }
-    return out;
-  }
+  const replies = (orderId: string) => messagesTo(runtime, ORDERS_COMMANDS_TOPIC, orderId);
 
   const replyTypes = async (orderId: string) => (await replies(orderId)).map((r) => r.type);
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Envelope } from '../../../runtime';
 import type { Runtime } from '../../../runtime/roles';
-import { eventually, startTestRuntime, type TestEnv } from '../../../test/support/runtime';
+import { eventually, messagesTo, startTestRuntime, type TestEnv } from '../../../test/support/runtime';
 import { client, type Client } from '../../../test/support/e2e-http';
 import { ORDER, ORDERS_COMMANDS_TOPIC } from '../../orders/contract';
 import { WAREHOUSE_COMMANDS_TOPIC, type WarehouseCommand } from '../contract';
@@ -29,20 +29,10 @@ export const address = { street1: '1 Dock Rd', city: 'Oakland', state: 'CA', cou
 
 export async function startWarehouse(label: string, overrides: Record<string, string> = {}): Promise<WarehouseHarness> {
   const runtime = await startTestRuntime(label, { CONTEXTS: 'warehouse', ...overrides });
-  const { db, actors, redis, topology } = runtime.services;
+  const { db, actors } = runtime.services;
   const http = client(runtime.url!);
 
-  const replies = async (orderId: string) => {
-    const out: Envelope<Record<string, unknown>>[] = [];
-    for (const key of topology.streamKeys(ORDERS_COMMANDS_TOPIC)) {
-      const rows = (await redis.xrange(key, '-', '+')) as [string, string[]][];
-      for (const [, fields] of rows) {
-        const m = JSON.parse(fields[fields.indexOf('m') + 1]) as Envelope<Record<string, unknown>>;
-        if (m.actor.id === orderId) out.push(m);
-      }
-    }
-    return out;
-  };
+  const replies = (orderId: string) => messagesTo(runtime, ORDERS_COMMANDS_TOPIC, orderId);
 
   const counts = async (warehouseId: string) => {
     const res = await http.get(`/v1/warehouses/${warehouseId}/inventory?size=1`);
