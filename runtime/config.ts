@@ -35,6 +35,8 @@ const schema = z.object({
   CONSUMER_MAX_ATTEMPTS: int(1, 1_000).default(5),
   CONSUMER_RETRY_BASE_MS: int(1).default(200),
   CONSUMER_CLAIM_IDLE_MS: int(100).default(30_000),
+  LEASE_TTL_MS: int(500).default(4_000),
+  LEASE_RENEW_MS: int(50).default(1_000),
   SNAPSHOT_EVERY: int(0).default(50),
   TIMER_POLL_MS: int(10).default(500),
   TIMER_REARM_MS: int(100).default(30_000),
@@ -70,6 +72,8 @@ export interface Config {
     retryBaseMs: number;
     claimIdleMs: number;
   };
+  /** Partition leases of the worker role: expiry, and how often they are renewed and rebalanced. */
+  leases: { ttlMs: number; renewMs: number };
   snapshotEvery: number;
   timerPollMs: number;
   /** A fired timer fires again after this long unless its actor moved or cancelled it. */
@@ -109,6 +113,9 @@ export function readSettings<S extends z.ZodObject>(schema: S, env: Env): z.infe
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const r = readSettings(schema, env);
+  if (r.LEASE_RENEW_MS * 2 > r.LEASE_TTL_MS) {
+    throw new ConfigError(`Invalid LEASE_RENEW_MS=${r.LEASE_RENEW_MS}: must be at most half of LEASE_TTL_MS (${r.LEASE_TTL_MS}), or leases expire between renewals`);
+  }
   const contexts = r.CONTEXTS.trim() === 'all' ? 'all' : r.CONTEXTS.split(',').map((s) => s.trim()).filter(Boolean);
   if (contexts !== 'all' && contexts.length === 0) throw new ConfigError(`Invalid CONTEXTS=${JSON.stringify(env.CONTEXTS ?? '')}: name at least one context or "all"`);
   return {
@@ -132,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryBaseMs: r.CONSUMER_RETRY_BASE_MS,
       claimIdleMs: r.CONSUMER_CLAIM_IDLE_MS,
     },
+    leases: { ttlMs: r.LEASE_TTL_MS, renewMs: r.LEASE_RENEW_MS },
     snapshotEvery: r.SNAPSHOT_EVERY,
     timerPollMs: r.TIMER_POLL_MS,
     timerRearmMs: r.TIMER_REARM_MS,

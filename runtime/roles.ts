@@ -10,6 +10,7 @@ import { Topology } from './messaging/topology';
 import { OutboxRelay } from './messaging/outbox-relay';
 import { OutboxSignal } from './messaging/outbox-signal';
 import { StreamConsumer } from './messaging/stream-consumer';
+import { PartitionLeases } from './messaging/partition-leases';
 import { ActorSystem } from './actors/actor-system';
 import { JobQueues } from './jobs/job-queues';
 import { createWebApp } from './http/web-app';
@@ -31,6 +32,8 @@ export interface Runtime {
   url?: string;
   relay?: OutboxRelay;
   consumers: StreamConsumer[];
+  /** The worker role's partition ownership. */
+  leases?: PartitionLeases;
   /** Stops taking work, finishes what is in flight, flushes the relay, closes pools. */
   stop(): Promise<void>;
 }
@@ -85,6 +88,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   let relay: OutboxRelay | undefined;
   let timers: TimerPoller | undefined;
   const consumers: StreamConsumer[] = [];
+  let leases: PartitionLeases | undefined;
   const pending = new PendingWritesByTx();
   /** Connections of the worker role's own (the relay's, each consumer's blocking reads). */
   const connections: Redis[] = [];
@@ -96,25 +100,34 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
     await relay.start();
     timers = new TimerPoller(db, topology, config.timerPollMs, config.timerRearmMs, log.child({ component: 'timers' }), signal);
     timers.start();
+    leases = new PartitionLeases(db, redis, topology, config.leases, log.child({ component: 'leases' }));
     for (const p of plugins) {
       const subscriptions = typeof p.subscriptions === 'function' ? p.subscriptions(services) : (p.subscriptions ?? []);
       for (const s of subscriptions) {
         const conn = createRedis(config.redisUrl, { lazyConnect: false, connectionName: `tributary-${p.name}.${s.name}` });
         connections.push(conn);
-        const consumer = new StreamConsumer(db, redis, conn, topology, {
+        const group = `${p.name}.${s.name}`;
+        let consumer: StreamConsumer | undefined;
+        // A won partition's pending entries are taken over before it is read.
+        const ownership = leases.join(group, (won) => consumer!.adopt(won));
+        consumer = new StreamConsumer(db, redis, conn, topology, {
           ...config.consumer,
-          group: `${p.name}.${s.name}`,
+          group,
+          ownership,
           topics: s.topics,
           handler: reactionHandler(s, services, pending),
           beforeCommit: (tx) => pending.flush(tx),
           accepts: s.types ? ((types) => (type: string) => types.has(type))(new Set(s.types)) : undefined,
           onCommitted: () => signal.committed(),
-        }, log.child({ component: 'consumer', group: `${p.name}.${s.name}` }));
-        await consumer.start();
+        }, log.child({ component: 'consumer', group }));
+        await consumer.ensureGroups();
         consumers.push(consumer);
       }
       for (const j of p.jobs ?? []) jobs.process(j.queue, (job) => j.process(job, services), j.concurrency);
     }
+    // The first round takes this worker's share (all of it when it runs alone) before reading.
+    await leases.start();
+    for (const c of consumers) await c.start();
   }
   started = true;
   log.info({ role: config.role, contexts: plugins.map((p) => p.name), url, partitions: config.partitions, prefix: config.redisPrefix }, 'tributary started');
@@ -132,6 +145,8 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
           })
         : Promise.resolve();
       await Promise.all([closing, timers?.stop(), ...consumers.map((c) => c.stop())]);
+      // After the consumers finished their batches: give the partitions back for others to take now.
+      await leases?.stop();
       await jobs.close();
       await relay?.stop(deadline);
       for (const c of connections) c.disconnect();
@@ -141,7 +156,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
       log.info('tributary stopped');
     })());
 
-  return { services, plugins, url, relay, consumers, stop };
+  return { services, plugins, url, relay, consumers, leases, stop };
 }
 
 /** Adapts a context's subscription to the consumer: type filter and the reaction context. */

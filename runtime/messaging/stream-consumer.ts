@@ -11,6 +11,7 @@ import { deadLetter } from './dead-letters';
 import { contextFromCarrier, inSpan } from '../telemetry/propagation';
 import { Attr, MESSAGING_SYSTEM, SpanNames } from '../telemetry/names';
 import { backoff } from '../wakeup';
+import { LeaseLostError, type PartitionOwnership } from './partition-leases';
 
 /** Handles one message inside the transaction that also records it in the inbox. */
 export type MessageHandler = (message: Envelope, tx: Tx, delivery: Delivery) => Promise<void>;
@@ -40,10 +41,10 @@ export interface ConsumerOptions {
   retryBaseMs: number;
   claimIdleMs: number;
   /**
-   * Partitions this process reads. The seam for partition ownership: today every process
-   * reads all partitions; a lease manager can narrow this.
+   * Partition ownership (leases with fencing tokens): the consumer reads only the partitions
+   * it owns and checks the token in every transaction. Without it, it reads every partition.
    */
-  partitions?: () => number[];
+  ownership?: PartitionOwnership;
   consumerName?: string;
   /** Message types the handler wants; others are acknowledged without a transaction. */
   accepts?: (type: string) => boolean;
@@ -62,6 +63,16 @@ interface Entry {
 }
 
 type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
+
+const INBOX_SQL = `INSERT INTO inbox (consumer, message_id) SELECT ?, unnest(?::uuid[]) ON CONFLICT DO NOTHING RETURNING message_id`;
+const FENCED_INBOX_SQL = `
+  WITH fence AS (SELECT token::int AS token FROM partition_owners WHERE consumer = $1 AND partition = $2 FOR SHARE),
+  ins AS (
+    INSERT INTO inbox (consumer, message_id)
+    SELECT $1, unnest($3::uuid[]) WHERE (SELECT token FROM fence) = $4
+    ON CONFLICT DO NOTHING RETURNING message_id
+  )
+  SELECT (SELECT token FROM fence) AS token, (SELECT array_agg(message_id)::text[] FROM ins) AS fresh`;
 
 const actorKey = (m: Envelope) => `${m.actor.type}:${m.actor.id}`;
 type AfterCommit = () => Promise<void>;
@@ -101,16 +112,27 @@ export class StreamConsumer {
     private readonly options: ConsumerOptions,
     private readonly log: Logger,
   ) {
+    this.allPartitions = Array.from({ length: topology.partitions }, (_, p) => p);
     this.name = options.consumerName ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   }
 
+  private readonly allPartitions: readonly number[];
+  private keysCache: { partitions: readonly number[]; keys: string[] } = { partitions: [], keys: [] };
+
+  /** Stream keys of the partitions this consumer reads now (recomputed only when ownership changes). */
   private keys(): string[] {
-    const partitions = this.options.partitions?.() ?? Array.from({ length: this.topology.partitions }, (_, p) => p);
+    const partitions = this.options.ownership?.owned() ?? this.allPartitions;
+    if (partitions !== this.keysCache.partitions) this.keysCache = { partitions, keys: this.keysOf(partitions) };
+    return this.keysCache.keys;
+  }
+
+  private keysOf(partitions: readonly number[]): string[] {
     return this.options.topics.flatMap((t) => partitions.map((p) => this.topology.streamKey(t, p)));
   }
 
+  /** Creates the group on every partition stream (owned or not: ownership moves). */
   async ensureGroups(): Promise<void> {
-    for (const key of this.keys()) {
+    for (const key of this.keysOf(this.allPartitions)) {
       try {
         await this.redis.xgroup('CREATE', key, this.options.group, '0', 'MKSTREAM');
       } catch (err) {
@@ -165,6 +187,11 @@ export class StreamConsumer {
       await this.claimAbandoned();
     }
     const keys = this.keys();
+    if (keys.length === 0) {
+      // No partition owned (yet, or leases not renewed): wait for the lease manager.
+      await new Promise((r) => setTimeout(r, Math.min(this.options.blockMs, 200)));
+      return 0;
+    }
     let reply: StreamReply;
     let fullPage = false;
     if (this.pendingDue && now >= this.pendingDue) {
@@ -196,7 +223,7 @@ export class StreamConsumer {
       if (!batch) byPartition.set(partition, (batch = []));
       for (const [id, fields] of entries) batch.push(parseEntry(key, id, fields));
     }
-    const counts = await Promise.all([...byPartition.values()].map((batch) => this.handlePartition(batch)));
+    const counts = await Promise.all([...byPartition].map(([partition, batch]) => this.handlePartition(partition, batch)));
     const acked = counts.reduce((a, b) => a + b, 0);
     // More pending entries may wait behind a full page: next page now if this one moved.
     if (fullPage) this.schedulePending(acked > 0 ? Date.now() : Date.now() + this.options.retryBaseMs);
@@ -212,7 +239,7 @@ export class StreamConsumer {
   }
 
   /** Handles one partition's entries (of all topics) in the order read; returns how many were acknowledged. */
-  private async handlePartition(all: Entry[]): Promise<number> {
+  private async handlePartition(partition: number, all: Entry[]): Promise<number> {
     const now = Date.now();
     // Messages of types this group does not handle need no transaction and no inbox row.
     const accepts = this.options.accepts;
@@ -262,12 +289,13 @@ export class StreamConsumer {
     if (firstTry && good.length > 1) {
       try {
         const after: AfterCommit[] = [];
-        await this.db.transaction((tx) => this.handleInTx(tx, good, after, culprit));
+        await this.db.transaction((tx) => this.handleInTx(tx, partition, good, after, culprit));
         this.options.onCommitted?.();
         await this.ack(good);
         await this.runAfterCommit(after);
         return good.length + malformed.length;
       } catch (err) {
+        if (err instanceof LeaseLostError) return this.leaseLost(err, malformed.length);
         // The handler that threw had its attempt: count it, instead of calling it once more
         // than maxAttempts. Conflicts are retried as usual; the others were rolled back, not tried.
         if (culprit.entry && !(err instanceof ConcurrencyError) && (err as { code?: string }).code !== '25P02') culprit.err = err as Error;
@@ -282,25 +310,39 @@ export class StreamConsumer {
       if (culprit.err && culprit.entry === e) {
         await this.recordFailure(e, culprit.err);
         failedActors.add(actor);
-      } else if (await this.handleOne(e)) acked++;
-      else failedActors.add(actor);
+      } else {
+        const outcome = await this.handleOne(partition, e);
+        if (outcome === 'handled') acked++;
+        else if (outcome === 'failed') failedActors.add(actor);
+        else return acked;
+      }
     }
     return acked;
   }
 
-  private async handleOne(e: Entry): Promise<boolean> {
+  /** The partition has a newer owner: its entries stay pending for it; no attempt is counted. */
+  private leaseLost(err: LeaseLostError, acked: number): number {
+    this.options.ownership?.lost(err.partition);
+    return acked;
+  }
+
+  private async handleOne(partition: number, e: Entry): Promise<'handled' | 'failed' | 'lease-lost'> {
     for (let conflict = 0; ; conflict++) {
       try {
         const after: AfterCommit[] = [];
-        await this.db.transaction((tx) => this.handleInTx(tx, [e], after));
+        await this.db.transaction((tx) => this.handleInTx(tx, partition, [e], after));
         this.options.onCommitted?.();
         await this.ack([e]);
         await this.runAfterCommit(after);
-        return true;
+        return 'handled';
       } catch (err) {
+        if (err instanceof LeaseLostError) {
+          this.leaseLost(err, 0);
+          return 'lease-lost';
+        }
         if (err instanceof ConcurrencyError && conflict < MAX_CONFLICT_RETRIES) continue;
         await this.recordFailure(e, err as Error);
-        return false;
+        return 'failed';
       }
     }
   }
@@ -314,13 +356,9 @@ export class StreamConsumer {
   }
 
   /** `failed.entry` is set to the entry whose handler threw, if one did. */
-  private async handleInTx(tx: Tx, entries: Entry[], after: AfterCommit[], failed?: { entry?: Entry }): Promise<void> {
+  private async handleInTx(tx: Tx, partition: number, entries: Entry[], after: AfterCommit[], failed?: { entry?: Entry }): Promise<void> {
     const ids = entries.map((e) => e.message!.id);
-    const { rows } = await tx.raw<{ rows: { message_id: string }[] }>(
-      `INSERT INTO inbox (consumer, message_id) SELECT ?, unnest(?::uuid[]) ON CONFLICT DO NOTHING RETURNING message_id`,
-      [this.options.group, ids],
-    );
-    const fresh = new Set(rows.map((r) => r.message_id));
+    const fresh = await this.recordInInbox(tx, partition, ids);
     for (const e of entries) {
       const m = e.message!;
       // Delivered before (or twice in this batch): its effect is committed or on its way.
@@ -352,6 +390,30 @@ export class StreamConsumer {
       });
     }
     await this.options.beforeCommit?.(tx);
+  }
+
+  /**
+   * Inserts the batch's inbox rows and returns the ids not seen before. With ownership, the
+   * same statement checks the partition's fencing token under a FOR SHARE lock (a new owner's
+   * token update waits for this transaction), so a stale owner writes nothing.
+   */
+  private async recordInInbox(tx: Tx, partition: number, ids: string[]): Promise<Set<string>> {
+    const ownership = this.options.ownership;
+    if (!ownership) {
+      const { rows } = await tx.raw<{ rows: { message_id: string }[] }>(INBOX_SQL, [this.options.group, ids]);
+      return new Set(rows.map((r) => r.message_id));
+    }
+    const token = ownership.tokenOf(partition);
+    if (token === undefined) throw new LeaseLostError(this.options.group, partition);
+    const { rows } = await tx.raw<{ rows: { token: number | null; fresh: string[] | null }[] }>(FENCED_INBOX_SQL, [this.options.group, partition, ids, token]);
+    if (rows[0].token !== token) throw new LeaseLostError(this.options.group, partition);
+    return new Set(rows[0].fresh ?? []);
+  }
+
+  /** Takes over every pending entry of these partitions at once (their old owner is fenced off). */
+  async adopt(partitions: number[]): Promise<void> {
+    for (const key of this.keysOf(partitions)) await this.claim(key, 0);
+    this.schedulePending(Date.now());
   }
 
   private readonly attemptsSeen = new Map<string, number>();
@@ -429,19 +491,20 @@ export class StreamConsumer {
   /** Takes over entries that another consumer of the group left pending too long. */
   async claimAbandoned(): Promise<number> {
     let claimed = 0;
-    for (const key of this.keys()) {
-      let cursor = '0-0';
-      do {
-        const res = (await this.redis.xautoclaim(key, this.options.group, this.name, this.options.claimIdleMs, cursor, 'COUNT', 100)) as [string, [string, string[]][], string[]?];
-        cursor = res[0];
-        const n = res[1].filter(Boolean).length;
-        if (n > 0) {
-          claimed += n;
-          this.log.info({ key, claimed: n }, 'claimed abandoned entries');
-        }
-      } while (cursor !== '0-0');
-    }
+    for (const key of this.keys()) claimed += await this.claim(key, this.options.claimIdleMs);
     if (claimed > 0) this.schedulePending(Date.now());
+    return claimed;
+  }
+
+  private async claim(key: string, minIdleMs: number): Promise<number> {
+    let claimed = 0;
+    let cursor = '0-0';
+    do {
+      const res = (await this.redis.xautoclaim(key, this.options.group, this.name, minIdleMs, cursor, 'COUNT', 100)) as [string, [string, string[]][], string[]?];
+      cursor = res[0];
+      claimed += res[1].filter(Boolean).length;
+    } while (cursor !== '0-0');
+    if (claimed > 0) this.log.info({ key, claimed }, 'claimed pending entries');
     return claimed;
   }
 }

@@ -44,6 +44,19 @@ export class Topology {
     return `${this.prefix}attempts:${group}`;
   }
 
+  /**
+   * The live members of a consumer group's lease set. A group's lease keys share one hash tag,
+   * so the lease script (which touches all of them) runs on one Redis Cluster shard.
+   */
+  membersKey(group: string): string {
+    return `${this.prefix}{leases:${group}}:members`;
+  }
+
+  /** The lease of one partition of a consumer group: the owner's member id, with a TTL. */
+  leaseKey(group: string, partition: number): string {
+    return `${this.prefix}{leases:${group}}:p${partition}`;
+  }
+
   bullPrefix(): string {
     return `${this.prefix}bull`;
   }
