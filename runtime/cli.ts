@@ -1,5 +1,5 @@
 /**
- * `tributary <command>`: start | migrate | contexts | dlq list | dlq redrive <id>.
+ * `tributary <command>`: start | migrate | contexts | partitions | dlq list | dlq redrive <id>.
  *
  * Telemetry starts before any instrumented module (pg, ioredis, koa) is required, so the
  * rest of the runtime is loaded lazily below.
@@ -25,6 +25,7 @@ const USAGE = `usage: tributary <command>
   start                 run the roles in ROLE (web | worker | all) for the contexts in CONTEXTS
   migrate               create the database if needed and run all migrations
   contexts              list the contexts this build contains
+  partitions [--json]   who owns each partition of each consumer group, and its lag
   dlq list [limit]      list dead letters
   dlq redrive <id>      put a dead letter back on its stream`;
 
@@ -73,6 +74,16 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'contexts') {
     const { availableContexts } = await import('./context');
     process.stdout.write(`${availableContexts().join('\n')}\n`);
+    return;
+  }
+  if (command === 'partitions') {
+    const { partitions } = await import('./admin');
+    const report = await partitions(config);
+    if (sub === '--json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else {
+      const { formatPartitions } = await import('./messaging/partition-report');
+      process.stdout.write(formatPartitions(report));
+    }
     return;
   }
   if (command === 'dlq' && (sub === 'list' || sub === 'redrive')) {

@@ -82,7 +82,7 @@ export interface ContextPlugin {
   /** Web role: Koa routes, mounted at the root (paths start with /v1). */
   routes?: (router: Router, services: RuntimeServices) => void;
   /** Worker role: stream consumers (a function when they depend on settings in `config.env`). */
-  subscriptions?: Subscription[] | ((services: RuntimeServices) => Subscription[]);
+  subscriptions?: Subscription[] | ((runtime: { config: Config }) => Subscription[]);
   /** Worker role: BullMQ processors. */
   jobs?: JobProcessor[];
   /** Directory of its knex migrations (its own tables, e.g. read models). */
@@ -104,6 +104,20 @@ export interface CommandOffer {
 }
 
 const NAME = /^[a-z][a-z0-9-]*$/;
+
+/** A subscription with its consumer group name (`<context>.<subscription>`, also its inbox key). */
+export interface GroupedSubscription {
+  group: string;
+  subscription: Subscription;
+}
+
+/** The subscriptions of these contexts, as configured, with their group names. */
+export function subscriptionGroups(plugins: readonly ContextPlugin[], config: Config): GroupedSubscription[] {
+  return plugins.flatMap((p) => {
+    const subs = typeof p.subscriptions === 'function' ? p.subscriptions({ config }) : (p.subscriptions ?? []);
+    return subs.map((subscription) => ({ group: `${p.name}.${subscription.name}`, subscription }));
+  });
+}
 
 export function defineContext(plugin: ContextPlugin): ContextPlugin {
   if (!NAME.test(plugin.name)) throw new Error(`Context name "${plugin.name}" must be lower-case letters, digits and dashes`);

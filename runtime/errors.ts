@@ -73,10 +73,31 @@ export class UnsupportedMediaTypeError extends TributaryError {
   readonly slug = 'unsupported-media-type';
 }
 
-/** A backing service (Postgres, Redis) does not answer: 503. */
+/** Seconds a client is asked to wait (`Retry-After`) before it tries again after a 503. */
+export const RETRY_AFTER_SECONDS = 2;
+
+/** A backing service (Postgres, Redis) does not answer, or the request ran out of time: 503. */
 export class ServiceUnavailableError extends TributaryError {
   readonly status = 503;
-  readonly slug = 'service-unavailable';
+  readonly slug: string = 'service-unavailable';
+  /** What the `Retry-After` header of the answer says. */
+  readonly retryAfterSeconds: number = RETRY_AFTER_SECONDS;
+}
+
+/**
+ * Postgres cannot be reached, or the connection broke under a query (the server restarts,
+ * shuts down, is not accepting connections yet, or the network dropped): 503, try later.
+ * The driver's error is kept as `cause` for the logs; clients see one fixed message.
+ *
+ * If the connection broke during COMMIT, the transaction may have committed nonetheless:
+ * a 503 means "outcome not confirmed", not "nothing happened".
+ */
+export class DatabaseUnavailableError extends ServiceUnavailableError {
+  override readonly slug = 'database-unavailable';
+  constructor(cause?: unknown) {
+    super('Database unavailable; retry later');
+    if (cause !== undefined) this.cause = cause;
+  }
 }
 
 /** Start-up cannot continue (service down, bad plugin): one line, no stack trace, exit 1. */

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createLogger, type Logger } from './logger';
-import { loadContexts, CONTEXTS_DIR, type ContextPlugin, type ReactionContext, type RuntimeServices, type Subscription } from './context';
+import { loadContexts, subscriptionGroups, CONTEXTS_DIR, type ContextPlugin, type ReactionContext, type RuntimeServices, type Subscription } from './context';
 import { createDb, ensureDatabase } from './store/database';
 import { migrateLatest } from './store/migrate';
 import { connectRedis, createRedis, type Redis } from './messaging/redis';
@@ -101,30 +101,26 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
     timers = new TimerPoller(db, topology, config.timerPollMs, config.timerRearmMs, log.child({ component: 'timers' }), signal);
     timers.start();
     leases = new PartitionLeases(db, redis, topology, config.leases, log.child({ component: 'leases' }));
-    for (const p of plugins) {
-      const subscriptions = typeof p.subscriptions === 'function' ? p.subscriptions(services) : (p.subscriptions ?? []);
-      for (const s of subscriptions) {
-        const conn = createRedis(config.redisUrl, { lazyConnect: false, connectionName: `tributary-${p.name}.${s.name}` });
-        connections.push(conn);
-        const group = `${p.name}.${s.name}`;
-        let consumer: StreamConsumer | undefined;
-        // A won partition's pending entries are taken over before it is read.
-        const ownership = leases.join(group, (won) => consumer!.adopt(won));
-        consumer = new StreamConsumer(db, redis, conn, topology, {
-          ...config.consumer,
-          group,
-          ownership,
-          topics: s.topics,
-          handler: reactionHandler(s, services, pending),
-          beforeCommit: (tx) => pending.flush(tx),
-          accepts: s.types ? ((types) => (type: string) => types.has(type))(new Set(s.types)) : undefined,
-          onCommitted: () => signal.committed(),
-        }, log.child({ component: 'consumer', group }));
-        await consumer.ensureGroups();
-        consumers.push(consumer);
-      }
-      for (const j of p.jobs ?? []) jobs.process(j.queue, (job) => j.process(job, services), j.concurrency);
+    for (const { group, subscription: s } of subscriptionGroups(plugins, config)) {
+      const conn = createRedis(config.redisUrl, { lazyConnect: false, connectionName: `tributary-${group}` });
+      connections.push(conn);
+      let consumer: StreamConsumer | undefined;
+      // A won partition's pending entries are taken over before it is read.
+      const ownership = leases.join(group, (won) => consumer!.adopt(won));
+      consumer = new StreamConsumer(db, redis, conn, topology, {
+        ...config.consumer,
+        group,
+        ownership,
+        topics: s.topics,
+        handler: reactionHandler(s, services, pending),
+        beforeCommit: (tx) => pending.flush(tx),
+        accepts: s.types ? ((types) => (type: string) => types.has(type))(new Set(s.types)) : undefined,
+        onCommitted: () => signal.committed(),
+      }, log.child({ component: 'consumer', group }));
+      await consumer.ensureGroups();
+      consumers.push(consumer);
     }
+    for (const p of plugins) for (const j of p.jobs ?? []) jobs.process(j.queue, (job) => j.process(job, services), j.concurrency);
     // The first round takes this worker's share (all of it when it runs alone) before reading.
     await leases.start();
     for (const c of consumers) await c.start();

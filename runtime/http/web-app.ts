@@ -38,6 +38,6 @@ function mountApi(router: Router, services: RuntimeServices, plugins: ContextPlu
     ctx.type = HAL_JSON;
     ctx.body = { name: 'tributary', contexts: plugins.map((p) => p.name), _links: links };
   });
-  mountOpsRoutes(router, services);
+  mountOpsRoutes(router, services, plugins);
   for (const p of plugins) p.routes?.(router, services);
 }

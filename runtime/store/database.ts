@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import knexFactory, { type Knex } from 'knex';
-import { StartupError } from '../errors';
+import { DatabaseUnavailableError, StartupError, TributaryError } from '../errors';
 
 /** What queries run on: the pool, or an open transaction. `?` placeholders, pg results. */
 export interface Queryable {
@@ -54,9 +54,41 @@ function convert(sql: string): { text: string; name: string } {
  * statements need session pooling: behind PgBouncer, use session mode.
  */
 function query<R>(client: pg.Pool | pg.PoolClient, sql: string, bindings: readonly unknown[] = []): Promise<R> {
-  if (bindings.length === 0) return client.query(sql) as Promise<R>;
+  if (bindings.length === 0) return (client.query(sql) as Promise<R>).catch(rethrow);
   const { text, name } = convert(sql);
-  return client.query({ name, text, values: bindings as unknown[] }) as Promise<R>;
+  return (client.query({ name, text, values: bindings as unknown[] }) as Promise<R>).catch(rethrow);
+}
+
+/**
+ * Error codes that mean "Postgres cannot be reached or dropped the connection": socket errors,
+ * and the SQLSTATEs a server sends while it shuts down, crashes, starts up or is full
+ * (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 53300
+ * too_many_connections). Class 08 (connection exception) is matched by prefix.
+ */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
+  '57P01', '57P02', '57P03', '53300',
+]);
+
+/** node-postgres' own messages (no code) for the same situations. */
+const UNAVAILABLE_MESSAGES =
+  /^(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+
+/**
+ * Whether `err` says that the database is unavailable (as opposed to a bug or a constraint):
+ * what a client may simply retry later.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  if (err instanceof DatabaseUnavailableError) return true;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  return typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message);
+}
+
+/** Rethrows a driver error that means "database unavailable" as the typed error; any other as is. */
+function rethrow(err: unknown): never {
+  throw err instanceof TributaryError || !isDatabaseUnavailable(err) ? err : new DatabaseUnavailableError(err);
 }
 
 class PgTx implements Tx {
@@ -75,15 +107,15 @@ class PgTx implements Tx {
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const name = `sp${++this.savepoints}`;
-    await this.client.query(`SAVEPOINT ${name}`);
+    await query(this.client, `SAVEPOINT ${name}`);
     const sub = new PgTx(this.client);
     try {
       const result = await fn(sub);
-      await this.client.query(`RELEASE SAVEPOINT ${name}`);
+      await query(this.client, `RELEASE SAVEPOINT ${name}`);
       sub.committed();
       return result;
     } catch (err) {
-      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      await query(this.client, `ROLLBACK TO SAVEPOINT ${name}`);
       sub.rolledBack(err);
       throw err;
     }
@@ -111,13 +143,13 @@ class PgDb implements Db {
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch(rethrow);
     let broken: Error | undefined;
     const tx = new PgTx(client);
     try {
-      await client.query('BEGIN');
+      await query(client, 'BEGIN');
       const result = await fn(tx);
-      await client.query('COMMIT');
+      await query(client, 'COMMIT');
       tx.committed();
       return result;
     } catch (err) {
@@ -138,16 +170,42 @@ class PgDb implements Db {
   }
 }
 
-export function createDb(databaseUrl: string, poolMax = 10): Db {
+/**
+ * How long a query waits for a connection (a new one, or a free one of the pool) before it
+ * fails with {@link DatabaseUnavailableError}: below the default `HTTP_REQUEST_TIMEOUT_MS`
+ * (10 s), so that a request whose database does not answer gets the typed 503, and a worker
+ * loop backs off instead of waiting. A refused or reset connection fails at once anyway.
+ */
+export const DB_CONNECT_TIMEOUT_MS = 5_000;
+
+export interface DbOptions {
+  /** Size of the pool (`DB_POOL_MAX`). */
+  poolMax?: number;
+  /** See {@link DB_CONNECT_TIMEOUT_MS}. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * The pool. It survives Postgres going away: connections that die are dropped (idle or in
+ * use, without crashing the process), the next query opens a new one, and while none can be
+ * opened every query fails fast with {@link DatabaseUnavailableError}.
+ */
+export function createDb(databaseUrl: string, poolMaxOrOptions: number | DbOptions = {}): Db {
+  const options = typeof poolMaxOrOptions === 'number' ? { poolMax: poolMaxOrOptions } : poolMaxOrOptions;
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     application_name: 'tributary',
-    max: poolMax,
-    connectionTimeoutMillis: 10_000,
+    max: options.poolMax ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DB_CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
   });
   // An idle connection that dies (Postgres restarted) is dropped by the pool; the next query reconnects.
   pool.on('error', () => undefined);
+  // A connection that dies while checked out (inside a transaction, between two queries) emits
+  // 'error' on its client, where the pool listens only while it is idle: unheard, that event
+  // would crash the process. Its queries fail instead (not queryable), and the pool drops it
+  // on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new PgDb(pool);
 }
 
