@@ -11,7 +11,7 @@ import { listDeadLetters, redriveDeadLetter, type DeadLetter } from './messaging
 
 /** One-shot operator tasks behind the CLI. */
 export async function migrate(config: Config): Promise<string[]> {
-  const plugins = loadContexts(config.contexts);
+  const plugins = loadContexts(config.contexts, config.contextsDir);
   await ensureDatabase(config.databaseUrl);
   return migrateLatest(config.databaseUrl, migrationDirs(plugins));
 }
@@ -30,7 +30,7 @@ export const redrive = (config: Config, id: string): Promise<DeadLetter> => with
 
 /** Ownership and lag of every partition of the consumer groups of CONTEXTS. */
 export async function partitions(config: Config): Promise<GroupPartitions[]> {
-  const groups = subscriptionGroups(loadContexts(config.contexts), config).map(({ group, subscription }) => ({ group, topics: subscription.topics }));
+  const groups = subscriptionGroups(loadContexts(config.contexts, config.contextsDir), config).map(({ group, subscription }) => ({ group, topics: subscription.topics }));
   const db = createDb(config.databaseUrl, 1);
   try {
     return await withRedis(config, (r, t) => describePartitions(db, r, t, groups));

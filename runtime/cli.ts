@@ -73,7 +73,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'contexts') {
     const { availableContexts } = await import('./context');
-    process.stdout.write(`${availableContexts().join('\n')}\n`);
+    process.stdout.write(`${availableContexts(config.contextsDir).join('\n')}\n`);
     return;
   }
   if (command === 'partitions') {

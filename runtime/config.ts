@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { StartupError } from './errors';
 
@@ -15,6 +16,7 @@ const schema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   ROLE: z.enum(['web', 'worker', 'all']).default('all'),
   CONTEXTS: z.string().default('all'),
+  CONTEXTS_DIR: z.string().optional(),
   HOST: z.string().default('0.0.0.0'),
   PORT: int(0, 65535).default(3000),
   REDIS_PREFIX: z
@@ -56,6 +58,8 @@ export interface Config {
   role: Role;
   /** Context names to load, or 'all'. */
   contexts: readonly string[] | 'all';
+  /** Directory the context plugins are loaded from; undefined: the bundled `contexts/`. */
+  contextsDir?: string;
   host: string;
   port: number;
   redisPrefix: string;
@@ -123,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: r.REDIS_URL,
     role: r.ROLE,
     contexts,
+    contextsDir: r.CONTEXTS_DIR ? path.resolve(r.CONTEXTS_DIR) : undefined,
     host: r.HOST,
     port: r.PORT,
     redisPrefix: r.REDIS_PREFIX,

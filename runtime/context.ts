@@ -133,7 +133,7 @@ export function defineContext(plugin: ContextPlugin): ContextPlugin {
 export const CONTEXTS_DIR = path.resolve(__dirname, '..', 'contexts');
 
 /** Names of every context found in the directory (a folder with an index.ts). */
-export function availableContexts(dir = CONTEXTS_DIR): string[] {
+export function availableContexts(dir: string = CONTEXTS_DIR): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir, { withFileTypes: true })
@@ -146,7 +146,7 @@ export function availableContexts(dir = CONTEXTS_DIR): string[] {
  * Loads the requested contexts ('all' = every one found), checks their dependencies are
  * loaded too, and returns them in dependency order.
  */
-export function loadContexts(requested: readonly string[] | 'all', dir = CONTEXTS_DIR): ContextPlugin[] {
+export function loadContexts(requested: readonly string[] | 'all', dir: string = CONTEXTS_DIR): ContextPlugin[] {
   const available = availableContexts(dir);
   const names = requested === 'all' ? available : [...requested];
   for (const name of names) {

@@ -43,7 +43,7 @@ export const migrationDirs = (plugins: ContextPlugin[]) => plugins.flatMap((p) =
 
 export async function startRuntime(config: Config, options: StartOptions = {}): Promise<Runtime> {
   const log = options.log ?? createLogger(config.logLevel);
-  const plugins = loadContexts(config.contexts, options.contextsDir ?? CONTEXTS_DIR);
+  const plugins = loadContexts(config.contexts, options.contextsDir ?? config.contextsDir ?? CONTEXTS_DIR);
   const runsWeb = config.role !== 'worker';
   const runsWorker = config.role !== 'web';
 

@@ -2,7 +2,26 @@ import type Router from '@koa/router';
 import type { Db } from '../store/database';
 import type { Redis } from '../messaging/redis';
 
-async function check(name: string, probe: () => Promise<unknown>, timeoutMs: number): Promise<[string, string]> {
+/** How long a readiness probe of Postgres or Redis may take before it counts as down. */
+export const PROBE_TIMEOUT_MS = 1_000;
+/**
+ * How long a probe's answer is reused: however often `/readyz` is asked (several load
+ * balancers, a retrying orchestrator), each backing service sees at most one probe per
+ * this period, and none piles up while it does not answer.
+ */
+export const PROBE_CACHE_MS = 1_000;
+
+/** `'up'`, or `'down: <reason>'`. */
+export type CheckResult = string;
+
+/** What a probe failure says, with the driver's words when a typed error wraps them. */
+function reason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  return cause instanceof Error ? `${message} (${cause.message})` : message;
+}
+
+async function check(probe: () => Promise<unknown>, timeoutMs: number): Promise<CheckResult> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -11,29 +30,54 @@ async function check(name: string, probe: () => Promise<unknown>, timeoutMs: num
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
-    return [name, 'up'];
+    return 'up';
   } catch (err) {
-    return [name, `down: ${(err as Error).message}`];
+    return `down: ${reason(err)}`;
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** `/healthz`: the process is alive. `/readyz`: Postgres and Redis answer (503 otherwise). */
+/**
+ * A readiness check that runs `probe` (bounded by `timeoutMs`) at most once per `cacheMs`:
+ * callers meanwhile share the probe in flight, or its answer.
+ */
+export function cachedCheck(probe: () => Promise<unknown>, timeoutMs = PROBE_TIMEOUT_MS, cacheMs = PROBE_CACHE_MS): () => Promise<CheckResult> {
+  let last: { at: number; result: Promise<CheckResult> } | undefined;
+  return () => {
+    const now = performance.now();
+    if (!last || now - last.at >= cacheMs) {
+      const result = check(probe, timeoutMs);
+      const entry = { at: now, result };
+      last = entry;
+      // The period counts from the answer, so a slow probe is not followed by another at once.
+      void result.then(() => (entry.at = performance.now()));
+    }
+    return last.result;
+  };
+}
+
 /** Where the process is in its life: only 'running' can be ready. */
 export type Lifecycle = () => 'starting' | 'running' | 'stopping';
 
+/**
+ * `/healthz` is liveness: 200 while the process runs, whatever its backing services do (an
+ * orchestrator must not restart a process because Postgres is down: that would not bring
+ * Postgres back). `/readyz` is readiness: 200 once started, while Postgres and Redis answer
+ * (`SELECT 1`, `PING`), 503 otherwise, so traffic goes elsewhere until they are back.
+ */
 export function mountHealth(router: Router, db: Db, redis: Redis, lifecycle: Lifecycle): void {
   // The pid tells a caller which process answered (tests and operators sharing a host).
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok', pid: process.pid };
   });
+  const postgres = cachedCheck(() => db.raw('select 1'));
+  const redisPing = cachedCheck(() => redis.ping());
   router.get('/readyz', async (ctx) => {
-    const checks = Object.fromEntries(
-      await Promise.all([check('postgres', () => db.raw('select 1'), 1_000), check('redis', () => redis.ping(), 1_000)]),
-    );
+    const [pg, rd] = await Promise.all([postgres(), redisPing()]);
+    const checks = { postgres: pg, redis: rd };
     const phase = lifecycle();
-    const ready = phase === 'running' && Object.values(checks).every((s) => s === 'up');
+    const ready = phase === 'running' && pg === 'up' && rd === 'up';
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : phase === 'running' ? 'not ready' : phase, checks };
   });

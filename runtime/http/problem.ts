@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { TributaryError } from '../errors';
+import { RETRY_AFTER_SECONDS, ServiceUnavailableError, TributaryError } from '../errors';
 import type { Logger } from '../logger';
 
 export const PROBLEM_JSON = 'application/problem+json';
@@ -34,27 +34,57 @@ export function problem(status: number, slug: string, detail: string, extensions
 /** `throw undefined` (or a string) is legal JavaScript: read its members safely. */
 const asObject = (err: unknown): object => (typeof err === 'object' && err !== null ? err : {});
 
-/** Errors from the driver or the pool that mean "Postgres or Redis is down", not "bug". */
+/**
+ * Untyped errors that still mean "a backing service is down", not "bug": mostly Redis
+ * (ioredis), whose errors are not translated where they arise. Postgres errors arrive typed
+ * ({@link DatabaseUnavailableError}, from `store/database.ts`); the pg codes here are a net
+ * for a query that did not go through it.
+ */
 function isUnavailable(err: unknown): boolean {
   const e = asObject(err) as { code?: string; name?: string; message?: string };
   if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003'].includes(e.code)) return true;
-  return /Connection terminated|Connection is closed|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e.message ?? '');
+  if (e.name === 'MaxRetriesPerRequestError') return true;
+  return /Connection terminated|Connection is closed|connect ECONNREFUSED|timeout exceeded when trying to connect|not queryable/i.test(e.message ?? '');
 }
 
-/** Maps every error once: typed errors to their status, outages to 503, anything else to 500. */
-export function toProblem(err: unknown, instance: string): { problem: Problem; unexpected: boolean } {
+/** What an error answers: the problem document, headers to set, and whether it is a bug (to be logged). */
+export interface ProblemAnswer {
+  problem: Problem;
+  /** Response headers that go with it (`Retry-After` on a 503). */
+  headers: Record<string, string>;
+  unexpected: boolean;
+}
+
+/**
+ * Maps every error once: typed errors to their status, outages to 503 with `Retry-After`,
+ * anything else to 500.
+ */
+export function toProblem(err: unknown, instance: string): ProblemAnswer {
+  if (err instanceof ServiceUnavailableError) {
+    return { problem: problem(503, err.slug, err.message, err.extensions, instance), headers: { 'Retry-After': String(err.retryAfterSeconds) }, unexpected: false };
+  }
   if (err instanceof TributaryError) {
-    return { problem: problem(err.status, err.slug, err.message, err.extensions, instance), unexpected: false };
+    return { problem: problem(err.status, err.slug, err.message, err.extensions, instance), headers: {}, unexpected: false };
   }
   const status = (asObject(err) as { status?: number }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const detail = (err as Error).message || TITLES[status] || 'Bad request';
-    return { problem: problem(status, status === 404 ? 'not-found' : status === 405 ? 'method-not-allowed' : 'http', detail, {}, instance), unexpected: false };
+    return { problem: problem(status, status === 404 ? 'not-found' : status === 405 ? 'method-not-allowed' : 'http', detail, {}, instance), headers: {}, unexpected: false };
   }
   if (isUnavailable(err)) {
-    return { problem: problem(503, 'service-unavailable', 'A backing service (Postgres or Redis) is not answering; try again shortly', {}, instance), unexpected: false };
+    return {
+      problem: problem(503, 'service-unavailable', 'A backing service (Postgres or Redis) is not answering; try again shortly', {}, instance),
+      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+      unexpected: false,
+    };
   }
-  return { problem: problem(500, 'internal', 'An unexpected error occurred; it has been logged', {}, instance), unexpected: true };
+  return { problem: problem(500, 'internal', 'An unexpected error occurred; it has been logged', {}, instance), headers: {}, unexpected: true };
+}
+
+/** The driver's own words behind a typed outage, for the log line (never for the client). */
+function causeOf(err: unknown): string | undefined {
+  const cause = (asObject(err) as { cause?: unknown }).cause;
+  return cause instanceof Error ? cause.message : cause === undefined ? undefined : String(cause);
 }
 
 export function errorHandler(log: Logger) {
@@ -67,9 +97,11 @@ export function errorHandler(log: Logger) {
         throw Object.assign(new Error(detail), { status: ctx.status });
       }
     } catch (err) {
-      const { problem: p, unexpected } = toProblem(err, ctx.path);
+      const { problem: p, headers, unexpected } = toProblem(err, ctx.path);
       if (unexpected) log.error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
+      else if (p.status === 503) log.warn({ method: ctx.method, path: ctx.path, reason: p.detail, cause: causeOf(err) }, 'service unavailable');
       ctx.status = p.status;
+      ctx.set(headers);
       ctx.type = PROBLEM_JSON;
       ctx.body = p;
     }
