@@ -1,0 +1,200 @@
+/**
+ * A split deployment of real processes for fault tests and the scale benchmark: one web
+ * process and N worker processes running every context, a steady flow of orders, and the
+ * checks every scenario ends with (every order terminal, the invariants of `npm run check`).
+ */
+import { expect } from 'chai';
+import pg from 'pg';
+import { freshDeployment, startServer, type ServerProcess } from './e2e-process';
+import { client, type Client } from './e2e-http';
+import { ADDRESS, activeAccount, line, stockedWarehouse } from './e2e-shop';
+import type { TestEnv } from './runtime';
+import type { GroupPartitions } from '../../runtime/messaging/partition-report';
+import { createDb } from '../../runtime/store/database';
+import { loadContexts } from '../../runtime/context';
+import { runChecks } from '../../ops/check/run-checks';
+
+/**
+ * Settings of every process of a cluster: all contexts, six partitions (an even 2/2/2 over
+ * three workers), short saga deadlines so that orders resume quickly after Redis loses data.
+ * Leases keep their production defaults (4 s TTL, 1 s renewal): what the tests measure is
+ * what an operator gets.
+ */
+export const CLUSTER_SETTINGS: Record<string, string> = {
+  CONTEXTS: 'all',
+  PARTITIONS: '6',
+  LOG_LEVEL: 'warn',
+  TIMER_POLL_MS: '200',
+  TIMER_REARM_MS: '3000',
+  ORDER_STEP_TIMEOUT_MS: '3000',
+  ORDER_STEP_MAX_ATTEMPTS: '5',
+  PAYMENT_CHARGE_BACKOFF_MS: '100',
+};
+
+const TERMINAL = ['ORDER_SUCCEEDED', 'ORDER_FAILED'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Cluster {
+  readonly workers: ServerProcess[] = [];
+  readonly api: Client;
+
+  private constructor(readonly env: TestEnv, readonly web: ServerProcess, private readonly settings: Record<string, string>) {
+    this.api = client(web.url);
+  }
+
+  /** Starts the web process (it migrates), then `workers` worker processes in parallel. */
+  static async start(label: string, workers: number, extra: Record<string, string> = {}): Promise<Cluster> {
+    const env = await freshDeployment(label);
+    const settings = { ...CLUSTER_SETTINGS, ...extra };
+    const web = await startServer(env, { ...settings, ROLE: 'web' });
+    const cluster = new Cluster(env, web, settings);
+    await Promise.all(Array.from({ length: workers }, () => cluster.addWorker()));
+    return cluster;
+  }
+
+  async addWorker(): Promise<ServerProcess> {
+    const w = await startServer(this.env, { ...this.settings, ROLE: 'worker', MIGRATE_ON_START: 'false' });
+    this.workers.push(w);
+    return w;
+  }
+
+  /** Workers still running. */
+  live(): ServerProcess[] {
+    return this.workers.filter((w) => !w.hasExited());
+  }
+
+  async partitions(): Promise<GroupPartitions[]> {
+    const r = await this.api.get('/v1/ops/partitions');
+    expect(r.status, JSON.stringify(r.body)).to.equal(200);
+    return r.body._embedded.groupList as GroupPartitions[];
+  }
+
+  /** Partitions owned per worker pid (over every group), read from `/v1/ops/partitions`. */
+  async ownedByPid(): Promise<Map<number, number>> {
+    const counts = new Map<number, number>();
+    for (const g of await this.partitions()) {
+      for (const p of g.partitions) {
+        const pid = p.owner ? pidOf(p.owner) : undefined;
+        if (pid !== undefined) counts.set(pid, (counts.get(pid) ?? 0) + 1);
+      }
+    }
+    return counts;
+  }
+
+  /**
+   * Waits until every partition of every group is owned by one of `workers`, and returns how
+   * long that took (polled every 50 ms).
+   */
+  async waitUntilServedBy(workers: ServerProcess[], timeoutMs = 20_000): Promise<number> {
+    const begin = Date.now();
+    const pids = new Set(workers.map((w) => w.pid));
+    for (;;) {
+      const groups = await this.partitions();
+      const ok = groups.every((g) => g.partitions.every((p) => p.owner !== null && pids.has(pidOf(p.owner)!)));
+      if (ok) return Date.now() - begin;
+      if (Date.now() - begin > timeoutMs) throw new Error(`partitions not served by pids ${[...pids].join(',')} within ${timeoutMs} ms: ${JSON.stringify(groups.map((g) => [g.group, g.partitions.map((p) => p.owner)]))}`);
+      await sleep(50);
+    }
+  }
+
+  /** Active accounts and a warehouse stocked for `unitsPerProduct` per product. */
+  async shop(products: string[], unitsPerProduct: number, accounts = 4): Promise<Shop> {
+    const ids = await Promise.all(Array.from({ length: accounts }, () => activeAccount(this.api)));
+    await stockedWarehouse(this.api, Object.fromEntries(products.map((p) => [p, unitsPerProduct])));
+    return { accounts: ids, products };
+  }
+
+  /** Statuses of the orders in the read model, by id. */
+  async orderStatuses(ids: string[]): Promise<Map<string, string>> {
+    const db = new pg.Client({ connectionString: this.env.DATABASE_URL });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ order_id: string; status: string }>('SELECT order_id, status FROM orders WHERE order_id = ANY($1::uuid[])', [ids]);
+      return new Map(rows.map((r) => [r.order_id, r.status]));
+    } finally {
+      await db.end();
+    }
+  }
+
+  /** Waits until every order is ORDER_SUCCEEDED or ORDER_FAILED; returns the statuses. */
+  async settle(ids: string[], timeoutMs = 60_000): Promise<Map<string, string>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const statuses = await this.orderStatuses(ids);
+      const open = ids.filter((id) => !TERMINAL.includes(statuses.get(id) ?? ''));
+      if (open.length === 0) return statuses;
+      if (Date.now() > deadline) throw new Error(`${open.length} of ${ids.length} orders not terminal within ${timeoutMs} ms, e.g. ${open.slice(0, 3).map((id) => `${id}: ${statuses.get(id)}`).join(', ')}`);
+      await sleep(250);
+    }
+  }
+
+  /** Every invariant of `npm run check` holds (nothing in flight is excused). */
+  async expectInvariants(): Promise<void> {
+    const db = createDb(this.env.DATABASE_URL, 2);
+    try {
+      const report = await runChecks(db, loadContexts('all'), 0);
+      expect(report.checks.filter((c) => c.violations.length), JSON.stringify(report.checks)).to.deep.equal([]);
+    } finally {
+      await db.destroy();
+    }
+  }
+}
+
+export interface Shop {
+  accounts: string[];
+  products: string[];
+}
+
+/** The pid in a lease member id (`host-pid-random`). */
+export function pidOf(memberId: string): number | undefined {
+  const m = /-(\d+)-[0-9a-f]{8}$/.exec(memberId);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Posts orders at a fixed rate until stopped. Every fifth order is for an amount the gateway
+ * simulator declines (cents .01), so both the success and the compensation path run.
+ */
+export class OrderFlow {
+  readonly ids: string[] = [];
+  /** Ids of the accepted orders the gateway declines. */
+  readonly declined = new Set<string>();
+  readonly refused: number[] = [];
+  private timer?: NodeJS.Timeout;
+  private inFlight = new Set<Promise<void>>();
+  private n = 0;
+
+  constructor(private readonly api: Client, private readonly shop: Shop) {}
+
+  start(perSecond: number): this {
+    this.timer = setInterval(() => this.postOne(), 1000 / perSecond);
+    return this;
+  }
+
+  private postOne(): void {
+    const i = this.n++;
+    const declined = i % 5 === 4;
+    const body = {
+      accountId: this.shop.accounts[i % this.shop.accounts.length],
+      lineItems: [line(this.shop.products[i % this.shop.products.length], 1, 10, declined ? 0.01 : 0.5)],
+      shippingAddress: ADDRESS,
+    };
+    const p = this.api
+      .post('/v1/orders', body)
+      .then((r) => {
+        if (r.status !== 201) return void this.refused.push(r.status);
+        this.ids.push(r.body.orderId as string);
+        if (declined) this.declined.add(r.body.orderId as string);
+      })
+      .catch(() => void this.refused.push(0))
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  /** Stops posting; resolves with the ids of the orders accepted (201). */
+  async stop(): Promise<string[]> {
+    clearInterval(this.timer);
+    await Promise.all([...this.inFlight]);
+    return this.ids;
+  }
+}
