@@ -100,7 +100,9 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
     await relay.start();
     timers = new TimerPoller(db, topology, config.timerPollMs, config.timerRearmMs, log.child({ component: 'timers' }), signal);
     timers.start();
-    leases = new PartitionLeases(db, redis, topology, config.leases, log.child({ component: 'leases' }));
+    const leaseEvents = createRedis(config.redisUrl, { lazyConnect: false, connectionName: 'tributary-leases' });
+    connections.push(leaseEvents);
+    leases = new PartitionLeases(db, redis, topology, config.leases, log.child({ component: 'leases' }), leaseEvents);
     for (const { group, subscription: s } of subscriptionGroups(plugins, config)) {
       const conn = createRedis(config.redisUrl, { lazyConnect: false, connectionName: `tributary-${group}` });
       connections.push(conn);
@@ -140,9 +142,12 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
             setTimeout(() => server!.closeAllConnections(), Math.max(0, deadline - Date.now() - 500)).unref();
           })
         : Promise.resolve();
-      await Promise.all([closing, timers?.stop(), ...consumers.map((c) => c.stop())]);
-      // After the consumers finished their batches: give the partitions back for others to take now.
-      await leases?.stop();
+      const handingBack = (async () => {
+        await Promise.all(consumers.map((c) => c.stop()));
+        // Once the consumers finished their batches: give the partitions back for others to take now.
+        await leases?.stop();
+      })();
+      await Promise.all([closing, timers?.stop(), handingBack]);
       await jobs.close();
       await relay?.stop(deadline);
       for (const c of connections) c.disconnect();

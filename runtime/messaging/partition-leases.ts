@@ -111,14 +111,22 @@ export class PartitionLeases {
   private validUntil = 0;
   private timer?: NodeJS.Timeout;
   private round?: Promise<void>;
+  /** A round was asked for while one ran: run another right after it. */
+  private again = false;
   private stopped = false;
 
+  /**
+   * @param subscriber a connection of its own for pub/sub: members announce joining and
+   *   giving partitions back, so the others rebalance at once instead of at their next round.
+   *   Without it, the spread still converges within a few `renewMs`.
+   */
   constructor(
     private readonly db: Db,
     private readonly redis: Redis,
     private readonly topology: Topology,
     private readonly options: LeaseOptions,
     private readonly log: Logger,
+    private readonly subscriber?: Redis,
   ) {
     if (!('tributaryLeaseRound' in redis)) redis.defineCommand('tributaryLeaseRound', { lua: LEASE_ROUND });
   }
@@ -144,50 +152,81 @@ export class PartitionLeases {
     return Object.fromEntries([...this.groups.values()].map((g) => [g.group, g.ownedList]));
   }
 
-  /** Runs the first round (so a lone worker owns everything when start returns), then one per `renewMs`. */
+  private get channel(): string {
+    return `${this.topology.prefix}leases`;
+  }
+
+  /**
+   * Runs the first round (so a lone worker owns everything when start returns), tells the
+   * other members it joined, then runs a round every `renewMs` and whenever a member announces.
+   */
   async start(): Promise<void> {
-    await this.runRound();
-    this.schedule();
+    if (this.subscriber) {
+      this.subscriber.on('message', (channel: string, from: string) => {
+        if (channel === this.channel && from !== this.memberId) this.requestRound();
+      });
+      await this.subscriber.subscribe(this.channel);
+    }
+    this.requestRound();
+    await this.round;
+    await this.announce();
   }
 
-  private schedule(): void {
+  private requestRound(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.runRound().finally(() => this.schedule());
-    }, this.options.renewMs);
+    if (this.round) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.round = this.maintain()
+      .then((gaveBack) => (gaveBack ? this.announce() : undefined))
+      .catch((err) => this.log.warn({ err: (err as Error).message }, 'partition lease round failed; retrying'))
+      .finally(() => {
+        this.round = undefined;
+        if (this.stopped) return;
+        if (this.again) {
+          this.again = false;
+          this.requestRound();
+        } else this.timer = setTimeout(() => this.requestRound(), this.options.renewMs);
+      });
   }
 
-  private runRound(): Promise<void> {
-    this.round = this.maintain().catch((err) => {
-      this.log.warn({ err: (err as Error).message }, 'partition lease round failed; retrying');
-    });
-    return this.round;
+  private async announce(): Promise<void> {
+    if (this.subscriber) await this.redis.publish(this.channel, this.memberId);
   }
 
-  /** One round: heartbeat, renew/take/give back in Redis, fence what was won. Exposed for tests. */
-  async maintain(): Promise<void> {
+  /**
+   * One round: heartbeat, renew/take/give back in Redis, fence what was won. Returns whether
+   * it gave partitions back (others may take them now). Exposed for tests.
+   */
+  async maintain(): Promise<boolean> {
     const startedAt = Date.now();
     const groups = [...this.groups.values()];
     const pipeline = this.redis.pipeline() as unknown as { tributaryLeaseRound(...a: (string | number)[]): void; exec(): Promise<[Error | null, unknown][] | null> };
     for (const g of groups) pipeline.tributaryLeaseRound(...this.roundArgs(g.group, 'stay'));
     const replies = (await pipeline.exec()) ?? [];
     this.validUntil = startedAt + this.options.ttlMs;
+    let gaveBack = false;
     for (let i = 0; i < groups.length; i++) {
       const [err, held] = replies[i] ?? [new Error('no reply')];
       if (err) {
         this.log.warn({ group: groups[i].group, err: err.message }, 'partition lease round failed for a group');
         continue;
       }
-      await this.apply(groups[i], new Set(held as number[]));
+      if (await this.apply(groups[i], new Set(held as number[]))) gaveBack = true;
     }
+    return gaveBack;
   }
 
-  private async apply(g: GroupState, held: Set<number>): Promise<void> {
+  /** Brings a group's owned partitions in line with what it holds; returns whether it gave any up. */
+  private async apply(g: GroupState, held: Set<number>): Promise<boolean> {
     let changed = false;
+    let gaveBack = false;
     for (const p of g.owned.keys()) {
       if (!held.has(p)) {
         g.owned.delete(p);
-        changed = true;
+        changed = gaveBack = true;
       }
     }
     const won = [...held].filter((p) => !g.owned.has(p));
@@ -201,6 +240,7 @@ export class PartitionLeases {
       g.ownedList = sorted(g.owned);
       this.log.info({ group: g.group, owned: g.ownedList, won }, 'partition ownership changed');
     }
+    return gaveBack;
   }
 
   private roundArgs(group: string, mode: 'stay' | 'leave'): (string | number)[] {
@@ -216,15 +256,19 @@ export class PartitionLeases {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.round;
+    await this.subscriber?.unsubscribe().catch(() => undefined);
     this.validUntil = 0;
     for (const g of this.groups.values()) {
       g.owned.clear();
       g.ownedList = [];
     }
     const redis = this.redis as LeaseRedis;
-    await Promise.all([...this.groups.keys()].map((group) => redis.tributaryLeaseRound(...this.roundArgs(group, 'leave')))).catch((err) => {
+    try {
+      await Promise.all([...this.groups.keys()].map((group) => redis.tributaryLeaseRound(...this.roundArgs(group, 'leave'))));
+      await this.announce();
+    } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not give partition leases back; they expire on their own');
-    });
+    }
   }
 }
 

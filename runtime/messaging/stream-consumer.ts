@@ -100,6 +100,7 @@ export class StreamConsumer {
   /** Entry id -> earliest time of its next attempt. */
   private readonly retryAt = new Map<string, number>();
   private pendingDue = 0;
+  private blockingClientId?: number;
   private lastClaim = 0;
   /** Messages handled (committed) since start. */
   handled = 0;
@@ -143,6 +144,7 @@ export class StreamConsumer {
 
   async start(): Promise<void> {
     await this.ensureGroups();
+    this.blockingClientId = Number(await this.blockingRedis.client('ID'));
     this.running = true;
     // Our own pending entries from an earlier life of this consumer name come first.
     this.pendingDue = Date.now();
@@ -152,6 +154,8 @@ export class StreamConsumer {
   /** Stops reading; resolves when the batch in flight has committed and been acknowledged. */
   async stop(): Promise<void> {
     this.running = false;
+    // A blocked read would hold the stop (and the hand-over of the partitions) for up to blockMs.
+    if (this.blockingClientId !== undefined) await this.redis.client('UNBLOCK', this.blockingClientId).catch(() => undefined);
     await this.loop;
   }
 
