@@ -35,6 +35,7 @@ function mountApi(router: Router, services: RuntimeServices, plugins: ContextPlu
     const links: Links = { self: link('/v1') };
     for (const p of plugins) for (const [rel, href] of Object.entries(p.collections ?? {})) links[rel] = link(href, { templated: href.includes('{') || undefined });
     links.deadLetters = link('/v1/ops/dead-letters');
+    links.partitions = link('/v1/ops/partitions');
     ctx.type = HAL_JSON;
     ctx.body = { name: 'tributary', contexts: plugins.map((p) => p.name), _links: links };
   });
