@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import {
   HAL_JSON, NotFoundError, ifMatchVersion, ValidationError, bodyOf, correlationOf, link, mountAggregateRoutes, pageRequest,
-  pagedCollection, requireUuid, resource, type RuntimeServices,
+  pagedCollection, requireUuid, resource, type Queryable, type RuntimeServices,
 } from '../../runtime';
 import { ACCOUNT, type AccountView } from './contract';
 import { findAccount, listAccounts } from './read-model';
@@ -20,8 +20,8 @@ export function accountResource(a: AccountView) {
   });
 }
 
-async function presentAccount(services: RuntimeServices, id: string) {
-  const account = await findAccount(services.db, id);
+async function presentAccount(q: Queryable, id: string) {
+  const account = await findAccount(q, id);
   if (!account) throw new NotFoundError(`No account with id ${id}`);
   return accountResource(account);
 }
@@ -43,12 +43,12 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
     ctx.status = 201;
     ctx.set('Location', `${BASE}/${id}`);
     ctx.type = HAL_JSON;
-    ctx.body = await presentAccount(services, id);
+    ctx.body = await presentAccount(db, id);
   });
 
   router.get(`${BASE}/:id`, async (ctx) => {
     const id = requireUuid(ctx.params.id, ACCOUNT);
-    const body = await presentAccount(services, id);
+    const body = await presentAccount(db, id);
     ctx.type = HAL_JSON;
     ctx.set('ETag', `"${body.version}"`);
     ctx.body = body;
@@ -63,11 +63,12 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
         { path: 'status', message: 'not settable' },
       ]);
     }
-    await actors.execute(ACCOUNT, id, 'updateProfile', body, {
-      expectedVersion: ifMatchVersion(ctx.get('if-match')),
-      causation: correlationOf(ctx),
+    const expectedVersion = ifMatchVersion(ctx.get('if-match'));
+    // Read back in the command's transaction: the answer is this write, not a later writer's.
+    const account = await db.transaction(async (tx) => {
+      await actors.execute(ACCOUNT, id, 'updateProfile', body, { tx, expectedVersion, causation: correlationOf(ctx) });
+      return presentAccount(tx, id);
     });
-    const account = await presentAccount(services, id);
     ctx.type = HAL_JSON;
     ctx.set('ETag', `"${account.version}"`);
     ctx.body = account;
@@ -76,6 +77,6 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
   mountAggregateRoutes(router, services, {
     basePath: BASE,
     aggregate: ACCOUNT,
-    present: (state, s) => presentAccount(s, state.id),
+    present: (state, _s, q) => presentAccount(q, state.id),
   });
 }

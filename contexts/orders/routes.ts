@@ -3,7 +3,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import {
   CommandRejectedError, HAL_JSON, currentTraceCarrier, scheduleTimer, NotFoundError, ValidationError, bodyOf, exists, link, mountAggregateRoutes, pageRequest,
-  pagedCollection, requireUuid, resource, validate, type RuntimeServices,
+  pagedCollection, requireUuid, resource, validate, type Queryable, type RuntimeServices,
 } from '../../runtime';
 import { ACCOUNT, AccountStatus } from '../accounts/contract';
 import { ORDER, ORDERS_COMMANDS_TOPIC, OrderStatus } from './contract';
@@ -27,8 +27,8 @@ export function orderResource(o: OrderView) {
   });
 }
 
-async function presentOrder(services: RuntimeServices, id: string) {
-  const order = await findOrder(services.db, id);
+async function presentOrder(q: Queryable, id: string) {
+  const order = await findOrder(q, id);
   if (!order) throw new NotFoundError(`No order with id ${id}`);
   return orderResource(order);
 }
@@ -68,7 +68,7 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
   ctx.status = 201;
   ctx.set('Location', `${BASE}/${id}`);
   ctx.type = HAL_JSON;
-  ctx.body = await presentOrder(services, id);
+  ctx.body = await presentOrder(services.db, id);
 }
 
 export function orderRoutes(router: Router, services: RuntimeServices): void {
@@ -103,11 +103,11 @@ export function orderRoutes(router: Router, services: RuntimeServices): void {
 
   router.get(`${BASE}/:id`, async (ctx) => {
     const id = requireUuid(ctx.params.id, ORDER);
-    const body = await presentOrder(services, id);
+    const body = await presentOrder(services.db, id);
     ctx.type = HAL_JSON;
     ctx.set('ETag', `"${body.version}"`);
     ctx.body = body;
   });
 
-  mountAggregateRoutes(router, services, { basePath: BASE, aggregate: ORDER, present: (state, s) => presentOrder(s, state.id) });
+  mountAggregateRoutes(router, services, { basePath: BASE, aggregate: ORDER, present: (state, _s, q) => presentOrder(q, state.id) });
 }

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import {
   HAL_JSON, NotFoundError, link, mountAggregateRoutes, pageRequest, pagedCollection, requireUuid, resource, validate,
-  type RuntimeServices,
+  type Queryable, type RuntimeServices,
 } from '../../runtime';
 import { PAYMENT } from './contract';
 import { findPayment, listPayments, type PaymentView } from './read-model';
@@ -20,8 +20,8 @@ export function paymentResource(p: PaymentView) {
   });
 }
 
-async function presentPayment(services: RuntimeServices, id: string) {
-  const payment = await findPayment(services.db, id);
+async function presentPayment(q: Queryable, id: string) {
+  const payment = await findPayment(q, id);
   if (!payment) throw new NotFoundError(`No payment with id ${id}`);
   return paymentResource(payment);
 }
@@ -44,7 +44,7 @@ export function paymentRoutes(router: Router, services: RuntimeServices): void {
 
   router.get(`${BASE}/:id`, async (ctx) => {
     const id = requireUuid(ctx.params.id, PAYMENT);
-    const body = await presentPayment(services, id);
+    const body = await presentPayment(services.db, id);
     ctx.type = HAL_JSON;
     ctx.set('ETag', `"${body.version}"`);
     ctx.body = body;
@@ -53,6 +53,6 @@ export function paymentRoutes(router: Router, services: RuntimeServices): void {
   mountAggregateRoutes(router, services, {
     basePath: BASE,
     aggregate: PAYMENT,
-    present: (state, s) => presentPayment(s, state.id),
+    present: (state, _s, q) => presentPayment(q, state.id),
   });
 }

@@ -128,15 +128,15 @@ export function warehouseRoutes(router: Router, services: RuntimeServices): void
     );
   });
 
-  mountAggregateRoutes(router, services, { basePath: WAREHOUSES, aggregate: WAREHOUSE, present: async (s) => warehouseResource(await warehouse(s.id)) });
+  mountAggregateRoutes(router, services, { basePath: WAREHOUSES, aggregate: WAREHOUSE, present: async (s, _s, q) => warehouseResource(await present(findWarehouse(q, s.id), WAREHOUSE, s.id)) });
   mountAggregateRoutes(router, services, {
     basePath: UNITS,
     aggregate: INVENTORY,
-    present: async (s) => inventoryResource(await present(findInventory(db, s.id), INVENTORY, s.id)),
+    present: async (s, _s, q) => inventoryResource(await present(findInventory(q, s.id), INVENTORY, s.id)),
   });
   mountAggregateRoutes(router, services, {
     basePath: RESERVATIONS,
     aggregate: RESERVATION,
-    present: async (s) => reservationResource(await present(findReservation(db, s.id), RESERVATION, s.id)),
+    present: async (s, _s, q) => reservationResource(await present(findReservation(q, s.id), RESERVATION, s.id)),
   });
 }

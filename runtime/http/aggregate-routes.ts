@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { ZodObject } from 'zod';
 import type { RuntimeServices } from '../context';
+import type { Queryable } from '../store/database';
 import type { AggregateState } from '../actors/aggregate';
 import type { StoredEvent } from '../store/event-store';
 import { NotFoundError, ValidationError } from '../errors';
@@ -21,8 +22,11 @@ export interface AggregateRoutesOptions<C> {
   basePath: string;
   /** Aggregate type, e.g. `account`: rel of the resource and `<type>EventList`. */
   aggregate: string;
-  /** The HAL resource returned after a command. */
-  present(state: AggregateState<C>, services: RuntimeServices): Promise<object> | object;
+  /**
+   * The HAL resource returned after a command, read through `q`: the command's own
+   * transaction, so that a writer committing right after cannot show through.
+   */
+  present(state: AggregateState<C>, services: RuntimeServices, q: Queryable): Promise<object> | object;
 }
 
 /** `If-Match: "3"` (or `3`) → expected version 3; absent → no check; anything else → 400. */
@@ -81,13 +85,14 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
     if (!spec || spec.public === false || spec.creates) return next();
     const id = requireUuid(ctx.params.id, aggregate);
     const input = bodyOf(ctx) ?? (Object.keys(ctx.query).length ? { ...ctx.query } : undefined);
-    const { state } = await actors.execute<C>(aggregate, id, name, input, {
-      expectedVersion: ifMatchVersion(ctx.get('if-match')),
-      causation: correlationOf(ctx),
+    const expectedVersion = ifMatchVersion(ctx.get('if-match'));
+    const { state, body } = await services.db.transaction(async (tx) => {
+      const { state } = await actors.execute<C>(aggregate, id, name, input, { tx, expectedVersion, causation: correlationOf(ctx) });
+      return { state, body: await options.present(state, services, tx) };
     });
     ctx.type = HAL_JSON;
     ctx.set('ETag', `"${state.version}"`);
-    ctx.body = await options.present(state, services);
+    ctx.body = body;
   });
 
   router.get(`${basePath}/:id/events`, async (ctx) => {

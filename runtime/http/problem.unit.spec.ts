@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { toProblem, type Problem } from './problem';
 import {
-  CommandRejectedError, ConcurrencyError, ConflictError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError,
-  UnsupportedMediaTypeError, ValidationError,
+  CommandRejectedError, ConcurrencyError, ConflictError, DatabaseUnavailableError, NotFoundError, PayloadTooLargeError,
+  RETRY_AFTER_SECONDS, ServiceUnavailableError, UnsupportedMediaTypeError, ValidationError,
 } from '../errors';
 
 /** Every problem document carries the RFC 9457 members plus `message`, equal to `detail`. */
@@ -26,6 +26,7 @@ describe('problem+json mapping', () => {
     [new PayloadTooLargeError('too big'), 413, '/problems/payload-too-large'],
     [new UnsupportedMediaTypeError('not json'), 415, '/problems/unsupported-media-type'],
     [new ServiceUnavailableError('slow'), 503, '/problems/service-unavailable'],
+    [new DatabaseUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432')), 503, '/problems/database-unavailable'],
   ];
   for (const [err, status, type] of typed) {
     it(`${err.name} → ${status} ${type}, its message verbatim`, () => {
@@ -69,6 +70,22 @@ describe('problem+json mapping', () => {
     expectWellFormed(problem, 500);
     expect(problem.detail).to.not.contain('hunter2');
     expect(unexpected).to.equal(true);
+  });
+
+  it('DatabaseUnavailableError → 503 "Database unavailable; retry later" with Retry-After, and not the driver\'s words', () => {
+    const { problem, headers, unexpected } = map(new DatabaseUnavailableError(Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' })));
+    expectWellFormed(problem, 503);
+    expect(problem).to.include({ type: '/problems/database-unavailable', title: 'Service Unavailable', message: 'Database unavailable; retry later' });
+    expect(JSON.stringify(problem)).to.not.contain('10.0.0.5');
+    expect(headers).to.deep.equal({ 'Retry-After': String(RETRY_AFTER_SECONDS) });
+    expect(unexpected).to.equal(false);
+  });
+
+  it('every 503 carries Retry-After; other statuses set no header', () => {
+    expect(map(new ServiceUnavailableError('The request took longer than 10 ms')).headers).to.have.property('Retry-After', String(RETRY_AFTER_SECONDS));
+    expect(map(Object.assign(new Error('Connection is closed.'), {})).headers).to.have.property('Retry-After', String(RETRY_AFTER_SECONDS));
+    expect(map(new NotFoundError('gone')).headers).to.deep.equal({});
+    expect(map(new Error('bug')).headers).to.deep.equal({});
   });
 
   it('a refused connection to a backing service → 503', () => {
