@@ -159,7 +159,7 @@ export function loadContexts(requested: readonly string[] | 'all', dir: string =
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(dir, name)) as { default?: ContextPlugin };
     const plugin = mod.default;
-    if (!plugin || plugin.name !== name) throw new StartupError(`contexts/${name}/index.ts must default-export defineContext({ name: '${name}', ... })`);
+    if (!plugin || plugin.name !== name) throw new StartupError(`${path.join(dir, name, 'index.ts')} must default-export defineContext({ name: '${name}', ... })`);
     plugins.set(name, plugin);
   }
   const ordered: ContextPlugin[] = [];
