@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import type { Redis } from './redis';
 import type { Topology } from './topology';
 import type { OutboxSignal } from './outbox-signal';
-import { Wakeup, backoff, sleep } from '../wakeup';
+import { Wakeup, backoff } from '../wakeup';
 import { tracer, contextFromCarrier } from '../telemetry/propagation';
 import { Attr, MESSAGING_SYSTEM, SpanNames } from '../telemetry/names';
 
@@ -110,19 +110,28 @@ export class OutboxRelay {
   private async listen(): Promise<void> {
     const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'tributary-relay-listen' });
     client.on('notification', () => this.wakeup.wake());
+    // One lost connection, one reconnection: a reset reports twice ('read ECONNRESET', then
+    // 'Connection terminated unexpectedly'), and a failed LISTEN both rejects and reports.
+    // Reconnecting on each would double the LISTEN connections with every Postgres restart.
+    let retried = false;
+    const retry = (delayMs: number) => {
+      if (retried) return;
+      retried = true;
+      if (this.listener === client) this.listener = undefined;
+      void client.end().catch(() => undefined);
+      if (this.running) setTimeout(() => void (this.running && this.listen().catch(() => undefined)), delayMs).unref();
+    };
     client.on('error', (err) => {
-      this.log.warn({ err: err.message }, 'outbox LISTEN connection lost; polling until it is back');
-      this.listener = undefined;
-      if (this.running) void sleep(1_000).then(() => (this.running ? this.listen().catch(() => undefined) : undefined));
+      if (!retried) this.log.warn({ err: err.message }, 'outbox LISTEN connection lost; polling until it is back');
+      retry(1_000);
     });
     try {
       await client.connect();
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
-      this.listener = client;
+      if (!retried) this.listener = client;
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'outbox LISTEN failed; polling only');
-      await client.end().catch(() => undefined);
-      if (this.running) setTimeout(() => void (this.running && this.listen()), 2_000).unref();
+      if (!retried) this.log.warn({ err: (err as Error).message }, 'outbox LISTEN failed; polling only');
+      retry(2_000);
     }
   }
 

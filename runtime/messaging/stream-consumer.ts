@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { SpanKind } from '@opentelemetry/api';
 import type { Db, Tx } from '../store/database';
 import type { Logger } from '../logger';
-import { ConcurrencyError } from '../errors';
+import { ConcurrencyError, ServiceUnavailableError } from '../errors';
 import type { Redis } from './redis';
 import type { Topology } from './topology';
 import type { Envelope } from './envelope';
@@ -227,8 +227,12 @@ export class StreamConsumer {
       if (!batch) byPartition.set(partition, (batch = []));
       for (const [id, fields] of entries) batch.push(parseEntry(key, id, fields));
     }
-    const counts = await Promise.all([...byPartition].map(([partition, batch]) => this.handlePartition(partition, batch)));
-    const acked = counts.reduce((a, b) => a + b, 0);
+    // Every partition's batch settles before the round ends, even when one fails: the next
+    // round must not re-read entries that a batch of this one is still handling.
+    const settled = await Promise.allSettled([...byPartition].map(([partition, batch]) => this.handlePartition(partition, batch)));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const acked = settled.reduce((a, r) => a + (r as PromiseFulfilledResult<number>).value, 0);
     // More pending entries may wait behind a full page: next page now if this one moved.
     if (fullPage) this.schedulePending(acked > 0 ? Date.now() : Date.now() + this.options.retryBaseMs);
     return acked;
@@ -300,6 +304,9 @@ export class StreamConsumer {
         return good.length + malformed.length;
       } catch (err) {
         if (err instanceof LeaseLostError) return this.leaseLost(err, malformed.length);
+        // Postgres is away: not the messages' fault. No attempt is counted; they stay pending
+        // and the loop backs off until it is back.
+        if (err instanceof ServiceUnavailableError) throw err;
         // The handler that threw had its attempt: count it, instead of calling it once more
         // than maxAttempts. Conflicts are retried as usual; the others were rolled back, not tried.
         if (culprit.entry && !(err instanceof ConcurrencyError) && (err as { code?: string }).code !== '25P02') culprit.err = err as Error;
@@ -344,6 +351,7 @@ export class StreamConsumer {
           this.leaseLost(err, 0);
           return 'lease-lost';
         }
+        if (err instanceof ServiceUnavailableError) throw err; // see handlePartition
         if (err instanceof ConcurrencyError && conflict < MAX_CONFLICT_RETRIES) continue;
         await this.recordFailure(e, err as Error);
         return 'failed';
