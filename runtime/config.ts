@@ -40,6 +40,7 @@ const schema = z.object({
   LEASE_TTL_MS: int(500).default(4_000),
   LEASE_RENEW_MS: int(50).default(1_000),
   SNAPSHOT_EVERY: int(0).default(50),
+  ACTOR_CACHE_SIZE: int(0, 10_000_000).default(10_000),
   TIMER_POLL_MS: int(10).default(500),
   TIMER_REARM_MS: int(100).default(30_000),
   SHUTDOWN_TIMEOUT_MS: int(100).default(10_000),
@@ -79,6 +80,8 @@ export interface Config {
   /** Partition leases of the worker role: expiry, and how often they are renewed and rebalanced. */
   leases: { ttlMs: number; renewMs: number };
   snapshotEvery: number;
+  /** Committed actor states kept in memory per process (0: none). */
+  actorCacheSize: number;
   timerPollMs: number;
   /** A fired timer fires again after this long unless its actor moved or cancelled it. */
   timerRearmMs: number;
@@ -146,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     leases: { ttlMs: r.LEASE_TTL_MS, renewMs: r.LEASE_RENEW_MS },
     snapshotEvery: r.SNAPSHOT_EVERY,
+    actorCacheSize: r.ACTOR_CACHE_SIZE,
     timerPollMs: r.TIMER_POLL_MS,
     timerRearmMs: r.TIMER_REARM_MS,
     shutdownTimeoutMs: r.SHUTDOWN_TIMEOUT_MS,

@@ -56,7 +56,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   const redis = await connectRedis(config.redisUrl);
   const topology = new Topology(config.redisPrefix, config.partitions);
   const signal = new OutboxSignal(db);
-  const actors = new ActorSystem(db, topology, config.snapshotEvery, signal);
+  const actors = new ActorSystem(db, topology, config.snapshotEvery, signal, config.actorCacheSize);
   for (const p of plugins) for (const a of p.aggregates ?? []) actors.register(a);
   for (const p of plugins) for (const o of p.offers ?? []) actors.offerCommand(o.aggregate, o.command, o.when);
   const jobs = new JobQueues(config.redisUrl, topology.bullPrefix(), log.child({ component: 'jobs' }));

@@ -9,6 +9,7 @@ import { currentTraceCarrier } from '../telemetry/propagation';
 import { exists, type AggregateDefinition, type AggregateState, type CommandSpec, type StoredEventLike } from './aggregate';
 import { fold, initialState, resolve } from './machine-state';
 import { decideCommand } from './decide';
+import { ActorCache } from './actor-cache';
 
 /** Why a command runs: the message that caused it (worker) or the request's correlation (web). */
 export interface Causation {
@@ -49,6 +50,7 @@ const streamIdOf = (type: string, id: string) => `${type}-${id}`;
 export class ActorSystem {
   private readonly aggregates = new Map<string, AggregateDefinition>();
   private readonly offers = new Map<string, { command: string; when: (state: AggregateState<any>) => boolean }[]>();
+  private readonly cache: ActorCache;
 
   constructor(
     private readonly db: Db,
@@ -56,7 +58,11 @@ export class ActorSystem {
     private readonly snapshotEvery: number,
     /** Told after each commit that wrote outbox rows (wakes the relays). */
     private readonly signal?: OutboxSignal,
-  ) {}
+    /** How many committed actor states to keep in memory (0: none). */
+    cacheSize = 0,
+  ) {
+    this.cache = new ActorCache(cacheSize);
+  }
 
   register(definition: AggregateDefinition): void {
     if (this.aggregates.has(definition.type)) throw new Error(`Aggregate type ${definition.type} is registered twice`);
@@ -69,12 +75,31 @@ export class ActorSystem {
     return d;
   }
 
-  /** Current state; version 0 when the aggregate does not exist. */
+  /**
+   * Current state; version 0 when the aggregate does not exist. A cached state costs one
+   * read of the events after it (usually none); otherwise the snapshot and the events since.
+   */
   async load<C = any>(type: string, id: string, q: Queryable = this.db): Promise<AggregateState<C>> {
     const def = this.definition(type);
-    const { snapshot, events } = await loadStream<AggregateState<C>>(q, streamIdOf(type, id));
-    const base = snapshot ? snapshot.state : initialState<C>(def.machine, id);
-    return fold(def.machine, base, events);
+    const streamId = streamIdOf(type, id);
+    const cached = this.cache.get<C>(streamId);
+    let state: AggregateState<C>;
+    if (cached) {
+      state = fold(def.machine, cached, await readStream(q, streamId, cached.version));
+    } else {
+      const { snapshot, events } = await loadStream<AggregateState<C>>(q, streamId);
+      state = fold(def.machine, snapshot ? snapshot.state : initialState<C>(def.machine, id), events);
+    }
+    if (state !== cached) this.remember(streamId, state, q);
+    return state;
+  }
+
+  /** Caches a state once it is committed: now if read outside a transaction, else when the transaction commits. */
+  private remember(streamId: string, state: AggregateState<unknown>, q: Queryable): void {
+    if (state.version === 0) return;
+    const committed = (q as Partial<Tx>).outcome;
+    if (!committed) this.cache.put(streamId, state);
+    else committed.then(() => this.cache.put(streamId, state), () => undefined);
   }
 
   /** Current state, or a 404 naming the resource. */
@@ -205,6 +230,7 @@ export class ActorSystem {
       throw message ? new ConflictError(message) : err;
     }
     this.signal?.afterCommit(tx);
+    this.remember(streamIdOf(def.type, id), after, tx);
     if (this.snapshotEvery > 0 && Math.floor(after.version / this.snapshotEvery) > Math.floor(before.version / this.snapshotEvery)) {
       await saveSnapshot(tx, streamIdOf(def.type, id), after.version, after);
     }

@@ -21,7 +21,7 @@ export class OutboxSignal {
 
   /** Signals once `tx` has committed (nothing if it rolls back). */
   afterCommit(tx: Tx): void {
-    tx.executionPromise.then(
+    tx.outcome.then(
       () => this.committed(),
       () => undefined,
     );

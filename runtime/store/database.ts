@@ -14,6 +14,11 @@ export interface Tx extends Queryable {
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Settles when this transaction (or savepoint) commits, or rejects when it rolls back. */
   readonly executionPromise: Promise<void>;
+  /**
+   * Settles when the outermost transaction commits, or rejects when it rolls back: what
+   * others can see. (A savepoint's release is not that: its transaction may still roll back.)
+   */
+  readonly outcome: Promise<void>;
 }
 
 /** The database: a pool of connections. */
@@ -93,12 +98,14 @@ function rethrow(err: unknown): never {
 
 class PgTx implements Tx {
   readonly executionPromise: Promise<void>;
+  readonly outcome: Promise<void>;
   private settle!: { resolve: () => void; reject: (err: unknown) => void };
   private savepoints = 0;
 
-  constructor(private readonly client: pg.PoolClient) {
+  constructor(private readonly client: pg.PoolClient, outer?: PgTx) {
     this.executionPromise = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     this.executionPromise.catch(() => undefined); // nobody has to listen
+    this.outcome = outer ? outer.outcome : this.executionPromise;
   }
 
   raw<R>(sql: string, bindings?: readonly unknown[]): Promise<R> {
@@ -108,7 +115,7 @@ class PgTx implements Tx {
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const name = `sp${++this.savepoints}`;
     await query(this.client, `SAVEPOINT ${name}`);
-    const sub = new PgTx(this.client);
+    const sub = new PgTx(this.client, this);
     try {
       const result = await fn(sub);
       await query(this.client, `RELEASE SAVEPOINT ${name}`);

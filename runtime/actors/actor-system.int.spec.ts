@@ -1,0 +1,104 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { assign, setup } from 'xstate';
+import { ActorSystem } from './actor-system';
+import { defineAggregate } from './aggregate';
+import { ConcurrencyError } from '../errors';
+import { IntHarness } from '../../test/support/int-fixtures';
+
+/** A counter: OPENED creates it, each INCREMENTED adds one. */
+const counterMachine = setup({
+  types: { context: {} as { n: number }, events: {} as { type: 'OPENED'; data: object } | { type: 'INCREMENTED'; data: object } },
+}).createMachine({
+  id: 'counter',
+  initial: 'new',
+  context: { n: 0 },
+  states: {
+    new: { on: { OPENED: 'open' } },
+    open: { on: { INCREMENTED: { actions: assign({ n: ({ context }) => context.n + 1 }) } } },
+  },
+});
+
+const counter = defineAggregate<{ n: number }>({
+  type: 'counter',
+  topic: 'counters',
+  machine: counterMachine,
+  commands: {
+    open: { event: 'OPENED', creates: true, rejection: () => 'already open' },
+    increment: { event: 'INCREMENTED', rejection: () => 'not open' },
+  },
+});
+
+describe('actor system: the cache of committed states', function () {
+  this.timeout(10_000);
+  let h: IntHarness;
+  /** Two processes' actor systems over one database: `a` caches, `b` writes behind its back. */
+  let a: ActorSystem;
+  let b: ActorSystem;
+
+  before(async () => {
+    h = await IntHarness.open('actor_cache');
+    const system = (cacheSize: number) => {
+      const s = new ActorSystem(h.db, h.topology, 0, undefined, cacheSize);
+      s.register(counter);
+      return s;
+    };
+    a = system(100);
+    b = system(0);
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  async function opened(): Promise<string> {
+    const id = randomUUID();
+    await a.execute('counter', id, 'open', undefined, { expectedVersion: 0 });
+    return id;
+  }
+
+  it('serves a cached state caught up with what another process committed since', async () => {
+    const id = await opened();
+    await a.execute('counter', id, 'increment', undefined);
+    await b.execute('counter', id, 'increment', undefined); // a's cache holds version 2; the log has 3
+    const state = await a.load<{ n: number }>('counter', id);
+    expect(state.version).to.equal(3);
+    expect(state.context.n).to.equal(2);
+    // And a's next command appends at 4, no conflict.
+    const { state: after } = await a.execute<{ n: number }>('counter', id, 'increment', undefined);
+    expect(after.version).to.equal(4);
+    expect(after.context.n).to.equal(3);
+  });
+
+  it('never caches what a transaction wrote when it rolls back', async () => {
+    const id = await opened();
+    await a
+      .execute('counter', id, 'increment', undefined, {})
+      .then(() => h.db.transaction(async (tx) => {
+        await a.execute('counter', id, 'increment', undefined, { tx });
+        throw new Error('rolled back');
+      }))
+      .catch((err: Error) => expect(err.message).to.equal('rolled back'));
+    const state = await a.load<{ n: number }>('counter', id);
+    expect(state.version, 'the rolled-back increment is not served').to.equal(2);
+    expect((await a.execute<{ n: number }>('counter', id, 'increment', undefined)).state.version).to.equal(3);
+  });
+
+  it('never caches what a savepoint wrote when the transaction around it rolls back', async () => {
+    const id = await opened();
+    await h.db
+      .transaction(async (tx) => {
+        await tx.transaction((sp) => a.execute('counter', id, 'increment', undefined, { tx: sp }));
+        throw new Error('outer rolled back');
+      })
+      .catch((err: Error) => expect(err.message).to.equal('outer rolled back'));
+    expect((await a.load('counter', id)).version).to.equal(1);
+  });
+
+  it('still refuses a stale expected version (If-Match) when the state is cached', async () => {
+    const id = await opened();
+    await a.load('counter', id);
+    await b.execute('counter', id, 'increment', undefined);
+    const err = await a.execute('counter', id, 'increment', undefined, { expectedVersion: 1 }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(ConcurrencyError);
+  });
+});
