@@ -29,6 +29,7 @@ const schema = z.object({
   HTTP_BODY_LIMIT_BYTES: int(1024).default(64 * 1024),
   HTTP_REQUEST_TIMEOUT_MS: int(100).default(10_000),
   DB_POOL_MAX: int(1, 200).default(10),
+  DB_CONNECT_TIMEOUT_MS: int(100).default(5_000),
   RELAY_BATCH_SIZE: int(1, 10_000).default(1000),
   RELAY_POLL_MS: int(5).default(250),
   STREAM_MAXLEN: int(0).default(100_000),
@@ -68,7 +69,7 @@ export interface Config {
   migrateOnStart: boolean;
   partitions: number;
   http: { bodyLimitBytes: number; requestTimeoutMs: number };
-  db: { poolMax: number };
+  db: { poolMax: number; connectTimeoutMs: number };
   relay: { batchSize: number; pollMs: number; streamMaxLen: number };
   consumer: {
     batchSize: number;
@@ -138,7 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrateOnStart: r.MIGRATE_ON_START,
     partitions: r.PARTITIONS,
     http: { bodyLimitBytes: r.HTTP_BODY_LIMIT_BYTES, requestTimeoutMs: r.HTTP_REQUEST_TIMEOUT_MS },
-    db: { poolMax: r.DB_POOL_MAX },
+    db: { poolMax: r.DB_POOL_MAX, connectTimeoutMs: r.DB_CONNECT_TIMEOUT_MS },
     relay: { batchSize: r.RELAY_BATCH_SIZE, pollMs: r.RELAY_POLL_MS, streamMaxLen: r.STREAM_MAXLEN },
     consumer: {
       batchSize: r.CONSUMER_BATCH_SIZE,

@@ -48,7 +48,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   const runsWorker = config.role !== 'web';
 
   await ensureDatabase(config.databaseUrl);
-  const db = createDb(config.databaseUrl, config.db.poolMax);
+  const db = createDb(config.databaseUrl, config.db);
   if (config.migrateOnStart) {
     const applied = await migrateLatest(config.databaseUrl, migrationDirs(plugins));
     if (applied.length) log.info({ applied }, 'migrations applied');
