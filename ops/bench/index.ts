@@ -20,7 +20,9 @@ function usage(): string {
     ...suites.map((s) => `  ${s.name.padEnd(10)} ${s.description}`),
     '',
     'knobs (environment): BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_ACCOUNTS, BENCH_CONCURRENCY,',
-    'BENCH_ROUNDS, BENCH_MEASURE_MS, BENCH_MESSAGES, BENCH_VARIANTS=0|1, BENCH_MAX_RUN_MS; see ops/bench/README.md',
+    'BENCH_ROUNDS, BENCH_MEASURE_MS, BENCH_MESSAGES, BENCH_VARIANTS=0|1, BENCH_ORDERS, BENCH_SAGA_RATE,',
+    'BENCH_SAGA_SECONDS, BENCH_SCALE_WARMUP_MS, BENCH_SCALE_OPEN, BENCH_SCALE_UNITS, BENCH_SCALE_RATE,',
+    'BENCH_MAX_RUN_MS; see ops/bench/README.md',
   ].join('\n');
 }
 
