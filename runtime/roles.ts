@@ -108,7 +108,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
       connections.push(conn);
       let consumer: StreamConsumer | undefined;
       // A won partition's pending entries are taken over before it is read.
-      const ownership = leases.join(group, (won) => consumer!.adopt(won));
+      const ownership = leases.join(group, { won: (ps) => consumer!.adopt(ps), gaveBack: () => consumer!.interruptRead() });
       consumer = new StreamConsumer(db, redis, conn, topology, {
         ...config.consumer,
         group,

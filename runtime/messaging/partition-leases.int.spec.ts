@@ -32,7 +32,7 @@ describe('partition leases (Redis leases, Postgres fencing tokens)', function ()
     const leases = new PartitionLeases(h.db, await h.redisConnection(), topology, { ttlMs, renewMs: 100 }, h.log);
     open.push(leases);
     const won: number[][] = [];
-    const view = leases.join(group, async (ps) => void won.push(ps));
+    const view = leases.join(group, { won: async (ps) => void won.push(ps) });
     return { leases, view, won };
   }
 
@@ -142,5 +142,59 @@ describe('partition leases (Redis leases, Postgres fencing tokens)', function ()
       return (await rows()).length > 0;
     });
     expect(await rows()).to.deep.equal([{ consumer: 'b' }]);
+  });
+});
+
+describe('partition leases: hand-over between live workers', function () {
+  this.timeout(20_000);
+  let h: IntHarness;
+  const stops: (() => Promise<void>)[] = [];
+
+  before(async () => {
+    h = await IntHarness.open('leases_handover');
+    await h.db.raw('CREATE TABLE handled (message_id uuid PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
+  });
+  after(async () => {
+    for (const stop of stops.reverse()) await stop();
+    await h?.close();
+  });
+
+  /** A worker as roles.ts wires it: leases announced over pub/sub, a consumer reading what they give it. */
+  async function worker(t: Topology): Promise<PartitionOwnership> {
+    const leases = new PartitionLeases(h.db, await h.redisConnection(), t, { ttlMs: 4_000, renewMs: 1_000 }, h.log, await h.redisConnection());
+    let consumer: StreamConsumer | undefined;
+    const ownership = leases.join('handover', { won: (ps) => consumer!.adopt(ps), gaveBack: () => consumer!.interruptRead() });
+    consumer = await h.consumer(t, {
+      group: 'handover',
+      ownership,
+      blockMs: 2_000,
+      claimIdleMs: 30_000,
+      handler: async (m, tx) => void (await tx.raw('INSERT INTO handled (message_id) VALUES (?)', [m.id])),
+    });
+    await consumer.ensureGroups();
+    await leases.start();
+    await consumer.start();
+    stops.push(async () => {
+      await consumer!.stop();
+      await leases.stop();
+    });
+    return ownership;
+  }
+
+  it('loses no message read in the moment a partition moves: all are handled within seconds, not after the claim idle time', async () => {
+    const t = h.freshTopology('leases-handover', 8);
+    const a = await worker(t);
+    // a idles in a blocking read of all 8 partitions when b joins and takes 4 of them.
+    await new Promise((r) => setTimeout(r, 300));
+    const b = await worker(t);
+    await until('the even spread', async () => a.owned().length === 4 && b.owned().length === 4, 5_000, 5);
+    // Messages for every partition, right after the hand-over: a read that a still had in
+    // flight over its old partitions would take some of b's.
+    const sent = Array.from({ length: 40 }, (_, i) => envelope(`actor-${i}`, 1));
+    for (const m of sent) await publish(h.redis, t, m);
+    await until('every message handled', async () => {
+      const { rows } = await h.db.raw<{ rows: { n: number }[] }>('SELECT count(*)::int AS n FROM handled');
+      return rows[0].n === sent.length;
+    }, 6_000, 100);
   });
 });

@@ -84,12 +84,19 @@ const FENCE_SQL = `
     SET token = partition_owners.token + 1, owner = excluded.owner, acquired_at = now()
   RETURNING partition, token::int AS token`;
 
+/** What the consumer of a group does when its share changes. */
+export interface OwnershipHandlers {
+  /** Runs before won partitions are read: take over the old owner's pending entries. */
+  won(partitions: number[]): Promise<void>;
+  /** Partitions were given back: stop a read in flight that still covers them. */
+  gaveBack?(): void;
+}
+
 interface GroupState {
   readonly group: string;
   /** Partition -> fencing token, for partitions held in Redis and fenced in Postgres. */
   readonly owned: Map<number, number>;
-  /** Runs before a won partition is read: take over the old owner's pending entries. */
-  readonly onWon: (partitions: number[]) => Promise<void>;
+  readonly handlers: OwnershipHandlers;
   /** Sorted copy of owned's keys, rebuilt on change (read on every consumer tick). */
   ownedList: number[];
 }
@@ -132,8 +139,8 @@ export class PartitionLeases {
   }
 
   /** Adds a consumer group to this process's share; returns the view its consumer reads. */
-  join(group: string, onWon: (partitions: number[]) => Promise<void>): PartitionOwnership {
-    const state: GroupState = { group, owned: new Map(), onWon, ownedList: [] };
+  join(group: string, handlers: OwnershipHandlers): PartitionOwnership {
+    const state: GroupState = { group, owned: new Map(), handlers, ownedList: [] };
     this.groups.set(group, state);
     return {
       owned: () => (Date.now() < this.validUntil ? state.ownedList : []),
@@ -232,10 +239,11 @@ export class PartitionLeases {
     const won = [...held].filter((p) => !g.owned.has(p));
     if (won.length) {
       const { rows } = await this.db.raw<{ rows: { partition: number; token: number }[] }>(FENCE_SQL, [g.group, won, this.memberId]);
-      await g.onWon(won);
+      await g.handlers.won(won);
       for (const r of rows) g.owned.set(r.partition, r.token);
       changed = true;
     }
+    if (gaveBack) g.handlers.gaveBack?.();
     if (changed) {
       g.ownedList = sorted(g.owned);
       this.log.info({ group: g.group, owned: g.ownedList, won }, 'partition ownership changed');

@@ -101,6 +101,10 @@ export class StreamConsumer {
   private readonly retryAt = new Map<string, number>();
   private pendingDue = 0;
   private blockingClientId?: number;
+  /** A blocking read is in flight (CLIENT UNBLOCK can cut it short). */
+  private blockedReading = false;
+  /** Won partitions to claim once more (at `at`): entries their old owner read just before it gave them back. */
+  private reclaim?: { partitions: number[]; at: number };
   private lastClaim = 0;
   /** Messages handled (committed) since start. */
   handled = 0;
@@ -155,8 +159,13 @@ export class StreamConsumer {
   async stop(): Promise<void> {
     this.running = false;
     // A blocked read would hold the stop (and the hand-over of the partitions) for up to blockMs.
-    if (this.blockingClientId !== undefined) await this.redis.client('UNBLOCK', this.blockingClientId).catch(() => undefined);
+    await this.interruptRead();
     await this.loop;
+  }
+
+  /** Cuts a blocking read short (it returns nothing); the next round reads the current partitions. */
+  async interruptRead(): Promise<void> {
+    if (this.blockedReading && this.blockingClientId !== undefined) await this.redis.client('UNBLOCK', this.blockingClientId).catch(() => undefined);
   }
 
   private async run(): Promise<void> {
@@ -186,6 +195,11 @@ export class StreamConsumer {
   /** One read-and-handle round. Exposed for tests. */
   async tick(): Promise<number> {
     const now = Date.now();
+    if (this.reclaim && now >= this.reclaim.at) {
+      const { partitions } = this.reclaim;
+      this.reclaim = undefined;
+      await this.adopt(partitions, false);
+    }
     if (now - this.lastClaim >= Math.min(this.options.claimIdleMs, 5_000)) {
       this.lastClaim = now;
       await this.claimAbandoned();
@@ -211,10 +225,15 @@ export class StreamConsumer {
       fullPage = reply?.some(([, e]) => e.length >= page) ?? false;
     } else {
       const block = this.pendingDue ? Math.max(1, Math.min(this.options.blockMs, this.pendingDue - now)) : this.options.blockMs;
-      reply = (await this.blockingRedis.xreadgroup(
-        'GROUP', this.options.group, this.name, 'COUNT', this.options.batchSize, 'BLOCK', block,
-        'STREAMS', ...keys, ...keys.map(() => '>'),
-      )) as StreamReply;
+      this.blockedReading = true;
+      try {
+        reply = (await this.blockingRedis.xreadgroup(
+          'GROUP', this.options.group, this.name, 'COUNT', this.options.batchSize, 'BLOCK', block,
+          'STREAMS', ...keys, ...keys.map(() => '>'),
+        )) as StreamReply;
+      } finally {
+        this.blockedReading = false;
+      }
     }
     if (!reply) return 0;
     // One batch per partition number across topics: an actor's messages on every topic of
@@ -422,10 +441,19 @@ export class StreamConsumer {
     return new Set(rows[0].fresh ?? []);
   }
 
-  /** Takes over every pending entry of these partitions at once (their old owner is fenced off). */
-  async adopt(partitions: number[]): Promise<void> {
+  /**
+   * Takes over every pending entry of these partitions at once (their old owner is fenced
+   * off), and once more a read's length later: the old owner's last blocking read may still
+   * deliver entries of these partitions to it after this claim, and it cannot commit them.
+   */
+  async adopt(partitions: number[], again = true): Promise<void> {
     for (const key of this.keysOf(partitions)) await this.claim(key, 0);
     this.schedulePending(Date.now());
+    if (again) {
+      const at = Date.now() + this.options.blockMs + 500;
+      this.reclaim = { partitions: [...new Set([...(this.reclaim?.partitions ?? []), ...partitions])], at };
+      this.schedulePending(at);
+    }
   }
 
   private readonly attemptsSeen = new Map<string, number>();
