@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { OutboxSignal } from './outbox-signal';
-import { OutboxRelay, type RelayOptions } from './outbox-relay';
+import { OutboxRelay, RELAY_LOCK_KEY, type RelayOptions } from './outbox-relay';
+import pg from 'pg';
 import type { Topology } from './topology';
 import type { Redis } from './redis';
 import type { Db } from '../store/database';
@@ -135,5 +136,31 @@ describe('outbox relay (Postgres -> Redis)', function () {
     expect(tookMs).to.be.below(1_000);
     const [[, fields]] = (await h.redis.xrange(key, '-', '+')) as [string, string[]][];
     expect(JSON.parse(fields[1])).to.deep.equal(m);
+  });
+
+  it('stands by while another relay holds the lock: commit signals do not make it retry, and it takes over within a second once the lock is free', async () => {
+    const topology = h.freshTopology('relay_standby');
+    // Another process's relay, in the middle of a batch: the lock is taken.
+    const other = new pg.Client({ connectionString: h.databaseUrl });
+    await other.connect();
+    try {
+      await other.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK_KEY]);
+      const signal = new OutboxSignal(h.db);
+      const relay = new OutboxRelay(h.db, h.redis, topology, { batchSize: 50, pollMs: 20, streamMaxLen: 0, databaseUrl: h.databaseUrl }, h.log, signal);
+      relays.push(relay);
+      await relay.start();
+      for (let i = 0; i < 50; i++) {
+        signal.committed();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(relay.batches, 'batches tried while standing by').to.be.at.most(2);
+      await appendOne(writers, topology, 'standby', 0);
+      await other.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK_KEY]);
+      const freed = Date.now();
+      await until('the standby relay to publish', async () => relay.published === 1, 2_000, 10);
+      expect(Date.now() - freed).to.be.below(1_500);
+    } finally {
+      await other.end();
+    }
   });
 });

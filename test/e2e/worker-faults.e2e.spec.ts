@@ -5,11 +5,13 @@
  * status change in its log). The scenarios run in sequence on one deployment.
  */
 import { expect } from 'chai';
-import { killStartedProcesses } from '../support/e2e-process';
-import { Cluster, OrderFlow, type Shop } from '../support/e2e-cluster';
+import { killStartedProcesses, spawnCli } from '../support/e2e-process';
+import { CLUSTER_SETTINGS, Cluster, OrderFlow, pidOf, type Shop } from '../support/e2e-cluster';
+import type { GroupPartitions } from '../../runtime/messaging/partition-report';
 import { deleteByPrefix } from '../../runtime/messaging/redis';
 
 const RATE = 10; // orders per second
+const REQUEST_TIMEOUT_MS = 2_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('worker faults: one web, three workers, orders flowing', function () {
@@ -18,22 +20,28 @@ describe('worker faults: one web, three workers, orders flowing', function () {
   let shop: Shop;
 
   before(async () => {
-    cluster = await Cluster.start('faults', 3);
+    // Every process reaches Postgres through a proxy the test can cut (scenario 4).
+    cluster = await Cluster.start('faults', 3, { HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) }, { postgresProxy: true });
     shop = await cluster.shop(['SKU-F1', 'SKU-F2', 'SKU-F3'], 300);
     await cluster.waitUntilServedBy(cluster.workers);
   });
   after(async () => {
+    await cluster?.stop();
     await killStartedProcesses();
   });
 
-  /** Orders flow while `fault` runs; then every one must end terminal with the invariants intact. */
-  async function underLoad(fault: () => Promise<void>): Promise<Map<string, string>> {
+  /**
+   * Orders flow while `fault` runs; then every one accepted must end terminal with the
+   * invariants intact. Only `expectRefusals` may refuse orders (with what it checks).
+   */
+  async function underLoad(fault: () => Promise<void>, expectRefusals?: (flow: OrderFlow) => void): Promise<Map<string, string>> {
     const flow = new OrderFlow(cluster.api, shop).start(RATE);
     await sleep(1_500);
     await fault();
     await sleep(1_500);
     const ids = await flow.stop();
-    expect(flow.refused, 'orders refused by the web role').to.deep.equal([]);
+    if (expectRefusals) expectRefusals(flow);
+    else expect(flow.refused, 'orders refused by the web role').to.deep.equal([]);
     expect(ids.length).to.be.greaterThan(20);
     const statuses = await cluster.settle(ids);
     // Every fifth order is declined by the gateway; the rest have stock and succeed.
@@ -61,6 +69,27 @@ describe('worker faults: one web, three workers, orders flowing', function () {
     expect(spread.get(newcomer.pid), 'the newcomer owns its share').to.equal(spread.get(survivors[0].pid));
   });
 
+  it('tributary partitions (the CLI) shows the owners GET /v1/ops/partitions shows, with lag and pending', async () => {
+    const cli = spawnCli({ ...cluster.env, ...CLUSTER_SETTINGS }, ['partitions', '--json']);
+    const exit = await cli.exited;
+    expect(exit.code, cli.stderr()).to.equal(0);
+    const fromCli = JSON.parse(cli.stdout()) as GroupPartitions[];
+    const fromHttp = await cluster.partitions();
+    const owners = (groups: GroupPartitions[]) => groups.map((g) => [g.group, g.partitions.map((p) => pidOf(p.owner ?? ''))]);
+    expect(owners(fromCli)).to.deep.equal(owners(fromHttp));
+    expect(fromCli.map((g) => g.group)).to.include.members(['accounts.activation', 'orders.saga', 'payments.saga', 'warehouse.saga']);
+    const live = new Set(cluster.live().map((w) => w.pid));
+    for (const g of fromCli) {
+      expect(g.partitions).to.have.length(6);
+      for (const p of g.partitions) {
+        expect(live.has(pidOf(p.owner ?? '')!), `${g.group} p${p.partition} owned by a live worker`).to.equal(true);
+        expect(p.token).to.be.a('number').and.at.least(1);
+        expect(p.pending).to.be.a('number');
+        expect(p.lag).to.be.a('number');
+      }
+    }
+  });
+
   it('2. SIGTERM of a worker: it finishes in flight, hands its partitions back, and they move within 2 s', async () => {
     const [victim, ...survivors] = cluster.live();
     let moveMs = 0;
@@ -85,6 +114,31 @@ describe('worker faults: one web, three workers, orders flowing', function () {
     });
     const after = await eventuallySpread(cluster, cluster.live().length);
     expect([...after.keys()].sort()).to.deep.equal([...before.keys()].sort());
+  });
+
+  it('4. Postgres goes away for 3 s mid-run: the web role answers 503 problem+json, never 500 or a hang; workers back off and resume; nothing acknowledged is lost', async () => {
+    const proxy = cluster.postgres!;
+    let cutFor = 0;
+    await underLoad(
+      async () => {
+        const begin = Date.now();
+        proxy.cut('reset');
+        await sleep(3_000);
+        proxy.restore();
+        cutFor = Date.now() - begin;
+      },
+      (flow) => {
+        console.log(`      Postgres away ${cutFor} ms: ${flow.ids.length} orders accepted, ${flow.refusals.length} refused (${[...new Set(flow.refused)].join(', ')})`);
+        expect(flow.refusals.length, 'orders posted while Postgres was away are refused').to.be.greaterThan(5);
+        for (const r of flow.refusals) {
+          expect(r.status, JSON.stringify(r)).to.equal(503);
+          expect(r.contentType).to.match(/^application\/problem\+json/);
+          expect(r.ms, 'answered within the request timeout').to.be.lessThan(REQUEST_TIMEOUT_MS + 1_000);
+        }
+      },
+    );
+    for (const w of cluster.live()) expect(w.hasExited(), `worker ${w.pid} survived`).to.equal(false);
+    expect(cluster.web.hasExited()).to.equal(false);
   });
 });
 

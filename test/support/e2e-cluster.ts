@@ -9,6 +9,7 @@ import { freshDeployment, startServer, type ServerProcess } from './e2e-process'
 import { client, type Client } from './e2e-http';
 import { ADDRESS, activeAccount, line, stockedWarehouse } from './e2e-shop';
 import type { TestEnv } from './runtime';
+import { TcpProxy } from './tcp-proxy';
 import type { GroupPartitions } from '../../runtime/messaging/partition-report';
 import { createDb } from '../../runtime/store/database';
 import { loadContexts } from '../../runtime/context';
@@ -38,18 +39,43 @@ export class Cluster {
   readonly workers: ServerProcess[] = [];
   readonly api: Client;
 
-  private constructor(readonly env: TestEnv, readonly web: ServerProcess, private readonly settings: Record<string, string>) {
+  private constructor(
+    readonly env: TestEnv,
+    readonly web: ServerProcess,
+    private readonly settings: Record<string, string>,
+    /** Every process reaches Postgres through it, when started with `postgresProxy`: cut it to take Postgres away. */
+    readonly postgres?: TcpProxy,
+  ) {
     this.api = client(web.url);
   }
 
-  /** Starts the web process (it migrates), then `workers` worker processes in parallel. */
-  static async start(label: string, workers: number, extra: Record<string, string> = {}): Promise<Cluster> {
+  /**
+   * Starts the web process (it migrates), then `workers` worker processes in parallel. With
+   * `postgresProxy`, the processes reach Postgres through a {@link TcpProxy} (the test's own
+   * checks go direct).
+   */
+  static async start(label: string, workers: number, extra: Record<string, string> = {}, options: { postgresProxy?: boolean } = {}): Promise<Cluster> {
     const env = await freshDeployment(label);
     const settings = { ...CLUSTER_SETTINGS, ...extra };
+    let proxy: TcpProxy | undefined;
+    if (options.postgresProxy) {
+      const direct = new URL(env.DATABASE_URL);
+      proxy = await TcpProxy.start({ host: direct.hostname, port: Number(direct.port || 5432) });
+      const viaProxy = new URL(env.DATABASE_URL);
+      viaProxy.hostname = '127.0.0.1';
+      viaProxy.port = String(proxy.port);
+      settings.DATABASE_URL = viaProxy.toString();
+    }
     const web = await startServer(env, { ...settings, ROLE: 'web' });
-    const cluster = new Cluster(env, web, settings);
+    const cluster = new Cluster(env, web, settings, proxy);
     await Promise.all(Array.from({ length: workers }, () => cluster.addWorker()));
     return cluster;
+  }
+
+  /** Stops every process of the cluster still running (SIGTERM, then SIGKILL) and the proxy. */
+  async stop(): Promise<void> {
+    await Promise.all([this.web, ...this.workers].filter((p) => !p.hasExited()).map((p) => p.stop()));
+    await this.postgres?.close();
   }
 
   async addWorker(): Promise<ServerProcess> {
@@ -160,6 +186,8 @@ export class OrderFlow {
   /** Ids of the accepted orders the gateway declines. */
   readonly declined = new Set<string>();
   readonly refused: number[] = [];
+  /** Every answer other than 201: status, content type and how long it took (0: no answer). */
+  readonly refusals: { status: number; contentType: string; ms: number }[] = [];
   private timer?: NodeJS.Timeout;
   private inFlight = new Set<Promise<void>>();
   private n = 0;
@@ -179,14 +207,21 @@ export class OrderFlow {
       lineItems: [line(this.shop.products[i % this.shop.products.length], 1, 10, declined ? 0.01 : 0.5)],
       shippingAddress: ADDRESS,
     };
+    const begin = Date.now();
     const p = this.api
       .post('/v1/orders', body)
       .then((r) => {
-        if (r.status !== 201) return void this.refused.push(r.status);
+        if (r.status !== 201) {
+          this.refusals.push({ status: r.status, contentType: r.contentType, ms: Date.now() - begin });
+          return void this.refused.push(r.status);
+        }
         this.ids.push(r.body.orderId as string);
         if (declined) this.declined.add(r.body.orderId as string);
       })
-      .catch(() => void this.refused.push(0))
+      .catch(() => {
+        this.refusals.push({ status: 0, contentType: '', ms: Date.now() - begin });
+        this.refused.push(0);
+      })
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
   }
