@@ -9,9 +9,7 @@ import { freshDeployment, killStartedProcesses, startServer, type ServerProcess 
 import { client } from '../support/e2e-http';
 import { ADDRESS, activeAccount, line, settledOrder, stockedWarehouse } from '../support/e2e-shop';
 import { eventually } from '../support/runtime';
-import { createDb } from '../../runtime/store/database';
-import { loadContexts } from '../../runtime/context';
-import { runChecks } from '../../ops/check/run-checks';
+import { expectInvariants } from '../support/invariants';
 
 describe('order saga under contention', function () {
   this.timeout(120_000);
@@ -57,12 +55,6 @@ describe('order saga under contention', function () {
     } finally {
       await db.end();
     }
-    const knex = createDb(env.DATABASE_URL, 2);
-    try {
-      const report = await runChecks(knex, loadContexts('all'), 0);
-      expect(report.checks.filter((c) => c.violations.length), JSON.stringify(report.checks)).to.deep.equal([]);
-    } finally {
-      await knex.destroy();
-    }
+    await expectInvariants(env.DATABASE_URL);
   });
 });

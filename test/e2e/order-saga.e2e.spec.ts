@@ -10,9 +10,7 @@ import Redis from 'ioredis';
 import { freshDeployment, killStartedProcesses, startServer, type ServerProcess } from '../support/e2e-process';
 import { client, expectProblem, type Client } from '../support/e2e-http';
 import { ADDRESS, activeAccount, eventTypes, line, settledOrder, stockedWarehouse } from '../support/e2e-shop';
-import { createDb } from '../../runtime/store/database';
-import { loadContexts } from '../../runtime/context';
-import { runChecks } from '../../ops/check/run-checks';
+import { expectInvariants } from '../support/invariants';
 
 const SAGA_SETTINGS = {
   CONTEXTS: 'all',
@@ -20,17 +18,6 @@ const SAGA_SETTINGS = {
   ORDER_STEP_TIMEOUT_MS: '20000',
   PAYMENT_CHARGE_BACKOFF_MS: '100',
 };
-
-async function assertInvariants(databaseUrl: string) {
-  const db = createDb(databaseUrl, 2);
-  try {
-    const report = await runChecks(db, loadContexts('all'), 0);
-    const failed = report.checks.filter((c) => c.violations.length);
-    expect(failed, JSON.stringify(failed, null, 2)).to.deep.equal([]);
-  } finally {
-    await db.destroy();
-  }
-}
 
 async function count(databaseUrl: string, sql: string): Promise<number> {
   const c = new pg.Client({ connectionString: databaseUrl });
@@ -136,7 +123,7 @@ for (const layout of layouts) {
     });
 
     it('keeps every invariant', async () => {
-      await assertInvariants(databaseUrl);
+      await expectInvariants(databaseUrl);
     });
   });
 }
@@ -166,7 +153,7 @@ for (const layout of layouts) {
       expect((await api.get(`/v1/payments/${order.paymentId}`)).body.status).to.equal('PAYMENT_FAILED');
       const types = await eventTypes(api, `/v1/orders/${order.orderId}`, 'orderEventList');
       expect(types.slice(-2)).to.deep.equal(['PAYMENT_FAILED', 'ORDER_FAILED']);
-      await assertInvariants(env.DATABASE_URL);
+      await expectInvariants(env.DATABASE_URL);
     });
   });
 }
@@ -201,6 +188,6 @@ describe('order saga, Redis loses its data mid-run', function () {
     }
     const orders = await Promise.all(posted.map((r) => settledOrder(api, r.body.orderId, 90_000)));
     expect(orders.filter((o) => o.status === 'ORDER_SUCCEEDED')).to.have.length(20);
-    await assertInvariants(env.DATABASE_URL);
+    await expectInvariants(env.DATABASE_URL);
   });
 });
