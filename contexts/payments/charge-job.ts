@@ -1,7 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import {
-  Attr, CommandRejectedError, ConcurrencyError, SpanNames, contextFromCarrier, exists, inSpan,
+  Attr, CommandRejectedError, ConcurrencyError, SpanNames, cancelTimers, contextFromCarrier, exists, inSpan,
   type AggregateState, type Causation, type JobProcessor, type RuntimeServices,
 } from '../../runtime';
 import { PAYMENT, PaymentStatus as S } from './contract';
@@ -12,6 +12,7 @@ import { GatewaySimulator } from './gateway-simulator';
 import { CHARGE_QUEUE, type ChargeJobData } from './charge-queue';
 import { answerFor } from './replies';
 import { fromCents } from './money';
+import { SETTLE_DEADLINE } from './settle';
 
 export const GATEWAY_UNAVAILABLE = 'payment gateway unavailable';
 
@@ -75,7 +76,11 @@ async function refund(job: Job<ChargeJobData>, services: RuntimeServices, gatewa
   }
   services.log.warn({ paymentId, chargeId }, 'charge approved after the payment had failed: refunded');
   try {
-    await services.actors.execute(PAYMENT, paymentId, 'recordRefund', { chargeId }, { causation });
+    await services.db.transaction(async (tx) => {
+      await services.actors.execute(PAYMENT, paymentId, 'recordRefund', { chargeId }, { tx, causation });
+      // Nothing stands any more: the payment's settle deadline (reactions.ts) has done its work.
+      await cancelTimers(tx, [{ actor: { type: PAYMENT, id: paymentId }, name: SETTLE_DEADLINE }]);
+    });
   } catch (err) {
     if (!(err instanceof CommandRejectedError) && !(err instanceof ConcurrencyError)) throw err; // already recorded
   }

@@ -1,7 +1,11 @@
 import { z } from 'zod';
-import { currentTraceCarrier, exists, validate, type AggregateState, type ReactionContext, type Subscription } from '../../runtime';
+import { TIMER_FIRED, currentTraceCarrier, exists, validate, type AggregateState, type ReactionContext, type Subscription } from '../../runtime';
 import { OrderReply } from '../orders/contract';
-import { PAYMENT, PAYMENTS_COMMANDS_TOPIC, PaymentCommand } from './contract';
+import { PAYMENT, PAYMENTS_COMMANDS_TOPIC, PaymentCommand, PaymentStatus as S } from './contract';
+import { gatewayFor } from './charge-job';
+import { paymentsConfig } from './config';
+import { withTimeout } from './gateway';
+import { SETTLE_DEADLINE } from './settle';
 import type { PaymentContext } from './payment.machine';
 import { amountSchema } from './payment.aggregate';
 import { answerFor, declined } from './replies';
@@ -90,17 +94,48 @@ async function cancelPayment(ctx: ReactionContext): Promise<void> {
   const result = exists(before)
     ? await ctx.execute<PaymentContext>(PAYMENT, paymentId, 'fail', { reason })
     : await ctx.execute<PaymentContext>(PAYMENT, paymentId, 'cancelUnknown', { orderId, reason });
+  if (result && before.status === S.PAYMENT_PENDING) {
+    // Its charge may be running, or approved and lost with a worker that died before recording
+    // it. Once any call in flight has timed out, settle it (see settleCharge): durably, since
+    // the charge job that would refund it lives in Redis.
+    await ctx.schedule({ actor: { type: PAYMENT, id: paymentId }, name: SETTLE_DEADLINE, topic: PAYMENTS_COMMANDS_TOPIC, inMs: paymentsConfig().gatewayTimeoutMs + 1_000 });
+  }
   // Refused (already succeeded or failed): the state answers.
   await ctx.send(answerFor(result ? result.state : before, orderId));
+}
+
+/**
+ * A failed payment must have no charge standing. When the gateway holds an approved charge
+ * for it (the saga cancelled the payment while the charge was being approved, and the job
+ * that would have refunded it died with its worker, or with Redis's data), the charge job is
+ * queued again: it finds the payment failed, refunds the charge and records the refund. The
+ * deadline fires again (every TIMER_REARM_MS) until the refund is recorded or the gateway
+ * holds no approved charge.
+ */
+async function settleCharge(ctx: ReactionContext): Promise<void> {
+  const paymentId = ctx.message.actor.id;
+  const state = await load(ctx, paymentId);
+  const owed = state.status === S.PAYMENT_FAILED && state.context.refundedChargeId === null && state.context.amountCents !== null;
+  const cfg = paymentsConfig();
+  const held = owed ? await withTimeout(cfg.gatewayTimeoutMs, 'lookup', (signal) => gatewayFor(ctx.services, cfg).lookup(paymentId, signal)) : undefined;
+  if (!held?.approved) {
+    await ctx.cancel({ type: PAYMENT, id: paymentId }, SETTLE_DEADLINE);
+    return;
+  }
+  ctx.log.warn({ paymentId, chargeId: held.chargeId }, 'an approved charge stands for a failed payment: queueing its refund');
+  const job = { paymentId, correlationId: ctx.message.correlationId, causationId: ctx.message.id };
+  const trace = currentTraceCarrier();
+  ctx.afterCommit(() => ensureChargeQueued(ctx.services, job, trace));
 }
 
 /** The order saga's commands to payments. */
 export const sagaCommands: Subscription = {
   name: 'saga',
   topics: [PAYMENTS_COMMANDS_TOPIC],
-  types: [PaymentCommand.CREATE_PAYMENT, PaymentCommand.CANCEL_PAYMENT],
+  types: [PaymentCommand.CREATE_PAYMENT, PaymentCommand.CANCEL_PAYMENT, TIMER_FIRED],
   async handle(ctx) {
     if (ctx.message.type === PaymentCommand.CREATE_PAYMENT) await createPayment(ctx);
-    else await cancelPayment(ctx);
+    else if (ctx.message.type === PaymentCommand.CANCEL_PAYMENT) await cancelPayment(ctx);
+    else if ((ctx.message.data as { name?: unknown }).name === SETTLE_DEADLINE) await settleCharge(ctx);
   },
 };

@@ -38,7 +38,17 @@ export class JobQueues {
 
   /** Worker role: processes a queue until {@link close}. */
   process(queue: string, processor: Processor, concurrency = 1): Worker {
-    const worker = new Worker(queue, processor, { connection: this.connection(), prefix: this.prefix, concurrency });
+    const worker = new Worker(queue, processor, {
+      connection: this.connection(),
+      prefix: this.prefix,
+      concurrency,
+      // A job whose worker died is back in the queue within about 20 s (lock expiry, then
+      // BullMQ's two-phase stalled check) instead of about a minute with the defaults (30 s each).
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
+      // A job that stalls is retried, not failed: processors here re-check state before acting.
+      maxStalledCount: 5,
+    });
     worker.on('failed', (job, err) => this.log.warn({ queue, jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'job failed'));
     this.workers.push(worker);
     return worker;

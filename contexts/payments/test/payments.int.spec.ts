@@ -6,7 +6,8 @@ import { ORDERS_COMMANDS_TOPIC, OrderReply } from '../../orders/contract';
 import { PAYMENT, PAYMENTS_COMMANDS_TOPIC, PaymentCommand, PaymentStatus as S } from '../contract';
 import { PaymentEventType as E } from '../payment.machine';
 import { CHARGE_QUEUE } from '../charge-queue';
-import { GATEWAY_UNAVAILABLE } from '../charge-job';
+import { GATEWAY_UNAVAILABLE, gatewayFor } from '../charge-job';
+import { paymentsConfig } from '../config';
 import { checkPaymentInvariants } from '../invariants';
 
 /** Small gateway timeout and retry delays, so the failure paths take seconds, not minutes. */
@@ -225,6 +226,41 @@ describe('payments context (integration: Postgres, Redis, BullMQ)', function () 
     } finally {
       setEnv(PAYMENT_ENV);
     }
+  });
+
+  it('an approved charge whose job was lost (its worker died, or Redis lost the queue) is refunded: the settle deadline in Postgres queues the refund', async () => {
+    const { orderId, paymentId } = ids();
+    // The payment as CREATE_PAYMENT leaves it, but with no charge job anywhere (lost)...
+    await runtime.services.actors.execute(PAYMENT, paymentId, 'create', { orderId, amount: 7 }, { expectedVersion: 0 });
+    // ...and the charge it had made before it was lost, approved by the gateway.
+    const charged = await gatewayFor(runtime.services, paymentsConfig()).charge({ paymentId, amount: 7 });
+    expect(charged.approved).to.equal(true);
+    expect(await chargeJob(paymentId)).to.equal(undefined);
+
+    await send(PaymentCommand.CANCEL_PAYMENT, { orderId, paymentId, reason: 'payment deadline passed' });
+    await untilReplies(orderId, 1);
+    // The deadline fires once the gateway timeout has passed (300 ms + 1 s here).
+    await eventually(async () => (await eventTypes(paymentId)).includes(E.PAYMENT_REFUNDED), 15_000, 100);
+    const [row] = await gatewayRows(paymentId);
+    expect(row.status).to.equal('refunded');
+    expect((await payment(paymentId)).context.refundedChargeId).to.equal(row.charge_id);
+    // And the deadline is gone once nothing stands.
+    await eventually(async () => {
+      const { rows } = await runtime.services.db.raw<{ rows: unknown[] }>('SELECT 1 FROM timers WHERE actor_type = ? AND actor_id = ?', [PAYMENT, paymentId]);
+      return rows.length === 0;
+    }, 10_000, 100);
+  });
+
+  it('a payment cancelled while pending with no charge at the gateway leaves no deadline behind', async () => {
+    const { orderId, paymentId } = ids();
+    await runtime.services.actors.execute(PAYMENT, paymentId, 'create', { orderId, amount: 8 }, { expectedVersion: 0 });
+    await send(PaymentCommand.CANCEL_PAYMENT, { orderId, paymentId, reason: 'payment deadline passed' });
+    await untilReplies(orderId, 1);
+    const timers = async () => (await runtime.services.db.raw<{ rows: { name: string }[] }>('SELECT name FROM timers WHERE actor_type = ? AND actor_id = ?', [PAYMENT, paymentId])).rows;
+    expect((await timers()).map((t) => t.name)).to.deep.equal(['settle-charge']);
+    await eventually(async () => (await timers()).length === 0, 10_000, 100);
+    expect(await gatewayRows(paymentId)).to.deep.equal([]);
+    expect(await eventTypes(paymentId)).to.deep.equal([E.PAYMENT_CREATED, E.ORDER_CONNECTED, E.PAYMENT_PENDING, E.PAYMENT_FAILED]);
   });
 
   it('a charge job whose payment never committed charges nothing; a later CREATE_PAYMENT replaces the stale job', async () => {
