@@ -154,11 +154,6 @@ export class PartitionLeases {
     };
   }
 
-  /** Partitions this process owns now, per group (for logs and the ops endpoint). */
-  ownedByGroup(): Record<string, number[]> {
-    return Object.fromEntries([...this.groups.values()].map((g) => [g.group, g.ownedList]));
-  }
-
   private get channel(): string {
     return `${this.topology.prefix}leases`;
   }

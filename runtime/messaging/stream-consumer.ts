@@ -148,7 +148,10 @@ export class StreamConsumer {
 
   async start(): Promise<void> {
     await this.ensureGroups();
-    this.blockingClientId = Number(await this.blockingRedis.client('ID'));
+    // The id CLIENT UNBLOCK needs; a reconnection (Redis restarted) gives the connection a new one.
+    const learnId = async () => void (this.blockingClientId = Number(await this.blockingRedis.client('ID')));
+    await learnId();
+    this.blockingRedis.on('ready', () => void learnId().catch(() => undefined));
     this.running = true;
     // Our own pending entries from an earlier life of this consumer name come first.
     this.pendingDue = Date.now();

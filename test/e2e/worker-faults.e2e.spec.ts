@@ -4,14 +4,21 @@
  * of `npm run check` hold (stock conserved, no unit allocated twice, no double charge, every
  * status change in its log). The scenarios run in sequence on one deployment.
  */
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
+import pg from 'pg';
 import { killStartedProcesses, spawnCli } from '../support/e2e-process';
+import { eventually } from '../support/runtime';
+import { connectRedis, type Redis } from '../../runtime/messaging/redis';
+import { Topology } from '../../runtime/messaging/topology';
+import type { DeadLetter } from '../../runtime/messaging/dead-letters';
+import type { Envelope } from '../../runtime/messaging/envelope';
 import { CLUSTER_SETTINGS, Cluster, OrderFlow, pidOf, type Shop } from '../support/e2e-cluster';
 import type { GroupPartitions } from '../../runtime/messaging/partition-report';
 import { deleteByPrefix } from '../../runtime/messaging/redis';
 
 const RATE = 10; // orders per second
-const REQUEST_TIMEOUT_MS = 2_000;
+const REQUEST_TIMEOUT_MS = 5_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('worker faults: one web, three workers, orders flowing', function () {
@@ -22,7 +29,7 @@ describe('worker faults: one web, three workers, orders flowing', function () {
   before(async () => {
     // Every process reaches Postgres through a proxy the test can cut (scenario 4).
     cluster = await Cluster.start('faults', 3, { HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) }, { postgresProxy: true });
-    shop = await cluster.shop(['SKU-F1', 'SKU-F2', 'SKU-F3'], 300);
+    shop = await cluster.shop(['SKU-F1', 'SKU-F2', 'SKU-F3'], 150);
     await cluster.waitUntilServedBy(cluster.workers);
   });
   after(async () => {
@@ -139,6 +146,109 @@ describe('worker faults: one web, three workers, orders flowing', function () {
     );
     for (const w of cluster.live()) expect(w.hasExited(), `worker ${w.pid} survived`).to.equal(false);
     expect(cluster.web.hasExited()).to.equal(false);
+  });
+
+  describe('messages gone wrong (straight onto the streams, as a relay would put them)', () => {
+    let redis: Redis;
+    let db: pg.Client;
+    let topology: Topology;
+
+    before(async () => {
+      redis = await connectRedis(cluster.env.REDIS_URL);
+      db = new pg.Client({ connectionString: cluster.env.DATABASE_URL });
+      await db.connect();
+      topology = new Topology(cluster.env.REDIS_PREFIX, Number(CLUSTER_SETTINGS.PARTITIONS));
+    });
+    after(async () => {
+      redis?.disconnect();
+      await db?.end();
+    });
+
+    const count = async (sql: string) => Number((await db.query<{ n: string }>(sql)).rows[0].n);
+
+    /** Every stream of the deployment (partition streams only; not the dead letters, not lease keys). */
+    async function streamKeys(): Promise<string[]> {
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, found] = await redis.scan(cursor, 'MATCH', `${cluster.env.REDIS_PREFIX}{*`, 'COUNT', 1000);
+        cursor = next;
+        for (const key of found) if ((await redis.type(key)) === 'stream') keys.push(key);
+      } while (cursor !== '0');
+      return keys;
+    }
+
+    /** Nothing left to relay, and every group has been delivered and has acknowledged every entry. */
+    async function quiet(keys: string[]): Promise<boolean> {
+      if ((await count('SELECT count(*) AS n FROM outbox')) > 0) return false;
+      for (const key of keys) {
+        const [last] = (await redis.xrevrange(key, '+', '-', 'COUNT', 1)) as [string, string[]][];
+        for (const flat of (await redis.xinfo('GROUPS', key)) as (string | number)[][]) {
+          const g = Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]));
+          if (Number(g.pending) > 0 || (last && g['last-delivered-id'] !== last[0])) return false;
+        }
+      }
+      return true;
+    }
+
+    it('6. every message delivered twice (each stream entry added again, as a relay publishing its rows twice would): no new event, no status change, invariants hold', async () => {
+      const keys = await streamKeys();
+      await eventually(() => quiet(keys), 30_000, 200);
+      const before = { events: await count('SELECT count(*) AS n FROM events'), inbox: await count('SELECT count(*) AS n FROM inbox') };
+      const statuses = (await db.query('SELECT order_id, status FROM orders ORDER BY order_id')).rows;
+      let copies = 0;
+      for (const key of keys) {
+        const entries = (await redis.xrange(key, '-', '+')) as [string, string[]][];
+        if (entries.length === 0) continue;
+        const multi = redis.multi();
+        for (const [, f] of entries) multi.xadd(key, '*', ...f);
+        await multi.exec();
+        copies += entries.length;
+      }
+      await eventually(() => quiet(keys), 30_000, 200);
+      console.log(`      ${copies} entries delivered again over ${keys.length} streams`);
+      expect({ events: await count('SELECT count(*) AS n FROM events'), inbox: await count('SELECT count(*) AS n FROM inbox') }).to.deep.equal(before);
+      expect((await db.query('SELECT order_id, status FROM orders ORDER BY order_id')).rows).to.deep.equal(statuses);
+      await cluster.expectInvariants(0);
+    });
+
+    it('5. a poison message is dead-lettered after its tries without holding up orders; the next message of its actor waits behind it; the dead letter can be listed and re-driven', async () => {
+      const paymentId = randomUUID();
+      const envelopeOf = (type: string, data: Record<string, unknown>): Envelope => {
+        const id = randomUUID();
+        return { id, type, stream: 'payments.commands', actor: { type: 'payment', id: paymentId }, version: 0, correlationId: id, causationId: id, occurredAt: new Date().toISOString(), data };
+      };
+      // Without its ids the payments saga cannot answer anyone: it throws, every time.
+      const poison = envelopeOf('CREATE_PAYMENT', {});
+      // The same payment's next message is fine (an amount the gateway declines: no charge).
+      const next = envelopeOf('CREATE_PAYMENT', { orderId: randomUUID(), paymentId, amount: 5.01 });
+      const key = topology.streamKey('payments.commands', topology.partitionOf(paymentId));
+      const letters = async () => ((await cluster.api.get('/v1/ops/dead-letters')).body._embedded.deadLetterList as DeadLetter[]).filter((l) => l.message?.id === poison.id);
+
+      await underLoad(async () => {
+        await redis.xadd(key, '*', 'm', JSON.stringify(poison));
+        await redis.xadd(key, '*', 'm', JSON.stringify(next));
+      });
+      const [letter] = await eventually(async () => (await letters()).length > 0 && letters(), 30_000, 100);
+      expect(letter.group).to.equal('payments.saga');
+      expect(letter.attempts).to.equal(5);
+      expect(letter.error).to.match(/orderId/);
+      // Per-actor order: the next message of the payment ran only once the poison was parked.
+      const created = await eventually(async () => (await db.query('SELECT created_at FROM events WHERE stream_id = $1 ORDER BY version LIMIT 1', [`payment-${paymentId}`])).rows[0], 10_000, 100);
+      expect(new Date(created.created_at).getTime()).to.be.at.least(new Date(letter.failedAt).getTime());
+
+      const listed = spawnCli({ ...cluster.env, ...CLUSTER_SETTINGS }, ['dlq', 'list']);
+      expect((await listed.exited).code, listed.stderr()).to.equal(0);
+      expect((JSON.parse(listed.stdout()) as DeadLetter[]).map((l) => l.id)).to.include(letter.id);
+
+      // Re-driven, it goes back on its stream and, still poison, is parked again after its tries.
+      const redriven = await cluster.api.post(`/v1/ops/dead-letters/${letter.id}/redrive`);
+      expect(redriven.status, JSON.stringify(redriven.body)).to.equal(200);
+      await eventually(async () => {
+        const now = await letters();
+        return now.length === 1 && now[0].id !== letter.id;
+      }, 30_000, 100);
+    });
   });
 });
 
