@@ -23,6 +23,7 @@ import { Topology } from '../../runtime/messaging/topology';
 import type { Envelope } from '../../runtime/messaging/envelope';
 import type { DeadLetter } from '../../runtime/messaging/dead-letters';
 import { expectInvariants } from '../support/invariants';
+import { caughtUp, fields, streamKeys } from '../support/e2e-streams';
 import { PROBE_GROUP, PROBE_TOPIC, probeEnvelope, type ProbeData } from '../fixtures/contexts/probe/contract';
 
 const PARTITIONS = 4;
@@ -125,41 +126,14 @@ class Backdoor {
   }
 
   /** Every stream key of the deployment's partitions (not the dead letters, not the lease keys). */
-  async streamKeys(): Promise<string[]> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', `${this.env.REDIS_PREFIX}{*`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of found) if ((await this.redis.type(key)) === 'stream') keys.push(key);
-    } while (cursor !== '0');
-    return keys.sort();
+  streamKeys(): Promise<string[]> {
+    return streamKeys(this.redis, this.env.REDIS_PREFIX);
   }
 
-  /**
-   * True when every group of these streams (or the one named) has been delivered every
-   * entry and acknowledged it: nothing is left to handle or retry.
-   */
-  async caughtUp(keys: string[], onlyGroup?: string): Promise<boolean> {
-    for (const key of keys) {
-      const last = (await this.redis.xrevrange(key, '+', '-', 'COUNT', 1)) as [string, string[]][];
-      const groups = ((await this.redis.xinfo('GROUPS', key)) as (string | number)[][]).map(fields);
-      for (const g of groups) {
-        if (onlyGroup && g.name !== onlyGroup) continue;
-        if (Number(g.pending) > 0) return false;
-        if (last.length && g['last-delivered-id'] !== last[0][0]) return false;
-      }
-      if (onlyGroup && !groups.some((g) => g.name === onlyGroup)) return false;
-    }
-    return true;
+  /** See {@link caughtUp}. */
+  caughtUp(keys: string[], onlyGroup?: string): Promise<boolean> {
+    return caughtUp(this.redis, keys, onlyGroup);
   }
-}
-
-/** A flat Redis reply `[k1, v1, k2, v2, ...]` as an object. */
-function fields(flat: (string | number)[]): Record<string, string | number> {
-  const out: Record<string, string | number> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
-  return out;
 }
 
 /** `count` actor ids that share the partition of `first` (so their messages share one stream). */

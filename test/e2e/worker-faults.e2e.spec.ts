@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { killStartedProcesses, spawnCli } from '../support/e2e-process';
 import { eventually } from '../support/runtime';
+import { caughtUp, streamKeys } from '../support/e2e-streams';
 import { connectRedis, type Redis } from '../../runtime/messaging/redis';
 import { Topology } from '../../runtime/messaging/topology';
 import type { DeadLetter } from '../../runtime/messaging/dead-letters';
@@ -166,33 +167,11 @@ describe('worker faults: one web, three workers, orders flowing', function () {
 
     const count = async (sql: string) => Number((await db.query<{ n: string }>(sql)).rows[0].n);
 
-    /** Every stream of the deployment (partition streams only; not the dead letters, not lease keys). */
-    async function streamKeys(): Promise<string[]> {
-      const keys: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${cluster.env.REDIS_PREFIX}{*`, 'COUNT', 1000);
-        cursor = next;
-        for (const key of found) if ((await redis.type(key)) === 'stream') keys.push(key);
-      } while (cursor !== '0');
-      return keys;
-    }
-
     /** Nothing left to relay, and every group has been delivered and has acknowledged every entry. */
-    async function quiet(keys: string[]): Promise<boolean> {
-      if ((await count('SELECT count(*) AS n FROM outbox')) > 0) return false;
-      for (const key of keys) {
-        const [last] = (await redis.xrevrange(key, '+', '-', 'COUNT', 1)) as [string, string[]][];
-        for (const flat of (await redis.xinfo('GROUPS', key)) as (string | number)[][]) {
-          const g = Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]));
-          if (Number(g.pending) > 0 || (last && g['last-delivered-id'] !== last[0])) return false;
-        }
-      }
-      return true;
-    }
+    const quiet = async (keys: string[]) => (await count('SELECT count(*) AS n FROM outbox')) === 0 && caughtUp(redis, keys);
 
     it('6. every message delivered twice (each stream entry added again, as a relay publishing its rows twice would): no new event, no status change, invariants hold', async () => {
-      const keys = await streamKeys();
+      const keys = await streamKeys(redis, cluster.env.REDIS_PREFIX);
       await eventually(() => quiet(keys), 30_000, 200);
       const before = { events: await count('SELECT count(*) AS n FROM events'), inbox: await count('SELECT count(*) AS n FROM inbox') };
       const statuses = (await db.query('SELECT order_id, status FROM orders ORDER BY order_id')).rows;
