@@ -135,6 +135,8 @@ export class StreamConsumer {
     return this.options.topics.flatMap((t) => partitions.map((p) => this.topology.streamKey(t, p)));
   }
 
+  private groupsEnsured = false;
+
   /** Creates the group on every partition stream (owned or not: ownership moves). */
   async ensureGroups(): Promise<void> {
     for (const key of this.keysOf(this.allPartitions)) {
@@ -144,10 +146,12 @@ export class StreamConsumer {
         if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
       }
     }
+    this.groupsEnsured = true;
   }
 
+  /** Starts reading (creating the groups first unless {@link ensureGroups} already ran). */
   async start(): Promise<void> {
-    await this.ensureGroups();
+    if (!this.groupsEnsured) await this.ensureGroups();
     // The id CLIENT UNBLOCK needs; a reconnection (Redis restarted) gives the connection a new one.
     const learnId = async () => void (this.blockingClientId = Number(await this.blockingRedis.client('ID')));
     await learnId();
