@@ -101,4 +101,30 @@ describe('actor system: the cache of committed states', function () {
     const err = await a.execute('counter', id, 'increment', undefined, { expectedVersion: 1 }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(ConcurrencyError);
   });
+
+  it('loads an actor with a long history in O(1) rows: snapshot + at most SNAPSHOT_EVERY events cold, none warm', async () => {
+    const snapshotting = (cacheSize: number) => {
+      const s = new ActorSystem(h.db, h.topology, 50, undefined, cacheSize);
+      s.register(counter);
+      return s;
+    };
+    const writer = snapshotting(0);
+    const id = randomUUID();
+    await writer.execute('counter', id, 'open', undefined, { expectedVersion: 0 });
+    for (let i = 0; i < 260; i++) await writer.execute('counter', id, 'increment', undefined);
+    let rows = 0;
+    const counting = { raw: async <R>(sql: string, bindings?: readonly unknown[]) => {
+      const r = await h.db.raw<{ rows: unknown[] }>(sql, bindings);
+      rows += r.rows.length;
+      return r as R;
+    } };
+    const cold = snapshotting(100);
+    const state = await cold.load<{ n: number }>('counter', id, counting);
+    expect(state.version).to.equal(261);
+    expect(state.context.n).to.equal(260);
+    expect(rows, 'rows read cold: the snapshot at 250 and the 11 events after it').to.equal(12);
+    rows = 0;
+    expect((await cold.load('counter', id, counting)).version).to.equal(261);
+    expect(rows, 'rows read warm').to.equal(0);
+  });
 });
