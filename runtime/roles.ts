@@ -160,11 +160,9 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   return { services, plugins, url, relay, consumers, leases, stop };
 }
 
-/** Adapts a context's subscription to the consumer: type filter and the reaction context. */
+/** Adapts a context's subscription to the consumer: the reaction context (the consumer's `accepts` filters the types). */
 function reactionHandler(s: Subscription, services: RuntimeServices, pending: PendingWritesByTx) {
-  const types = s.types ? new Set(s.types) : undefined;
   return async (message: ReactionContext['message'], tx: ReactionContext['tx'], delivery: ReactionContext['delivery']) => {
-    if (types && !types.has(message.type)) return;
     const causation = { correlationId: message.correlationId, causationId: message.id };
     const ctx: ReactionContext = {
       message,

@@ -10,15 +10,15 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { killStartedProcesses, startServer, type ServerProcess } from '../../test/support/e2e-process';
-import { CLUSTER_SETTINGS, pidOf } from '../../test/support/e2e-cluster';
+import { CLUSTER_SETTINGS, TERMINAL, evenlySpread, pidOf, servedBy } from '../../test/support/e2e-cluster';
+import { ADDRESS } from '../../test/support/e2e-shop';
 import type { GroupPartitions } from '../../runtime/messaging/partition-report';
 import { loadConfig } from '../../runtime/config';
 import { tunedEnv, type BenchEnv } from './env';
 import { JsonClient } from './http-client';
 import { waitUntil } from './load';
 
-export const ADDRESS = { street1: '1 Main St', city: 'Springfield', state: 'OR', country: 'US', zipCode: '97477' };
-export const TERMINAL = ['ORDER_SUCCEEDED', 'ORDER_FAILED'] as const;
+export { ADDRESS, TERMINAL };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -144,8 +144,7 @@ export class ScaleCluster {
     const pids = new Set(workers.map((w) => w.pid));
     for (;;) {
       const groups = await this.partitions();
-      const served = groups.length > 0 && groups.every((g) => g.partitions.every((p) => p.owner !== null && pids.has(pidOf(p.owner) ?? -1)));
-      if (served && (!even || groups.every((g) => evenlySpread(g, pids.size)))) return performance.now() - begin;
+      if (servedBy(groups, pids) && (!even || groups.every((g) => evenlySpread(g, pids.size)))) return performance.now() - begin;
       if (performance.now() - begin > timeoutMs) {
         const owners = groups.map((g) => `${g.group}: ${g.partitions.map((p) => (p.owner ? pidOf(p.owner) : '-')).join(',')}`);
         throw new Error(`partitions not ${even ? 'evenly ' : ''}served by pids ${[...pids].join(',')} within ${timeoutMs} ms; owners: ${owners.join('; ')}`);
@@ -155,13 +154,10 @@ export class ScaleCluster {
   }
 
   /**
-   * Waits one blocking read plus one lease round after the partitions moved. A worker that
-   * gives a partition back may still have a blocking read of it in flight (up to
-   * CONSUMER_BLOCK_MS); an entry that read delivers stays pending under that worker, which
-   * may no longer commit it, until the new owner claims it as abandoned after
-   * CONSUMER_CLAIM_IDLE_MS (30 s by default). Measured: the first account posted right
-   * after the spread settled took 35 s to activate, 0.2 s when posted 3 s later. Measuring
-   * that once per deployment would say nothing about throughput; the recovery figures show it.
+   * Waits one blocking read plus one lease round after the partitions moved, so the measured
+   * window holds no hand-over: a worker that gave partitions back may still finish a read
+   * of them, and their new owner claims what it left once more a read later
+   * (`StreamConsumer.adopt`). The recovery figures measure hand-overs.
    */
   async settleAfterRebalance(): Promise<void> {
     const c = loadConfig(this.settings);
@@ -223,13 +219,4 @@ export class ScaleCluster {
     const { rows } = await this.db.query<{ n: number }>(sql, params);
     return rows[0].n;
   }
-}
-
-/** Each owner holds ⌊P/N⌋ or ⌈P/N⌉ of the group's partitions, and there are `members` owners. */
-function evenlySpread(g: GroupPartitions, members: number): boolean {
-  const per = new Map<string, number>();
-  for (const p of g.partitions) if (p.owner) per.set(p.owner, (per.get(p.owner) ?? 0) + 1);
-  const counts = [...per.values()];
-  const fair = Math.floor(g.partitions.length / members);
-  return per.size === Math.min(members, g.partitions.length) && counts.every((n) => n === fair || n === fair + 1);
 }

@@ -139,12 +139,11 @@ export class StreamConsumer {
 
   /** Creates the group on every partition stream (owned or not: ownership moves). */
   async ensureGroups(): Promise<void> {
-    for (const key of this.keysOf(this.allPartitions)) {
-      try {
-        await this.redis.xgroup('CREATE', key, this.options.group, '0', 'MKSTREAM');
-      } catch (err) {
-        if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
-      }
+    // One round trip for all of them; a group that exists already answers BUSYGROUP.
+    const pipeline = this.redis.pipeline();
+    for (const key of this.keysOf(this.allPartitions)) pipeline.xgroup('CREATE', key, this.options.group, '0', 'MKSTREAM');
+    for (const [err] of (await pipeline.exec()) ?? []) {
+      if (err && !String(err.message).includes('BUSYGROUP')) throw err;
     }
     this.groupsEnsured = true;
   }

@@ -14,7 +14,7 @@ import { connectRedis, type Redis } from '../../runtime/messaging/redis';
 import { Topology } from '../../runtime/messaging/topology';
 import type { DeadLetter } from '../../runtime/messaging/dead-letters';
 import type { Envelope } from '../../runtime/messaging/envelope';
-import { CLUSTER_SETTINGS, Cluster, OrderFlow, pidOf, type Shop } from '../support/e2e-cluster';
+import { CLUSTER_SETTINGS, Cluster, OrderFlow, evenlySpread, pidOf, type Shop } from '../support/e2e-cluster';
 import type { GroupPartitions } from '../../runtime/messaging/partition-report';
 import { deleteByPrefix } from '../../runtime/messaging/redis';
 
@@ -231,23 +231,13 @@ describe('worker faults: one web, three workers, orders flowing', function () {
   });
 });
 
-/** Waits until `workers` live workers own an even share of every group's partitions. */
+/** Waits until `workers` live workers own an even share of every group's partitions; returns the partitions owned per pid. */
 async function eventuallySpread(cluster: Cluster, workers: number, timeoutMs = 15_000): Promise<Map<number, number>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const owned = await cluster.ownedByPid();
-    const counts = [...owned.values()];
-    if (owned.size === workers && Math.max(...counts) - Math.min(...counts) <= 5) {
-      const groups = await cluster.partitions();
-      const even = groups.every((g) => {
-        const per = new Map<string, number>();
-        for (const p of g.partitions) if (p.owner) per.set(p.owner, (per.get(p.owner) ?? 0) + 1);
-        const n = [...per.values()];
-        return per.size === workers && Math.max(...n) - Math.min(...n) <= 1;
-      });
-      if (even) return owned;
-    }
-    if (Date.now() > deadline) throw new Error(`no even spread over ${workers} workers within ${timeoutMs} ms: ${JSON.stringify([...owned])}`);
+    const groups = await cluster.partitions();
+    if (groups.every((g) => evenlySpread(g, workers))) return cluster.ownedByPid();
+    if (Date.now() > deadline) throw new Error(`no even spread over ${workers} workers within ${timeoutMs} ms: ${JSON.stringify([...(await cluster.ownedByPid())])}`);
     await sleep(100);
   }
 }

@@ -30,7 +30,9 @@ export const CLUSTER_SETTINGS: Record<string, string> = {
   PAYMENT_CHARGE_BACKOFF_MS: '100',
 };
 
-const TERMINAL = ['ORDER_SUCCEEDED', 'ORDER_FAILED'];
+/** The statuses an order ends in. */
+export const TERMINAL = ['ORDER_SUCCEEDED', 'ORDER_FAILED'] as const;
+const isTerminal = (status: string | undefined) => (TERMINAL as readonly string[]).includes(status ?? '');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Cluster {
@@ -114,8 +116,7 @@ export class Cluster {
     const pids = new Set(workers.map((w) => w.pid));
     for (;;) {
       const groups = await this.partitions();
-      const ok = groups.every((g) => g.partitions.every((p) => p.owner !== null && pids.has(pidOf(p.owner)!)));
-      if (ok) return Date.now() - begin;
+      if (servedBy(groups, pids)) return Date.now() - begin;
       if (Date.now() - begin > timeoutMs) throw new Error(`partitions not served by pids ${[...pids].join(',')} within ${timeoutMs} ms: ${JSON.stringify(groups.map((g) => [g.group, g.partitions.map((p) => p.owner)]))}`);
       await sleep(50);
     }
@@ -145,7 +146,7 @@ export class Cluster {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const statuses = await this.orderStatuses(ids);
-      const open = ids.filter((id) => !TERMINAL.includes(statuses.get(id) ?? ''));
+      const open = ids.filter((id) => !isTerminal(statuses.get(id)));
       if (open.length === 0) return statuses;
       if (Date.now() > deadline) throw new Error(`${open.length} of ${ids.length} orders not terminal within ${timeoutMs} ms, e.g. ${open.slice(0, 3).map((id) => `${id}: ${statuses.get(id)}`).join(', ')}`);
       await sleep(250);
@@ -166,6 +167,19 @@ export class Cluster {
 export interface Shop {
   accounts: string[];
   products: string[];
+}
+
+/** Every partition of every group is owned by one of these worker pids. */
+export function servedBy(groups: readonly GroupPartitions[], pids: ReadonlySet<number>): boolean {
+  return groups.length > 0 && groups.every((g) => g.partitions.every((p) => p.owner !== null && pids.has(pidOf(p.owner) ?? -1)));
+}
+
+/** The group's partitions are owned by `members` owners, each holding ⌊P/N⌋ or ⌈P/N⌉ of them. */
+export function evenlySpread(g: GroupPartitions, members: number): boolean {
+  const per = new Map<string, number>();
+  for (const p of g.partitions) if (p.owner) per.set(p.owner, (per.get(p.owner) ?? 0) + 1);
+  const fair = Math.floor(g.partitions.length / members);
+  return per.size === Math.min(members, g.partitions.length) && [...per.values()].every((n) => n === fair || n === fair + 1);
 }
 
 /** The pid in a lease member id (`host-pid-random`). */
