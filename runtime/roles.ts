@@ -16,7 +16,6 @@ import { JobQueues } from './jobs/job-queues';
 import { createWebApp } from './http/web-app';
 import { CommandRejectedError, StartupError } from './errors';
 import { TimerPoller } from './messaging/timer-poller';
-import { PendingWritesByTx } from './messaging/pending-writes';
 import { currentTraceCarrier } from './telemetry/propagation';
 
 export interface StartOptions {
@@ -89,7 +88,6 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   let timers: TimerPoller | undefined;
   const consumers: StreamConsumer[] = [];
   let leases: PartitionLeases | undefined;
-  const pending = new PendingWritesByTx();
   /** Connections of the worker role's own (the relay's, each consumer's blocking reads). */
   const connections: Redis[] = [];
   if (runsWorker) {
@@ -114,8 +112,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
         group,
         ownership,
         topics: s.topics,
-        handler: reactionHandler(s, services, pending),
-        beforeCommit: (tx) => pending.flush(tx),
+        handler: reactionHandler(s, services),
         accepts: s.types ? ((types) => (type: string) => types.has(type))(new Set(s.types)) : undefined,
         onCommitted: () => signal.committed(),
       }, log.child({ component: 'consumer', group }));
@@ -161,7 +158,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
 }
 
 /** Adapts a context's subscription to the consumer: the reaction context (the consumer's `accepts` filters the types). */
-function reactionHandler(s: Subscription, services: RuntimeServices, pending: PendingWritesByTx) {
+function reactionHandler(s: Subscription, services: RuntimeServices) {
   return async (message: ReactionContext['message'], tx: ReactionContext['tx'], delivery: ReactionContext['delivery']) => {
     const causation = { correlationId: message.correlationId, causationId: message.id };
     const ctx: ReactionContext = {
@@ -181,10 +178,10 @@ function reactionHandler(s: Subscription, services: RuntimeServices, pending: Pe
           throw err;
         }
       },
-      // Buffered, and written with the batch just before it commits (see PendingWrites).
-      send: async (...messages) => pending.of(tx).send(services.actors.envelopes(messages, causation)),
+      // Buffered, and written with the batch's other writes in one statement (see WriteBuffer).
+      send: async (...messages) => tx.writes.send(services.actors.envelopes(messages, causation)),
       schedule: async (t) =>
-        pending.of(tx).schedule({
+        tx.writes.schedule({
           actor: t.actor,
           name: t.name,
           topic: t.topic,
@@ -193,7 +190,7 @@ function reactionHandler(s: Subscription, services: RuntimeServices, pending: Pe
           correlationId: message.correlationId,
           ...currentTraceCarrier(),
         }),
-      cancel: async (actor, name) => pending.of(tx).cancel(actor, name),
+      cancel: async (actor, name) => tx.writes.cancel(actor, name),
       afterCommit: (fn) => delivery.afterCommit(fn),
     };
     await s.handle(ctx);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineAggregate, type AggregateState } from '../../runtime';
 import { accountMachine, type AccountContext } from './account.machine';
 import { ACCOUNT, ACCOUNTS_TOPIC, AccountEventType as E, AccountStatus as S } from './contract';
-import { EMAIL_TAKEN, accountStatement } from './read-model';
+import { EMAIL_TAKEN, accountRow } from './read-model';
 
 const name = (field: string) =>
   z.string({ error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`) })
@@ -62,7 +62,7 @@ export const accountAggregate = defineAggregate<AccountContext>({
       rejection: (s) => (is(s, S.ACCOUNT_ARCHIVED) ? 'The account is already archived' : 'An inactive account cannot be archived'),
     },
   },
-  projectStatement: accountStatement,
+  projectRow: accountRow,
   uniqueViolations: EMAIL_TAKEN,
   readModel: { table: 'accounts', id: 'account_id', status: 'status', version: 'version' },
 });

@@ -1,4 +1,4 @@
-import { selectPage, type Change, type Queryable, type Statement } from '../../runtime';
+import { selectPage, type Change, type Queryable, type RowUpsert } from '../../runtime';
 import type { AccountContext } from './account.machine';
 import type { AccountStatus, AccountView } from './contract';
 
@@ -29,14 +29,15 @@ const toView = (r: AccountRow): AccountView => ({
  * unique email index makes a taken email fail the whole command: no event, no outbox row,
  * 409 (see `uniqueViolations` on the aggregate).
  */
-export function accountStatement(change: Change<AccountContext>): Statement {
+export function accountRow(change: Change<AccountContext>): RowUpsert {
   const { id, after } = change;
+  const c = after.context;
   return {
-    sql: `INSERT INTO accounts (account_id, first_name, last_name, email, status, version)
-          VALUES (?, ?, ?, ?, ?, ?)
-          ON CONFLICT (account_id) DO UPDATE SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
-            email = EXCLUDED.email, status = EXCLUDED.status, version = EXCLUDED.version, updated_at = now()`,
-    bindings: [id, after.context.firstName, after.context.lastName, after.context.email, after.status, after.version],
+    table: 'accounts',
+    key: ['account_id'],
+    values: { account_id: id, first_name: c.firstName, last_name: c.lastName, email: c.email, status: after.status, version: after.version },
+    update: ['first_name', 'last_name', 'email', 'status', 'version'],
+    touch: 'updated_at',
   };
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineAggregate, type AggregateState } from '../../runtime';
 import { ORDER, ORDERS_TOPIC } from './contract';
 import { orderMachine, OrderEventType as E, type OrderContext } from './order.machine';
-import { orderStatement } from './read-model';
+import { orderRow } from './read-model';
 
 const text = (field: string, max = 200) =>
   z.string({ error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`) }).trim().min(1, `${field} is required`).max(max, `${field} is too long`);
@@ -137,6 +137,6 @@ export const orderAggregate = defineAggregate<OrderContext>({
       rejection: () => 'Order must be in a terminal state',
     },
   },
-  projectStatement: orderStatement,
+  projectRow: orderRow,
   readModel: { table: 'orders', id: 'order_id', status: 'status', version: 'version' },
 });

@@ -1,4 +1,4 @@
-import { selectPage, type Change, type Queryable, type Statement } from '../../runtime';
+import { selectPage, type Change, type Queryable, type RowUpsert } from '../../runtime';
 import type { LineItem, OrderStatus } from './contract';
 import type { OrderContext, ShippingAddress } from './order.machine';
 
@@ -51,17 +51,28 @@ const toView = (r: OrderRow): OrderView => ({
   lastModified: r.updated_at.toISOString(),
 });
 
-/** The order row, upserted by the same statement that appends the order's events. */
-export function orderStatement(change: Change<OrderContext>): Statement {
+/** The order row, written with the order's events (one multi-row upsert per transaction). */
+export function orderRow(change: Change<OrderContext>): RowUpsert {
   const { id, after } = change;
   const c = after.context;
   return {
-    sql: `INSERT INTO orders (order_id, account_id, status, total_cents, line_items, shipping_address, warehouse_id, reservation_ids, payment_id, failure_reason, version)
-          VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?::jsonb, ?, ?, ?)
-          ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, warehouse_id = EXCLUDED.warehouse_id,
-            reservation_ids = EXCLUDED.reservation_ids, payment_id = EXCLUDED.payment_id, failure_reason = EXCLUDED.failure_reason,
-            version = EXCLUDED.version, updated_at = now()`,
-    bindings: [id, c.accountId, after.status, c.totalCents, JSON.stringify(c.lineItems), JSON.stringify(c.shippingAddress), c.warehouseId, JSON.stringify(c.reservationIds), c.paymentId, c.failureReason, after.version],
+    table: 'orders',
+    key: ['order_id'],
+    values: {
+      order_id: id,
+      account_id: c.accountId,
+      status: after.status,
+      total_cents: c.totalCents,
+      line_items: c.lineItems,
+      shipping_address: c.shippingAddress,
+      warehouse_id: c.warehouseId,
+      reservation_ids: c.reservationIds,
+      payment_id: c.paymentId,
+      failure_reason: c.failureReason,
+      version: after.version,
+    },
+    update: ['status', 'warehouse_id', 'reservation_ids', 'payment_id', 'failure_reason', 'version'],
+    touch: 'updated_at',
   };
 }
 

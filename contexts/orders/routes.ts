@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import {
-  CommandRejectedError, HAL_JSON, currentTraceCarrier, scheduleTimer, NotFoundError, ValidationError, bodyOf, exists, link, mountAggregateRoutes, pageRequest,
+  CommandRejectedError, HAL_JSON, currentTraceCarrier, NotFoundError, ValidationError, bodyOf, exists, link, mountAggregateRoutes, pageRequest,
   pagedCollection, requireUuid, resource, validate, type Queryable, type RuntimeServices,
 } from '../../runtime';
 import { ACCOUNT, AccountStatus } from '../accounts/contract';
@@ -55,7 +55,7 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
     });
     // From its first moment an order has a deadline: if ORDER_CREATED never reaches the saga
     // (Redis lost it), the saga starts anyway.
-    await scheduleTimer(tx, {
+    tx.writes.schedule({
       actor,
       name: DEADLINE,
       topic: ORDERS_COMMANDS_TOPIC,

@@ -3,7 +3,7 @@ import { defineAggregate, type AggregateState } from '../../runtime';
 import { PAYMENT, PAYMENTS_TOPIC, PaymentStatus as S } from './contract';
 import { CREDIT_CARD, PaymentEventType as E, paymentMachine, type PaymentContext } from './payment.machine';
 import { hasCents } from './money';
-import { ONE_PAYMENT_PER_ORDER, paymentStatement } from './read-model';
+import { ONE_PAYMENT_PER_ORDER, paymentRow } from './read-model';
 
 /** Largest amount the read model holds (numeric(12,2)). */
 export const MAX_AMOUNT = 9_999_999_999.99;
@@ -91,7 +91,7 @@ export const paymentAggregate = defineAggregate<PaymentContext>({
       rejection: (s) => (is(s, S.PAYMENT_FAILED) ? 'The charge has already been refunded' : 'Only a failed payment is refunded'),
     },
   },
-  projectStatement: paymentStatement,
+  projectRow: paymentRow,
   uniqueViolations: ONE_PAYMENT_PER_ORDER,
   readModel: { table: 'payments', id: 'payment_id', status: 'status', version: 'version' },
 });

@@ -1,4 +1,4 @@
-import { selectPage, type Change, type Queryable, type Statement } from '../../runtime';
+import { selectPage, type Change, type Queryable, type RowUpsert } from '../../runtime';
 import type { PaymentStatus } from './contract';
 import type { PaymentContext } from './payment.machine';
 import { fromCents } from './money';
@@ -47,15 +47,24 @@ const toView = (r: PaymentRow): PaymentView => ({
  * payment id for the same order fails the whole command (no event, no outbox row).
  */
 /** The payment row, upserted by the same statement that appends the payment's events. */
-export function paymentStatement(change: Change<PaymentContext>): Statement {
+export function paymentRow(change: Change<PaymentContext>): RowUpsert {
   const { id, after } = change;
   const c = after.context;
   return {
-    sql: `INSERT INTO payments (payment_id, order_id, amount, payment_method, status, failure_reason, charge_id, version)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, failure_reason = EXCLUDED.failure_reason,
-            charge_id = EXCLUDED.charge_id, version = EXCLUDED.version, updated_at = now()`,
-    bindings: [id, c.orderId, c.amountCents === null ? null : fromCents(c.amountCents), c.paymentMethod, after.status, c.failureReason, c.chargeId, after.version],
+    table: 'payments',
+    key: ['payment_id'],
+    values: {
+      payment_id: id,
+      order_id: c.orderId,
+      amount: c.amountCents === null ? null : fromCents(c.amountCents),
+      payment_method: c.paymentMethod,
+      status: after.status,
+      failure_reason: c.failureReason,
+      charge_id: c.chargeId,
+      version: after.version,
+    },
+    update: ['status', 'failure_reason', 'charge_id', 'version'],
+    touch: 'updated_at',
   };
 }
 

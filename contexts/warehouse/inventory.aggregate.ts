@@ -4,7 +4,7 @@ import { INVENTORY, INVENTORY_TOPIC, InventoryStatus as S } from './contract';
 import { InventoryEventType as E } from './events';
 import { inventoryMachine, type InventoryContext } from './inventory.machine';
 import { productId, uuid } from './schemas';
-import { inventoryStatement } from './read-model';
+import { inventoryRow } from './read-model';
 
 type State = AggregateState<InventoryContext>;
 const byReservation = z.object({ reservationId: uuid('reservationId') }).strict();
@@ -54,6 +54,6 @@ export const inventoryAggregate = defineAggregate<InventoryContext>({
       rejection: notHeld('released'),
     },
   },
-  projectStatement: inventoryStatement,
+  projectRow: inventoryRow,
   readModel: { table: 'inventory', id: 'inventory_id', status: 'status', version: 'version' },
 });

@@ -1,4 +1,4 @@
-import { selectPage, type Change, type Queryable, type Statement, type Tx } from '../../runtime';
+import { selectPage, type Change, type Queryable, type RowUpsert, type Tx } from '../../runtime';
 import type { InventoryStatus, ReservationStatus } from './contract';
 import { ReservationEventType } from './events';
 import type { InventoryContext } from './inventory.machine';
@@ -120,13 +120,14 @@ export async function projectWarehouse(tx: Tx, { id, after }: Change<WarehouseCo
 }
 
 /** The unit's row, upserted by the same statement that appends the unit's events. */
-export function inventoryStatement({ id, after }: Change<InventoryContext>): Statement {
+export function inventoryRow({ id, after }: Change<InventoryContext>): RowUpsert {
   const c = after.context;
   return {
-    sql: `INSERT INTO inventory (inventory_id, warehouse_id, product_id, status, reservation_id, version) VALUES (?, ?, ?, ?, ?, ?)
-          ON CONFLICT (inventory_id) DO UPDATE SET status = EXCLUDED.status, reservation_id = EXCLUDED.reservation_id,
-            version = EXCLUDED.version, updated_at = now()`,
-    bindings: [id, c.warehouseId, c.productId, after.status, c.reservationId, after.version],
+    table: 'inventory',
+    key: ['inventory_id'],
+    values: { inventory_id: id, warehouse_id: c.warehouseId, product_id: c.productId, status: after.status, reservation_id: c.reservationId, version: after.version },
+    update: ['status', 'reservation_id', 'version'],
+    touch: 'updated_at',
   };
 }
 

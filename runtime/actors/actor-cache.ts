@@ -6,8 +6,10 @@ import type { AggregateState } from './aggregate';
  * A worker owns its partitions, so the actors it handles are the ones it handled last: with
  * their state cached, loading one costs one indexed read of the events after the cached
  * version (usually none) and no fold, instead of reading and folding the snapshot and every
- * event since. Only committed states go in, and every load still asks the log for newer
- * events, so a state another process changed is caught up, never served stale.
+ * event since. Only committed states go in. A load outside a consumer's transaction still
+ * asks the log for newer events, so a state another process changed is caught up, never
+ * served stale; a consumer's transaction uses the cached state as it is and has it checked
+ * when it commits (WriteBuffer: optimistic), and a stale one rolls it back and is forgotten.
  */
 export class ActorCache {
   private readonly states = new Map<string, AggregateState<unknown>>();
@@ -26,6 +28,11 @@ export class ActorCache {
       this.states.set(streamId, state);
     }
     return state as AggregateState<C> | undefined;
+  }
+
+  /** Drops a state that may be stale (a transaction that used it rolled back). */
+  forget(streamId: string): void {
+    this.states.delete(streamId);
   }
 
   /** Keeps `state` unless the cache already holds this version or a later one. */

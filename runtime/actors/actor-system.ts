@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable, Tx } from '../store/database';
-import { appendToStream, enqueueMessages, loadStream, readEvent, readStream, saveSnapshot, type OutboxMessage, type StoredEvent } from '../store/event-store';
+import { loadStream, readEvent, readStream, saveSnapshot, type OutboxMessage, type StoredEvent } from '../store/event-store';
+import { registerConflictMessages } from '../store/write-buffer';
 import { ConcurrencyError, ConflictError, NotFoundError } from '../errors';
 import type { Topology } from '../messaging/topology';
 import type { OutboxSignal } from '../messaging/outbox-signal';
@@ -41,6 +42,7 @@ export interface OutgoingMessage {
 }
 
 const streamIdOf = (type: string, id: string) => `${type}-${id}`;
+const isTx = (q: Queryable): q is Tx => (q as Partial<Tx>).writes !== undefined;
 
 /**
  * Runs commands on aggregates: load (snapshot + events since) → the machine decides →
@@ -67,6 +69,7 @@ export class ActorSystem {
   register(definition: AggregateDefinition): void {
     if (this.aggregates.has(definition.type)) throw new Error(`Aggregate type ${definition.type} is registered twice`);
     this.aggregates.set(definition.type, definition);
+    registerConflictMessages(definition.uniqueViolations);
   }
 
   definition(type: string): AggregateDefinition {
@@ -76,20 +79,33 @@ export class ActorSystem {
   }
 
   /**
-   * Current state; version 0 when the aggregate does not exist. A cached state costs one
-   * read of the events after it (usually none); otherwise the snapshot and the events since.
+   * Current state; version 0 when the aggregate does not exist. In a transaction, a state it
+   * wrote itself comes first. In a consumer's (optimistic) transaction a cached state is used
+   * as it is, and checked at commit; elsewhere a cached state costs one read of the events
+   * after it (usually none). Otherwise: the snapshot and the events since.
    */
   async load<C = any>(type: string, id: string, q: Queryable = this.db): Promise<AggregateState<C>> {
     const def = this.definition(type);
     const streamId = streamIdOf(type, id);
+    const tx = isTx(q) ? q : undefined;
+    if (tx) {
+      const own = tx.writes.localState<AggregateState<C>>(streamId);
+      if (own) return own;
+      this.forgetOnRollback(tx);
+    }
     const cached = this.cache.get<C>(streamId);
     let state: AggregateState<C>;
+    if (cached && tx?.writes.optimistic) {
+      tx.writes.readAt(streamId, cached.version);
+      return cached;
+    }
     if (cached) {
       state = fold(def.machine, cached, await readStream(q, streamId, cached.version));
     } else {
       const { snapshot, events } = await loadStream<AggregateState<C>>(q, streamId);
       state = fold(def.machine, snapshot ? snapshot.state : initialState<C>(def.machine, id), events);
     }
+    if (tx?.writes.optimistic) tx.writes.readAt(streamId, state.version);
     if (state !== cached) this.remember(streamId, state, q);
     return state;
   }
@@ -97,9 +113,18 @@ export class ActorSystem {
   /** Caches a state once it is committed: now if read outside a transaction, else when the transaction commits. */
   private remember(streamId: string, state: AggregateState<unknown>, q: Queryable): void {
     if (state.version === 0) return;
-    const committed = (q as Partial<Tx>).outcome;
-    if (!committed) this.cache.put(streamId, state);
-    else committed.then(() => this.cache.put(streamId, state), () => undefined);
+    if (!isTx(q)) this.cache.put(streamId, state);
+    else q.outcome.then(() => this.cache.put(streamId, state), () => undefined);
+  }
+
+  private readonly watched = new WeakSet<Tx>();
+  /** If `tx` rolls back, the states it used may be stale (a conflict): forget them. */
+  private forgetOnRollback(tx: Tx): void {
+    if (this.watched.has(tx)) return;
+    this.watched.add(tx);
+    tx.outcome.catch(() => {
+      for (const streamId of tx.writes.touched) this.cache.forget(streamId);
+    });
   }
 
   /** Current state, or a 404 naming the resource. */
@@ -144,9 +169,9 @@ export class ActorSystem {
     return this.db.transaction((tx) => this.executeIn(tx, def, spec, command, id, input, options));
   }
 
-  /** Writes messages to other actors into the outbox of the given transaction. */
+  /** Writes messages to other actors into the outbox of the given transaction (with its other writes). */
   async send(tx: Tx, messages: OutgoingMessage[], causation: Causation): Promise<void> {
-    await enqueueMessages(tx, this.envelopes(messages, causation));
+    tx.writes.send(this.envelopes(messages, causation));
     this.signal?.afterCommit(tx);
   }
 
@@ -213,26 +238,33 @@ export class ActorSystem {
       } satisfies Envelope,
     }));
     const change = { id, before, after, events: stored };
-    try {
-      await appendToStream(tx, {
-        streamId: streamIdOf(def.type, id),
+    const streamId = streamIdOf(def.type, id);
+    this.forgetOnRollback(tx);
+    tx.writes.append(
+      {
+        streamId,
         streamType: def.type,
         expectedVersion: before.version,
         events: stored,
         metadata: { actorId: id, correlationId: causation.correlationId, causationId: causation.causationId, ...carrier },
         outbox,
-        also: def.projectStatement?.(change),
-      });
-      if (def.project) await def.project(tx, change);
-    } catch (err) {
-      const e = err as { code?: string; constraint?: string };
-      const message = e.code === '23505' && e.constraint ? def.uniqueViolations?.[e.constraint] : undefined;
-      throw message ? new ConflictError(message) : err;
+        row: def.projectRow?.(change),
+      },
+      after,
+    );
+    if (def.project) {
+      try {
+        await def.project(tx, change);
+      } catch (err) {
+        const e = err as { code?: string; constraint?: string };
+        const message = e.code === '23505' && e.constraint ? def.uniqueViolations?.[e.constraint] : undefined;
+        throw message ? new ConflictError(message) : err;
+      }
     }
     this.signal?.afterCommit(tx);
-    this.remember(streamIdOf(def.type, id), after, tx);
+    this.remember(streamId, after, tx);
     if (this.snapshotEvery > 0 && Math.floor(after.version / this.snapshotEvery) > Math.floor(before.version / this.snapshotEvery)) {
-      await saveSnapshot(tx, streamIdOf(def.type, id), after.version, after);
+      await saveSnapshot(tx, streamId, after.version, after);
     }
     return { state: after, events: stored };
   }

@@ -1,7 +1,8 @@
 import type { AnyStateMachine } from 'xstate';
 import type { ZodType } from 'zod';
 import type { Tx } from '../store/database';
-import type { Statement, StoredEvent } from '../store/event-store';
+import type { StoredEvent } from '../store/event-store';
+import type { RowUpsert } from '../store/write-buffer';
 
 /** What a command asks the machine to accept. */
 export interface DomainEvent<T extends string = string, D = Record<string, unknown>> {
@@ -73,10 +74,11 @@ export interface AggregateDefinition<C = any> {
   /** Keeps the context's read model in step, in the same transaction as the events. */
   project?: (tx: Tx, change: Change<C>) => Promise<void>;
   /**
-   * The read model's write as ONE statement (`?` placeholders; write a literal `?` as `\\?`),
-   * sent in the same round trip as the append: cheaper than `project` for a one-row upsert.
+   * The read model's row after the change, declared: written in the same statement as the
+   * events, and for many changes in one transaction as one multi-row upsert per table.
+   * Cheaper than `project`; use `project` for anything that is not one row.
    */
-  projectStatement?: (change: Change<C>) => Statement;
+  projectRow?: (change: Change<C>) => RowUpsert;
   /** Messages for unique constraints of the read model: a violation is a 409 with that message. */
   uniqueViolations?: Record<string, string>;
   /** Where the read model keeps each aggregate's status and version (checked against the log by `npm run check`). */

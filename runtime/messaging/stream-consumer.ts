@@ -12,6 +12,7 @@ import { contextFromCarrier, inSpan } from '../telemetry/propagation';
 import { Attr, MESSAGING_SYSTEM, SpanNames } from '../telemetry/names';
 import { backoff } from '../wakeup';
 import { LeaseLostError, type PartitionOwnership } from './partition-leases';
+import { DuplicateDeliveryError, isDeferredWriteError } from '../store/write-buffer';
 
 /** Handles one message inside the transaction that also records it in the inbox. */
 export type MessageHandler = (message: Envelope, tx: Tx, delivery: Delivery) => Promise<void>;
@@ -50,8 +51,6 @@ export interface ConsumerOptions {
   accepts?: (type: string) => boolean;
   /** Called after each commit (the handlers may have written outbox rows: wake the relays). */
   onCommitted?: () => void;
-  /** Called once the handlers of a transaction have run, before it commits (flush their buffered writes). */
-  beforeCommit?: (tx: Tx) => Promise<void>;
 }
 
 interface Entry {
@@ -319,23 +318,29 @@ export class StreamConsumer {
 
     const firstTry = good.every((e) => !this.retryAt.has(e.id));
     const culprit: { entry?: Entry; err?: Error } = {};
-    if (firstTry && good.length > 1) {
-      try {
-        const after: AfterCommit[] = [];
-        await this.db.transaction((tx) => this.handleInTx(tx, partition, good, after, culprit));
-        this.options.onCommitted?.();
-        await this.ack(good);
-        await this.runAfterCommit(after);
-        return good.length + malformed.length;
-      } catch (err) {
-        if (err instanceof LeaseLostError) return this.leaseLost(err, malformed.length);
-        // Postgres is away: not the messages' fault. No attempt is counted; they stay pending
-        // and the loop backs off until it is back.
-        if (err instanceof ServiceUnavailableError) throw err;
-        // The handler that threw had its attempt: count it, instead of calling it once more
-        // than maxAttempts. Conflicts are retried as usual; the others were rolled back, not tried.
-        if (culprit.entry && !(err instanceof ConcurrencyError) && (err as { code?: string }).code !== '25P02') culprit.err = err as Error;
-        this.log.debug({ err: (err as Error).message }, 'batch failed; retrying one by one');
+    if (firstTry) {
+      // Optimistic first: the inbox rows go with the batch's other writes in one statement,
+      // and a message handled before fails it; then the batch is redone with the inbox first.
+      for (const mode of ['optimistic', 'inbox-first'] as const) {
+        try {
+          const after: AfterCommit[] = [];
+          await this.db.transaction((tx) => this.handleInTx(tx, partition, good, after, mode, culprit));
+          this.options.onCommitted?.();
+          await this.ack(good);
+          await this.runAfterCommit(after);
+          return good.length + malformed.length;
+        } catch (err) {
+          if (mode === 'optimistic' && err instanceof DuplicateDeliveryError) continue;
+          if (err instanceof LeaseLostError) return this.leaseLost(err, malformed.length);
+          // Postgres is away: not the messages' fault. No attempt is counted; they stay pending
+          // and the loop backs off until it is back.
+          if (err instanceof ServiceUnavailableError) throw err;
+          // The handler that threw had its attempt: count it, instead of calling it once more
+          // than maxAttempts. Conflicts are retried as usual; the others were rolled back, not tried.
+          if (culprit.entry && !(err instanceof ConcurrencyError) && (err as { code?: string }).code !== '25P02') culprit.err = err as Error;
+          this.log.debug({ err: (err as Error).message }, 'batch failed; retrying one by one');
+          break;
+        }
       }
     }
     let acked = malformed.length;
@@ -366,7 +371,7 @@ export class StreamConsumer {
     for (let conflict = 0; ; conflict++) {
       try {
         const after: AfterCommit[] = [];
-        await this.db.transaction((tx) => this.handleInTx(tx, partition, [e], after));
+        await this.db.transaction((tx) => this.handleInTx(tx, partition, [e], after, 'inbox-first'));
         this.options.onCommitted?.();
         await this.ack([e]);
         await this.runAfterCommit(after);
@@ -392,10 +397,16 @@ export class StreamConsumer {
     }
   }
 
-  /** `failed.entry` is set to the entry whose handler threw, if one did. */
-  private async handleInTx(tx: Tx, partition: number, entries: Entry[], after: AfterCommit[], failed?: { entry?: Entry }): Promise<void> {
+  /**
+   * Runs the handlers of `entries` in `tx`. `optimistic`: the inbox rows (and the fence) are
+   * written with the handlers' writes at the end, and a message handled before fails the
+   * transaction (DuplicateDeliveryError); `inbox-first`: they are written first and the
+   * messages handled before are skipped. `failed.entry` is set to the entry whose handler threw.
+   */
+  private async handleInTx(tx: Tx, partition: number, entries: Entry[], after: AfterCommit[], mode: 'optimistic' | 'inbox-first', failed?: { entry?: Entry }): Promise<void> {
+    tx.writes.optimistic = true;
     const ids = entries.map((e) => e.message!.id);
-    const fresh = await this.recordInInbox(tx, partition, ids);
+    const fresh = mode === 'optimistic' ? this.deliverLater(tx, partition, ids) : await this.recordInInbox(tx, partition, ids);
     for (const e of entries) {
       const m = e.message!;
       // Delivered before (or twice in this batch): its effect is committed or on its way.
@@ -421,12 +432,29 @@ export class StreamConsumer {
         try {
           await this.options.handler(m, tx, { attempt, streamKey: e.key, entryId: e.id, afterCommit: (fn) => after.push(fn) });
         } catch (err) {
-          if (failed) failed.entry = e;
+          // A failed flush of earlier handlers' writes is not this handler's fault.
+          if (failed && !isDeferredWriteError(err)) failed.entry = e;
           throw err;
         }
       });
     }
-    await this.options.beforeCommit?.(tx);
+  }
+
+  /**
+   * The optimistic inbox: the batch's distinct message ids, recorded in the transaction's
+   * write buffer with the partition's fence; both are written (and checked) by its one statement.
+   */
+  private deliverLater(tx: Tx, partition: number, ids: string[]): Set<string> {
+    const fresh = new Set(ids);
+    const ownership = this.options.ownership;
+    let fence;
+    if (ownership) {
+      const token = ownership.tokenOf(partition);
+      if (token === undefined) throw new LeaseLostError(this.options.group, partition);
+      fence = { consumer: this.options.group, partition, token, lost: () => new LeaseLostError(this.options.group, partition) };
+    }
+    tx.writes.deliver({ consumer: this.options.group, messageIds: [...fresh] }, fence);
+    return fresh;
   }
 
   /**

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import knexFactory, { type Knex } from 'knex';
 import { DatabaseUnavailableError, StartupError, TributaryError } from '../errors';
+import { WriteBuffer } from './write-buffer';
 
 /** What queries run on: the pool, or an open transaction. `?` placeholders, pg results. */
 export interface Queryable {
@@ -10,6 +11,11 @@ export interface Queryable {
 
 /** An open transaction (or savepoint). */
 export interface Tx extends Queryable {
+  /**
+   * Writes buffered for this transaction and sent as one statement before its next other
+   * statement or its commit (events, outbox, timers, read-model rows, inbox): see WriteBuffer.
+   */
+  readonly writes: WriteBuffer;
   /** Runs `fn` in a savepoint: rolled back alone if `fn` throws. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Settles when this transaction (or savepoint) commits, or rejects when it rolls back. */
@@ -96,33 +102,73 @@ function rethrow(err: unknown): never {
   throw err instanceof TributaryError || !isDatabaseUnavailable(err) ? err : new DatabaseUnavailableError(err);
 }
 
+/** What a transaction and its savepoints share: the connection, the buffer, whether BEGIN was sent. */
+class Session {
+  begun = false;
+  readonly writes = new WriteBuffer();
+  constructor(readonly client: pg.PoolClient) {}
+
+  /** BEGIN goes out with the first statement: a transaction whose only statement is its flush needs none. */
+  async begin(): Promise<void> {
+    if (this.begun) return;
+    this.begun = true;
+    await query(this.client, 'BEGIN');
+  }
+
+  /** Sends what is buffered, ahead of another statement. */
+  async flushBeforeOther(): Promise<void> {
+    if (this.writes.pending) await this.writes.flush(this.direct, false, true);
+  }
+
+  /** Flushes and commits; a transaction that sent nothing else runs its flush alone (one atomic statement). */
+  async commit(): Promise<void> {
+    await this.writes.flush(this.direct, true);
+    if (this.begun) await query(this.client, 'COMMIT');
+  }
+
+  /** The connection itself, for the buffer's own statement. */
+  readonly direct: Queryable = { raw: <R>(sql: string, bindings?: readonly unknown[]) => query<R>(this.client, sql, bindings) };
+}
+
 class PgTx implements Tx {
   readonly executionPromise: Promise<void>;
   readonly outcome: Promise<void>;
   private settle!: { resolve: () => void; reject: (err: unknown) => void };
   private savepoints = 0;
 
-  constructor(private readonly client: pg.PoolClient, outer?: PgTx) {
+  constructor(private readonly session: Session, outer?: PgTx) {
     this.executionPromise = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     this.executionPromise.catch(() => undefined); // nobody has to listen
     this.outcome = outer ? outer.outcome : this.executionPromise;
   }
 
-  raw<R>(sql: string, bindings?: readonly unknown[]): Promise<R> {
-    return query<R>(this.client, sql, bindings);
+  get writes(): WriteBuffer {
+    return this.session.writes;
+  }
+
+  async raw<R>(sql: string, bindings?: readonly unknown[]): Promise<R> {
+    await this.session.begin();
+    await this.session.flushBeforeOther();
+    return query<R>(this.session.client, sql, bindings);
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const { client, writes } = this.session;
+    await this.session.begin();
+    await this.session.flushBeforeOther();
     const name = `sp${++this.savepoints}`;
-    await query(this.client, `SAVEPOINT ${name}`);
-    const sub = new PgTx(this.client, this);
+    await query(client, `SAVEPOINT ${name}`);
+    const mark = writes.mark();
+    const sub = new PgTx(this.session, this);
     try {
       const result = await fn(sub);
-      await query(this.client, `RELEASE SAVEPOINT ${name}`);
+      await this.session.flushBeforeOther();
+      await query(client, `RELEASE SAVEPOINT ${name}`);
       sub.committed();
       return result;
     } catch (err) {
-      await query(this.client, `ROLLBACK TO SAVEPOINT ${name}`);
+      writes.rollbackTo(mark);
+      await query(client, `ROLLBACK TO SAVEPOINT ${name}`);
       sub.rolledBack(err);
       throw err;
     }
@@ -152,19 +198,21 @@ class PgDb implements Db {
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const client = await this.pool.connect().catch(rethrow);
     let broken: Error | undefined;
-    const tx = new PgTx(client);
+    const session = new Session(client);
+    const tx = new PgTx(session);
     try {
-      await query(client, 'BEGIN');
       const result = await fn(tx);
-      await query(client, 'COMMIT');
+      await session.commit();
       tx.committed();
       return result;
     } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackErr) {
-        broken = rollbackErr as Error; // the connection is gone: do not pool it again
-      }
+      if (session.begun) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = rollbackErr as Error; // the connection is gone: do not pool it again
+        }
+      } else if (isDatabaseUnavailable(err)) broken = err as Error;
       tx.rolledBack(err);
       throw err;
     } finally {
