@@ -46,12 +46,13 @@ async function createPayment(ctx: ReactionContext): Promise<void> {
       return;
     }
     const amount = amountSchema.safeParse((ctx.message.data as { amount?: unknown }).amount);
+    // `loaded`: the state just read, so the command does not read it again.
     const result = amount.success
-      ? await ctx.execute<PaymentContext>(PAYMENT, paymentId, 'create', { orderId, amount: amount.data })
+      ? await ctx.execute<PaymentContext>(PAYMENT, paymentId, 'create', { orderId, amount: amount.data }, { loaded: state })
       : await ctx.execute<PaymentContext>(PAYMENT, paymentId, 'cancelUnknown', {
           orderId,
           reason: `invalid payment request: ${amount.error.issues[0].message}`,
-        });
+        }, { loaded: state });
     state = result ? result.state : await load(ctx, paymentId);
   }
   if (belongsToAnotherOrder(state, orderId)) {

@@ -162,7 +162,8 @@ class PgTx implements Tx {
     const sub = new PgTx(this.session, this);
     try {
       const result = await fn(sub);
-      await this.session.flushBeforeOther();
+      // The savepoint's own writes: a failure here is its caller's.
+      await writes.flush(this.session.direct, false);
       await query(client, `RELEASE SAVEPOINT ${name}`);
       sub.committed();
       return result;

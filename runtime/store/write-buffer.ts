@@ -75,6 +75,7 @@ const timerKey = (actor: ActorRef, name: string) => `${actor.type}\u0000${actor.
 
 interface Mark {
   local: Map<string, unknown>;
+  reads: Map<string, number>;
 }
 
 /**
@@ -97,7 +98,7 @@ export class WriteBuffer {
   private deliveries?: Deliveries;
   private fence?: Fence;
   /** Streams whose cached state was decided on without reading the log, at the version seen. */
-  private readonly reads = new Map<string, number>();
+  private reads = new Map<string, number>();
   /** States this transaction wrote, by stream: later loads in it see them. */
   private local = new Map<string, unknown>();
   /** Every stream read or written (the actor cache forgets them if the transaction rolls back). */
@@ -153,15 +154,21 @@ export class WriteBuffer {
 
   /** For savepoints: what {@link rollbackTo} restores. Only taken with nothing pending. */
   mark(): Mark {
-    return { local: new Map(this.local) };
+    return { local: new Map(this.local), reads: new Map(this.reads) };
   }
 
-  /** Drops what was buffered since `mark` (its savepoint rolled back). */
+  /**
+   * Drops what was buffered since `mark` (its savepoint rolled back), and puts back the
+   * read checks its appends had taken over.
+   */
   rollbackTo(mark: Mark): void {
     this.appends = [];
     this.messages = [];
     this.timers = new Map();
+    this.deliveries = undefined;
+    this.fence = undefined;
     this.local = mark.local;
+    this.reads = mark.reads;
   }
 
   /**
