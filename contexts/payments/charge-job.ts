@@ -41,6 +41,9 @@ async function decideAndAnswer(
   for (let attempt = 1; ; attempt++) {
     try {
       return await services.db.transaction(async (tx) => {
+        // The payment's cached state is used as it is and checked when the transaction
+        // commits (a stale one fails it with ConcurrencyError: decided again below).
+        tx.writes.optimistic = true;
         try {
           const { state, events } = await services.actors.execute<PaymentContext>(PAYMENT, paymentId, command, input, { tx, causation });
           const cause = events.at(-1)?.eventId ?? causation.causationId;

@@ -196,31 +196,8 @@ export class WriteBuffer {
 
   /** Builds the statement from what is pending and empties the buffer (reads stay until the final flush). */
   private take(checkReads: boolean) {
-    const parts: string[] = [];
-    const bindings: unknown[] = [];
     const fence = this.fence;
     const readVersions = checkReads ? new Map(this.reads) : new Map<string, number>();
-    const guarded = fence !== undefined || checkReads;
-    const onlyIf = guarded ? ' WHERE (SELECT ok FROM g)' : '';
-    if (fence) {
-      parts.push('fence AS (SELECT token::int AS token FROM partition_owners WHERE consumer = ? AND partition = ? FOR SHARE)');
-      bindings.push(fence.consumer, fence.partition);
-    }
-    if (checkReads) {
-      parts.push(`stale AS (SELECT r.stream_id FROM jsonb_to_recordset(?::jsonb) AS r(stream_id text, version int)
-        WHERE EXISTS (SELECT 1 FROM events e WHERE e.stream_id = r.stream_id AND e.version > r.version))`);
-      bindings.push(JSON.stringify([...this.reads].map(([stream_id, version]) => ({ stream_id, version }))));
-      this.reads.clear();
-    }
-    if (guarded) {
-      const conditions = [fence ? 'COALESCE((SELECT token FROM fence) = ?, false)' : '', checkReads ? 'NOT EXISTS (SELECT 1 FROM stale)' : ''].filter(Boolean);
-      parts.push(`g AS (SELECT ${conditions.join(' AND ')} AS ok)`);
-      if (fence) bindings.push(fence.token);
-    }
-    if (this.deliveries) {
-      parts.push(`inb AS (INSERT INTO inbox (consumer, message_id) SELECT ?, unnest(?::uuid[])${onlyIf})`);
-      bindings.push(this.deliveries.consumer, this.deliveries.messageIds);
-    }
     const events: unknown[] = [];
     const outbox: OutboxMessage[] = [];
     const rows = new Map<string, RowUpsert>();
@@ -231,59 +208,110 @@ export class WriteBuffer {
       if (a.row) rows.set(`${a.row.table}\u0000${a.row.key.map((k) => String(a.row!.values[k])).join('\u0000')}`, a.row);
     }
     for (const m of this.messages) outbox.push(m);
-    if (events.length) {
-      parts.push(`ev AS (INSERT INTO events (event_id, stream_id, stream_type, version, type, data, metadata)
-        SELECT x.event_id, x.stream_id, x.stream_type, x.version, x.type, x.data, x.metadata
-          FROM jsonb_to_recordset(?::jsonb) AS x(event_id uuid, stream_id text, stream_type text, version int, type text, data jsonb, metadata jsonb)${onlyIf})`);
-      bindings.push(JSON.stringify(events));
-    }
-    if (outbox.length) {
-      parts.push(`ob AS (INSERT INTO outbox (topic, partition, message)
-        SELECT x.topic, x.partition, x.message FROM jsonb_to_recordset(?::jsonb) AS x(topic text, partition int, message jsonb)${onlyIf})`);
-      bindings.push(JSON.stringify(outbox));
-    }
     const cancels: unknown[] = [];
     const schedules: unknown[] = [];
     for (const t of this.timers.values()) {
       if (!t.request) cancels.push({ actor_type: t.actor.type, actor_id: t.actor.id, name: t.name });
       else schedules.push(timerRow(t.request));
     }
-    if (cancels.length) {
-      parts.push(`tc AS (DELETE FROM timers t USING jsonb_to_recordset(?::jsonb) AS x(actor_type text, actor_id text, name text)
-        WHERE t.actor_type = x.actor_type AND t.actor_id = x.actor_id AND t.name = x.name${guarded ? ' AND (SELECT ok FROM g)' : ''})`);
-      bindings.push(JSON.stringify(cancels));
+    const groups = new Map<string, { row: RowUpsert; columns: string[]; values: unknown[] }>();
+    for (const row of rows.values()) {
+      const columns = Object.keys(row.values);
+      const key = `${row.table}|${columns.join(',')}|${row.key.join(',')}|${row.update.join(',')}|${row.touch ?? ''}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { row, columns, values: [] }));
+      group.values.push(row.values);
     }
-    if (schedules.length) {
-      parts.push(`ts AS (INSERT INTO timers (actor_type, actor_id, name, topic, due_at, data, correlation_id, traceparent, tracestate)
+    const shape: Shape = {
+      fence: fence !== undefined,
+      reads: checkReads,
+      inbox: this.deliveries !== undefined,
+      events: events.length > 0,
+      outbox: outbox.length > 0,
+      cancels: cancels.length > 0,
+      schedules: schedules.length > 0,
+      rows: [...groups.values()].map((g) => ({ row: g.row, columns: g.columns })),
+    };
+    // Bindings in the order of the statement's placeholders (see statementFor).
+    const bindings: unknown[] = [];
+    if (fence) bindings.push(fence.consumer, fence.partition);
+    if (checkReads) bindings.push(JSON.stringify([...this.reads].map(([stream_id, version]) => ({ stream_id, version }))));
+    if (fence) bindings.push(fence.token);
+    if (this.deliveries) bindings.push(this.deliveries.consumer, this.deliveries.messageIds);
+    if (events.length) bindings.push(JSON.stringify(events));
+    if (outbox.length) bindings.push(JSON.stringify(outbox));
+    if (cancels.length) bindings.push(JSON.stringify(cancels));
+    if (schedules.length) bindings.push(JSON.stringify(schedules));
+    for (const g of groups.values()) bindings.push(JSON.stringify(g.values));
+    if (checkReads) this.reads.clear();
+    this.appends = [];
+    this.messages = [];
+    this.timers = new Map();
+    this.deliveries = undefined;
+    this.fence = undefined;
+    return { sql: statementFor(shape), bindings, fence, readVersions };
+  }
+}
+
+/** Which parts a flush has: its statement's text depends on nothing else. */
+interface Shape {
+  fence: boolean;
+  reads: boolean;
+  inbox: boolean;
+  events: boolean;
+  outbox: boolean;
+  cancels: boolean;
+  schedules: boolean;
+  rows: { row: RowUpsert; columns: string[] }[];
+}
+
+const statements = new Map<string, string>();
+/** The flush statement of a shape, built once (and prepared once per connection under its name). */
+function statementFor(shape: Shape): string {
+  const flags = [shape.fence, shape.reads, shape.inbox, shape.events, shape.outbox, shape.cancels, shape.schedules].map((f) => (f ? 1 : 0)).join('');
+  const key = `${flags}|${shape.rows.map(({ row, columns }) => `${row.table}(${columns.join(',')})${row.key.join(',')}/${row.update.join(',')}/${row.touch ?? ''}`).join(';')}`;
+  let sql = statements.get(key);
+  if (sql) return sql;
+  const parts: string[] = [];
+  const guarded = shape.fence || shape.reads;
+  const onlyIf = guarded ? ' WHERE (SELECT ok FROM g)' : '';
+  if (shape.fence) parts.push('fence AS (SELECT token::int AS token FROM partition_owners WHERE consumer = ? AND partition = ? FOR SHARE)');
+  if (shape.reads) {
+    parts.push(`stale AS (SELECT r.stream_id FROM jsonb_to_recordset(?::jsonb) AS r(stream_id text, version int)
+        WHERE EXISTS (SELECT 1 FROM events e WHERE e.stream_id = r.stream_id AND e.version > r.version))`);
+  }
+  if (guarded) {
+    const conditions = [shape.fence ? 'COALESCE((SELECT token FROM fence) = ?, false)' : '', shape.reads ? 'NOT EXISTS (SELECT 1 FROM stale)' : ''].filter(Boolean);
+    parts.push(`g AS (SELECT ${conditions.join(' AND ')} AS ok)`);
+  }
+  if (shape.inbox) parts.push(`inb AS (INSERT INTO inbox (consumer, message_id) SELECT ?, unnest(?::uuid[])${onlyIf})`);
+  if (shape.events) {
+    parts.push(`ev AS (INSERT INTO events (event_id, stream_id, stream_type, version, type, data, metadata)
+        SELECT x.event_id, x.stream_id, x.stream_type, x.version, x.type, x.data, x.metadata
+          FROM jsonb_to_recordset(?::jsonb) AS x(event_id uuid, stream_id text, stream_type text, version int, type text, data jsonb, metadata jsonb)${onlyIf})`);
+  }
+  if (shape.outbox) {
+    parts.push(`ob AS (INSERT INTO outbox (topic, partition, message)
+        SELECT x.topic, x.partition, x.message FROM jsonb_to_recordset(?::jsonb) AS x(topic text, partition int, message jsonb)${onlyIf})`);
+  }
+  if (shape.cancels) {
+    parts.push(`tc AS (DELETE FROM timers t USING jsonb_to_recordset(?::jsonb) AS x(actor_type text, actor_id text, name text)
+        WHERE t.actor_type = x.actor_type AND t.actor_id = x.actor_id AND t.name = x.name${guarded ? ' AND (SELECT ok FROM g)' : ''})`);
+  }
+  if (shape.schedules) {
+    parts.push(`ts AS (INSERT INTO timers (actor_type, actor_id, name, topic, due_at, data, correlation_id, traceparent, tracestate)
         SELECT x.actor_type, x.actor_id, x.name, x.topic, x.due_at, x.data, x.correlation_id, x.traceparent, x.tracestate
           FROM jsonb_to_recordset(?::jsonb) AS x(actor_type text, actor_id text, name text, topic text, due_at timestamptz,
                                                  data jsonb, correlation_id text, traceparent text, tracestate text)${onlyIf}
         ON CONFLICT (actor_type, actor_id, name) DO UPDATE
           SET topic = EXCLUDED.topic, due_at = EXCLUDED.due_at, data = EXCLUDED.data, correlation_id = EXCLUDED.correlation_id,
               traceparent = EXCLUDED.traceparent, tracestate = EXCLUDED.tracestate)`);
-      bindings.push(JSON.stringify(schedules));
-    }
-    const byShape = new Map<string, { sql: string; values: unknown[] }>();
-    for (const row of rows.values()) {
-      const columns = Object.keys(row.values);
-      const shape = `${row.table}|${columns.join(',')}|${row.key.join(',')}|${row.update.join(',')}|${row.touch ?? ''}`;
-      let group = byShape.get(shape);
-      if (!group) byShape.set(shape, (group = { sql: upsertSql(row, columns, onlyIf), values: [] }));
-      group.values.push(row.values);
-    }
-    let n = 0;
-    for (const { sql, values } of byShape.values()) {
-      parts.push(`rm${n++} AS (${sql})`);
-      bindings.push(JSON.stringify(values));
-    }
-    const select = `SELECT ${guarded ? '(SELECT ok FROM g)' : 'true'} AS ok, ${fence ? '(SELECT token FROM fence)' : 'NULL::int'} AS token, ${checkReads ? '(SELECT array_agg(stream_id) FROM stale)' : 'NULL::text[]'} AS stale`;
-    this.appends = [];
-    this.messages = [];
-    this.timers = new Map();
-    this.deliveries = undefined;
-    this.fence = undefined;
-    return { sql: parts.length ? `WITH ${parts.join(',\n')}\n${select}` : select, bindings, fence, readVersions };
   }
+  shape.rows.forEach(({ row, columns }, n) => parts.push(`rm${n} AS (${upsertSql(row, columns, onlyIf)})`));
+  const select = `SELECT ${guarded ? '(SELECT ok FROM g)' : 'true'} AS ok, ${shape.fence ? '(SELECT token FROM fence)' : 'NULL::int'} AS token, ${shape.reads ? '(SELECT array_agg(stream_id) FROM stale)' : 'NULL::text[]'} AS stale`;
+  sql = parts.length ? `WITH ${parts.join(',\n')}\n${select}` : select;
+  statements.set(key, sql);
+  return sql;
 }
 
 const upserts = new Map<string, string>();
