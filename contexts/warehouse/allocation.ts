@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Causation, ReactionContext, Tx } from '../../runtime';
 import { INVENTORY, InventoryStatus, RESERVATION, ReservationStatus } from './contract';
 import { findInventoryUnits, reservationsOfOrder, type ReservationView } from './read-model';
@@ -78,16 +78,28 @@ export async function candidateWarehouses(tx: Tx, wanted: Map<string, number>, l
  * transaction is claiming are skipped, not waited for, so concurrent orders never block
  * each other. (Units locked earlier by this same transaction are NOT skipped: claim each
  * product once per attempt.)
+ *
+ * The units are taken from a random point of the available units' id order, wrapping
+ * around: claims that all started at the oldest unit would each walk past every unit the
+ * concurrent claims (and this transaction's earlier ones) had just taken, which are still
+ * in the index until their transactions end (measured: 871 µs per claim in the saga
+ * benchmark, the costliest statement of an order). Units of one product are
+ * interchangeable, so which ones an order gets does not matter.
  */
 export async function claimUnits(tx: Tx, warehouseId: string, productId: string, quantity: number): Promise<string[]> {
-  const { rows } = await tx.raw<{ rows: { inventory_id: string }[] }>(
-    `SELECT inventory_id FROM inventory
-      WHERE warehouse_id = ? AND product_id = ? AND status = ?
-      ORDER BY created_at, inventory_id
-      LIMIT ? FOR UPDATE SKIP LOCKED`,
-    [warehouseId, productId, InventoryStatus.RESERVATION_PENDING, quantity],
-  );
-  return rows.map((r) => r.inventory_id);
+  const from = randomUUID();
+  const claim = async (range: string, limit: number) =>
+    (
+      await tx.raw<{ rows: { inventory_id: string }[] }>(
+        `SELECT inventory_id FROM inventory
+          WHERE warehouse_id = ? AND product_id = ? AND status = ? AND inventory_id ${range} ?
+          ORDER BY inventory_id
+          LIMIT ? FOR UPDATE SKIP LOCKED`,
+        [warehouseId, productId, InventoryStatus.RESERVATION_PENDING, from, limit],
+      )
+    ).rows.map((r) => r.inventory_id);
+  const ids = await claim('>=', quantity);
+  return ids.length < quantity ? [...ids, ...(await claim('<', quantity - ids.length))] : ids;
 }
 
 /** A warehouse had fewer available units than it seemed (concurrent orders took them). */
