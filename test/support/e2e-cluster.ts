@@ -26,7 +26,10 @@ export const CLUSTER_SETTINGS: Record<string, string> = {
   TIMER_POLL_MS: '200',
   TIMER_REARM_MS: '3000',
   ORDER_STEP_TIMEOUT_MS: '3000',
-  ORDER_STEP_MAX_ATTEMPTS: '5',
+  // 3 s × 8 = 24 s of patience per forward step: more than the up to 15 s a charge job takes
+  // to come back from a worker killed while it ran (BullMQ lock 10 s + stalled check 5 s),
+  // so the kill -9 scenario's orders still end as their amounts say (docs/saga.md).
+  ORDER_STEP_MAX_ATTEMPTS: '8',
   PAYMENT_CHARGE_BACKOFF_MS: '100',
 };
 
