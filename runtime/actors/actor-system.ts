@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable, Tx } from '../store/database';
 import { loadStream, readEvent, readStream, saveSnapshot, type OutboxMessage, type StoredEvent } from '../store/event-store';
-import { registerConflictMessages } from '../store/write-buffer';
-import { ConcurrencyError, ConflictError, NotFoundError } from '../errors';
+import { mapWriteError, registerConflictMessages } from '../store/write-buffer';
+import { ConcurrencyError, NotFoundError } from '../errors';
 import type { Topology } from '../messaging/topology';
 import type { OutboxSignal } from '../messaging/outbox-signal';
 import type { ActorRef, Envelope } from '../messaging/envelope';
@@ -256,9 +256,7 @@ export class ActorSystem {
       try {
         await def.project(tx, change);
       } catch (err) {
-        const e = err as { code?: string; constraint?: string };
-        const message = e.code === '23505' && e.constraint ? def.uniqueViolations?.[e.constraint] : undefined;
-        throw message ? new ConflictError(message) : err;
+        throw mapWriteError(err);
       }
     }
     this.signal?.afterCommit(tx);

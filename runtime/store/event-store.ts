@@ -44,8 +44,6 @@ export interface AppendRequest {
   events: NewEvent[];
   metadata: EventMetadata;
   outbox: OutboxMessage[];
-  /** A read-model write committed by the same statement (saves a round trip per command). */
-  also?: Statement;
 }
 
 export const OUTBOX_CHANNEL = 'tributary_outbox';
@@ -53,9 +51,11 @@ export const OUTBOX_CHANNEL = 'tributary_outbox';
 /*
  * One round trip appends the events and writes their outbox rows (relays are told after the
  * commit: see OutboxSignal). The unique (stream_id, version) constraint is the
- * optimistic concurrency check: a stale writer fails here, whatever it believed.
+ * optimistic concurrency check: a stale writer fails here, whatever it believed. Commands
+ * do not call this: their writes go through the transaction's WriteBuffer, which writes the
+ * events of every stream of a transaction in one statement like this one.
  */
-const APPEND_HEAD = `
+const APPEND_SQL = `
 WITH ev AS (
   INSERT INTO events (event_id, stream_id, stream_type, version, type, data, metadata)
   SELECT x.event_id, ?, ?, x.version, x.type, x.data, ?::jsonb
@@ -65,29 +65,15 @@ WITH ev AS (
   INSERT INTO outbox (topic, partition, message)
   SELECT x.topic, x.partition, x.message
     FROM jsonb_to_recordset(?::jsonb) AS x(topic text, partition int, message jsonb)
-)`;
-const APPEND_SQL = `${APPEND_HEAD}
+)
 SELECT count(*) AS appended FROM ev`;
-
-/** One SQL statement (with `?` placeholders) to run in the same round trip as the append. */
-export interface Statement {
-  sql: string;
-  bindings: readonly unknown[];
-}
-
-const withStatements = new Map<string, string>();
-/** The append with the read model's statement as one more data-modifying CTE. */
-function appendWith(extra: string): string {
-  let sql = withStatements.get(extra);
-  if (!sql) withStatements.set(extra, (sql = `${APPEND_HEAD}, rm AS (${extra})\nSELECT count(*) AS appended FROM ev`));
-  return sql;
-}
 
 function isUniqueViolation(err: unknown, constraint: string): boolean {
   const e = err as { code?: string; constraint?: string };
   return e.code === '23505' && e.constraint === constraint;
 }
 
+/** Appends one stream's events with their outbox rows, in one statement. */
 export async function appendToStream(db: Queryable, req: AppendRequest): Promise<void> {
   if (req.events.length === 0 && req.outbox.length === 0) return;
   const events = req.events.map((e, i) => ({
@@ -97,9 +83,7 @@ export async function appendToStream(db: Queryable, req: AppendRequest): Promise
     data: e.data,
   }));
   try {
-    const bindings = [req.streamId, req.streamType, JSON.stringify(req.metadata), JSON.stringify(events), JSON.stringify(req.outbox)];
-    if (req.also) await db.raw(appendWith(req.also.sql), [...bindings, ...req.also.bindings] as never[]);
-    else await db.raw(APPEND_SQL, bindings);
+    await db.raw(APPEND_SQL, [req.streamId, req.streamType, JSON.stringify(req.metadata), JSON.stringify(events), JSON.stringify(req.outbox)]);
   } catch (err) {
     if (isUniqueViolation(err, 'events_stream_version')) throw new ConcurrencyError(req.streamId, req.expectedVersion);
     throw err;

@@ -346,8 +346,11 @@ function timerRow(t: TimerRequest) {
   };
 }
 
-/** A unique violation of the flush, as the error its writer would have got writing at once. */
-function mapWriteError(err: unknown): unknown {
+/**
+ * A unique violation as the error its writer gets: a stale version is a ConcurrencyError, a
+ * message handled before a DuplicateDeliveryError, a registered constraint a ConflictError.
+ */
+export function mapWriteError(err: unknown): unknown {
   const e = err as { code?: string; constraint?: string; detail?: string };
   if (e?.code !== '23505') return err;
   if (e.constraint === 'events_stream_version') {
