@@ -131,42 +131,48 @@ export function inventoryRow({ id, after }: Change<InventoryContext>): RowUpsert
   };
 }
 
-/** Thrown when a reservation would take a unit that another live reservation holds. */
-export class DoubleAllocationError extends Error {
-  override readonly name = 'DoubleAllocationError';
-}
+/** A second live reservation of a unit breaks `inventory_allocations`' key: answered with this message. */
+export const ONE_RESERVATION_PER_UNIT = { inventory_allocations_pkey: 'A unit would be held by two reservations' };
 
 /**
- * Upserts the reservation row and keeps `inventory_allocations` in step: a succeeded
- * reservation inserts one row per unit, keyed by the unit, so a unit can never be taken by
- * two live reservations even if every other check failed (the second line of defence
- * beside the unit's machine); a failed (released) reservation gives its units back.
+ * The reservation's row and, when it succeeds, one `inventory_allocations` row per unit,
+ * keyed by the unit and written as new rows only (`update: 'fail'`): a unit can never be
+ * taken by two live reservations even if every other check failed (the second line of
+ * defence beside the unit's machine). Written with the transaction's other writes.
  */
-export async function projectReservation(tx: Tx, { id, after, events }: Change<ReservationContext>): Promise<void> {
+export function reservationRows({ id, after, events }: Change<ReservationContext>): RowUpsert[] {
   const c = after.context;
-  await tx.raw(
-    `INSERT INTO reservations (reservation_id, order_id, line_no, warehouse_id, product_id, quantity, status, inventory_ids, reason, version)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?::uuid[], ?, ?)
-     ON CONFLICT (reservation_id) DO UPDATE SET status = EXCLUDED.status, inventory_ids = EXCLUDED.inventory_ids,
-       reason = EXCLUDED.reason, version = EXCLUDED.version, updated_at = now()`,
-    [id, c.orderId, c.lineNo, c.warehouseId, c.productId, c.quantity, after.status, c.inventoryIds, c.reason, after.version],
-  );
-  const types = new Set(events.map((e) => e.type));
-  if (types.has(ReservationEventType.RESERVATION_SUCCEEDED)) {
-    try {
-      await tx.raw(
-        `INSERT INTO inventory_allocations (inventory_id, reservation_id) SELECT unnest(?::uuid[]), ?`,
-        [c.inventoryIds, id],
-      );
-    } catch (err) {
-      const e = err as { code?: string; constraint?: string; detail?: string };
-      if (e.code === '23505' && e.constraint === 'inventory_allocations_pkey') {
-        throw new DoubleAllocationError(`Reservation ${id} would take a unit another reservation holds (${e.detail ?? 'unit taken'})`);
-      }
-      throw err;
+  const rows: RowUpsert[] = [
+    {
+      table: 'reservations',
+      key: ['reservation_id'],
+      values: {
+        reservation_id: id,
+        order_id: c.orderId,
+        line_no: c.lineNo,
+        warehouse_id: c.warehouseId,
+        product_id: c.productId,
+        quantity: c.quantity,
+        status: after.status,
+        inventory_ids: c.inventoryIds,
+        reason: c.reason,
+        version: after.version,
+      },
+      update: ['status', 'inventory_ids', 'reason', 'version'],
+      touch: 'updated_at',
+    },
+  ];
+  if (events.some((e) => e.type === ReservationEventType.RESERVATION_SUCCEEDED)) {
+    for (const unit of c.inventoryIds) {
+      rows.push({ table: 'inventory_allocations', key: ['inventory_id'], values: { inventory_id: unit, reservation_id: id }, update: 'fail' });
     }
   }
-  if (types.has(ReservationEventType.RESERVATION_FAILED)) {
+  return rows;
+}
+
+/** A failed (released) reservation gives its units back. */
+export async function releaseAllocations(tx: Tx, { id, events }: Change<ReservationContext>): Promise<void> {
+  if (events.some((e) => e.type === ReservationEventType.RESERVATION_FAILED)) {
     await tx.raw('DELETE FROM inventory_allocations WHERE reservation_id = ?', [id]);
   }
 }

@@ -4,7 +4,7 @@ import { RESERVATION, RESERVATIONS_TOPIC } from './contract';
 import { ReservationEventType as E } from './events';
 import { reservationMachine, type ReservationContext } from './reservation.machine';
 import { productId, uuid } from './schemas';
-import { projectReservation } from './read-model';
+import { ONE_RESERVATION_PER_UNIT, releaseAllocations, reservationRows } from './read-model';
 
 const line = {
   orderId: uuid('orderId'),
@@ -58,6 +58,8 @@ export const reservationAggregate = defineAggregate<ReservationContext>({
       rejection: () => 'Reservation is already in a failed state',
     },
   },
-  project: projectReservation,
+  projectRow: reservationRows,
+  project: releaseAllocations,
+  uniqueViolations: ONE_RESERVATION_PER_UNIT,
   readModel: { table: 'reservations', id: 'reservation_id', status: 'status', version: 'version' },
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable, Tx } from '../store/database';
 import { loadStream, readEvent, readStream, saveSnapshot, type OutboxMessage, type StoredEvent } from '../store/event-store';
-import { mapWriteError, registerConflictMessages } from '../store/write-buffer';
+import { mapWriteError, registerConflictMessages, type RowUpsert } from '../store/write-buffer';
 import { ConcurrencyError, NotFoundError } from '../errors';
 import type { Topology } from '../messaging/topology';
 import type { OutboxSignal } from '../messaging/outbox-signal';
@@ -43,6 +43,8 @@ export interface OutgoingMessage {
 
 const streamIdOf = (type: string, id: string) => `${type}-${id}`;
 const isTx = (q: Queryable): q is Tx => (q as Partial<Tx>).writes !== undefined;
+const rowsOf = (r: RowUpsert | readonly RowUpsert[] | undefined): readonly RowUpsert[] | undefined =>
+  r === undefined || Array.isArray(r) ? (r as readonly RowUpsert[] | undefined) : [r as RowUpsert];
 
 /**
  * Runs commands on aggregates: load (snapshot + events since) → the machine decides →
@@ -248,7 +250,7 @@ export class ActorSystem {
         events: stored,
         metadata: { actorId: id, correlationId: causation.correlationId, causationId: causation.causationId, ...carrier },
         outbox,
-        row: def.projectRow?.(change),
+        rows: rowsOf(def.projectRow?.(change)),
       },
       after,
     );

@@ -74,11 +74,11 @@ export interface AggregateDefinition<C = any> {
   /** Keeps the context's read model in step, in the same transaction as the events. */
   project?: (tx: Tx, change: Change<C>) => Promise<void>;
   /**
-   * The read model's row after the change, declared: written in the same statement as the
-   * events, and for many changes in one transaction as one multi-row upsert per table.
-   * Cheaper than `project`; use `project` for anything that is not one row.
+   * The read model's rows after the change, declared: written in the same statement as the
+   * events, and for many changes in one transaction as one multi-row insert per table.
+   * Cheaper than `project`; use `project` for anything else (a delete, a query).
    */
-  projectRow?: (change: Change<C>) => RowUpsert;
+  projectRow?: (change: Change<C>) => RowUpsert | readonly RowUpsert[];
   /** Messages for unique constraints of the read model: a violation is a 409 with that message. */
   uniqueViolations?: Record<string, string>;
   /** Where the read model keeps each aggregate's status and version (checked against the log by `npm run check`). */

@@ -102,7 +102,7 @@ describe('write buffer (Postgres)', function () {
       events: messages.map((m) => ({ eventId: m.id, type: m.type, data: m.data })),
       metadata: { actorId, correlationId: messages[0].correlationId, causationId: messages[0].causationId },
       outbox: messages.map((message) => ({ topic: TOPIC, partition: h.topology.partitionOf(actorId), message })),
-      row,
+      rows: row ? [row] : undefined,
       messages,
     };
   }
@@ -261,7 +261,7 @@ describe('write buffer (Postgres)', function () {
     expect(await versionsOf(stale)).to.deep.equal([1]);
     expect(await versionsOf(other)).to.deep.equal([]);
     expect(await inOutbox([...otherAppend.messages, ...staleAppend.messages, sent.message].map((m) => m.id))).to.deep.equal([]);
-    expect(await rowOf(otherAppend.row!.values.id as string)).to.equal(undefined);
+    expect(await rowOf(otherAppend.rows![0].values.id as string)).to.equal(undefined);
   });
 
   describe('optimistic reads', () => {

@@ -15,8 +15,12 @@ export interface RowUpsert {
   key: readonly string[];
   /** Every column written when the row is new, as JSON values (a jsonb column takes the object itself). */
   values: Record<string, unknown>;
-  /** The columns overwritten when the row exists; the others keep their first value. */
-  update: readonly string[];
+  /**
+   * The columns overwritten when the row exists (the others keep their first value), or
+   * `'fail'`: the row must be new, and an existing one fails the statement with the key's
+   * unique violation (a guard, like a unit that may be allocated once).
+   */
+  update: readonly string[] | 'fail';
   /** A timestamp column set to now() when the row is updated. */
   touch?: string;
 }
@@ -29,7 +33,7 @@ export interface BufferedAppend {
   events: readonly { eventId: string; type: string; data: unknown }[];
   metadata: EventMetadata;
   outbox: readonly OutboxMessage[];
-  row?: RowUpsert;
+  rows?: readonly RowUpsert[];
 }
 
 /**
@@ -204,8 +208,9 @@ export class WriteBuffer {
     for (const a of this.appends) {
       a.events.forEach((e, i) => events.push({ event_id: e.eventId, stream_id: a.streamId, stream_type: a.streamType, version: a.expectedVersion + i + 1, type: e.type, data: e.data, metadata: a.metadata }));
       for (const m of a.outbox) outbox.push(m);
-      // A later change of the same row carries the whole row: the last one wins.
-      if (a.row) rows.set(`${a.row.table}\u0000${a.row.key.map((k) => String(a.row!.values[k])).join('\u0000')}`, a.row);
+      // A later change of the same row carries the whole row: the last one wins. A row that
+      // must be new is never merged: two of one key must fail.
+      for (const row of a.rows ?? []) rows.set(row.update === 'fail' ? `${rows.size}\u0000new` : `${row.table}\u0000${row.key.map((k) => String(row.values[k])).join('\u0000')}`, row);
     }
     for (const m of this.messages) outbox.push(m);
     const cancels: unknown[] = [];
@@ -217,7 +222,7 @@ export class WriteBuffer {
     const groups = new Map<string, { row: RowUpsert; columns: string[]; values: unknown[] }>();
     for (const row of rows.values()) {
       const columns = Object.keys(row.values);
-      const key = `${row.table}|${columns.join(',')}|${row.key.join(',')}|${row.update.join(',')}|${row.touch ?? ''}`;
+      const key = `${row.table}|${columns.join(',')}|${row.key.join(',')}|${String(row.update)}|${row.touch ?? ''}`;
       let group = groups.get(key);
       if (!group) groups.set(key, (group = { row, columns, values: [] }));
       group.values.push(row.values);
@@ -269,7 +274,7 @@ const statements = new Map<string, string>();
 /** The flush statement of a shape, built once (and prepared once per connection under its name). */
 function statementFor(shape: Shape): string {
   const flags = [shape.fence, shape.reads, shape.inbox, shape.events, shape.outbox, shape.cancels, shape.schedules].map((f) => (f ? 1 : 0)).join('');
-  const key = `${flags}|${shape.rows.map(({ row, columns }) => `${row.table}(${columns.join(',')})${row.key.join(',')}/${row.update.join(',')}/${row.touch ?? ''}`).join(';')}`;
+  const key = `${flags}|${shape.rows.map(({ row, columns }) => `${row.table}(${columns.join(',')})${row.key.join(',')}/${String(row.update)}/${row.touch ?? ''}`).join(';')}`;
   let sql = statements.get(key);
   if (sql) return sql;
   const parts: string[] = [];
@@ -315,18 +320,19 @@ function statementFor(shape: Shape): string {
 }
 
 const upserts = new Map<string, string>();
-/** `INSERT … SELECT FROM jsonb_populate_recordset(NULL::table, …) ON CONFLICT (key) DO UPDATE …`, built once per shape. */
+/** `INSERT … SELECT FROM jsonb_populate_recordset(NULL::table, …)` and its ON CONFLICT clause, built once per shape. */
 function upsertSql(row: RowUpsert, columns: string[], onlyIf: string): string {
-  const key = `${row.table}|${columns.join(',')}|${row.key.join(',')}|${row.update.join(',')}|${row.touch ?? ''}|${onlyIf}`;
+  const key = `${row.table}|${columns.join(',')}|${row.key.join(',')}|${String(row.update)}|${row.touch ?? ''}|${onlyIf}`;
   let sql = upserts.get(key);
   if (!sql) {
-    for (const name of [row.table, ...columns, ...row.key, ...row.update, ...(row.touch ? [row.touch] : [])]) {
+    const update = row.update === 'fail' ? [] : row.update;
+    for (const name of [row.table, ...columns, ...row.key, ...update, ...(row.touch ? [row.touch] : [])]) {
       if (!IDENT.test(name)) throw new Error(`read-model row: ${JSON.stringify(name)} is not a plain SQL identifier`);
     }
-    const sets = [...row.update.map((c) => `${c} = EXCLUDED.${c}`), ...(row.touch ? [`${row.touch} = now()`] : [])];
+    const sets = [...update.map((c) => `${c} = EXCLUDED.${c}`), ...(row.touch ? [`${row.touch} = now()`] : [])];
+    const onConflict = row.update === 'fail' ? '' : `\n        ON CONFLICT (${row.key.join(', ')}) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`;
     sql = `INSERT INTO ${row.table} (${columns.join(', ')})
-        SELECT ${columns.join(', ')} FROM jsonb_populate_recordset(NULL::${row.table}, ?::jsonb)${onlyIf}
-        ON CONFLICT (${row.key.join(', ')}) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`;
+        SELECT ${columns.join(', ')} FROM jsonb_populate_recordset(NULL::${row.table}, ?::jsonb)${onlyIf}${onConflict}`;
     upserts.set(key, sql);
   }
   return sql;
