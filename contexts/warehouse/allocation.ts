@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Causation, ReactionContext, Tx } from '../../runtime';
 import { INVENTORY, InventoryStatus, RESERVATION, ReservationStatus } from './contract';
-import { findInventoryUnits, reservationsOfOrder, type ReservationView } from './read-model';
+import { lockInventoryUnits, reservationsOfOrder, type ReservationView } from './read-model';
 
 /*
  * The warehouse side of the order saga: choose a warehouse, claim units, record
@@ -187,12 +187,6 @@ export async function reserve(step: Step, orderId: string, lines: Line[]): Promi
   return { kind: 'unavailable', reason };
 }
 
-/** Locks a reservation's units (read model rows) so nothing else changes them meanwhile. */
-async function lockUnits(tx: Tx, ids: string[]) {
-  await tx.raw('SELECT 1 FROM inventory WHERE inventory_id = ANY(?::uuid[]) ORDER BY inventory_id FOR UPDATE', [ids]);
-  return findInventoryUnits(tx, ids);
-}
-
 export interface ReleaseOutcome {
   released: string[];
   /** Units of the order that were already sold: they stay sold (and their reservation stands). */
@@ -209,7 +203,7 @@ export async function release(step: Step, orderId: string, reason: string): Prom
   const out: ReleaseOutcome = { released: [], sold: [] };
   for (const r of await reservationsOfOrder(step.tx, orderId)) {
     if (r.status === ReservationStatus.RESERVATION_FAILED) continue;
-    const units = await lockUnits(step.tx, r.inventoryIds);
+    const units = await lockInventoryUnits(step.tx, r.inventoryIds);
     const sold = units.filter((u) => u.status === InventoryStatus.INVENTORY_RESERVED && u.reservationId === r.reservationId);
     if (sold.length > 0) {
       out.sold.push(...sold.map((u) => u.inventoryId));
@@ -237,7 +231,7 @@ export async function commit(step: Step, orderId: string): Promise<{ sold: strin
   for (const r of await reservationsOfOrder(step.tx, orderId)) {
     if (r.status !== ReservationStatus.RESERVATION_SUCCEEDED) continue;
     succeeded++;
-    for (const u of await lockUnits(step.tx, r.inventoryIds)) {
+    for (const u of await lockInventoryUnits(step.tx, r.inventoryIds)) {
       if (u.reservationId !== r.reservationId) continue;
       if (u.status === InventoryStatus.RESERVATION_CONNECTED) {
         await actors.execute(INVENTORY, u.inventoryId, 'sell', { reservationId: r.reservationId }, { tx: step.tx, causation: step.causation });

@@ -199,6 +199,15 @@ export async function findInventoryUnits(db: Queryable, ids: string[]): Promise<
   return rows.map(inventoryView);
 }
 
+/**
+ * The units, locked (FOR UPDATE) so that nothing else changes them until the transaction
+ * ends, in one round trip. Locked in id order, as every locker does, so two never deadlock.
+ */
+export async function lockInventoryUnits(tx: Tx, ids: string[]): Promise<InventoryView[]> {
+  const { rows } = await tx.raw<{ rows: InventoryRow[] }>('SELECT * FROM inventory WHERE inventory_id = ANY(?::uuid[]) ORDER BY inventory_id FOR UPDATE', [ids]);
+  return rows.map(inventoryView);
+}
+
 export async function listInventory(db: Queryable, warehouseId: string, page: number, size: number) {
   const { rows, total } = await selectPage<InventoryRow>(db, { from: 'inventory', where: 'warehouse_id = ?', params: [warehouseId], orderBy: 'created_at, inventory_id' }, page, size);
   return { items: rows.map(inventoryView), total };
