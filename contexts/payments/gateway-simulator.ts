@@ -82,16 +82,17 @@ export class GatewaySimulator implements PaymentGateway {
   ) {}
 
   async charge(request: ChargeRequest, signal?: AbortSignal): Promise<ChargeResult> {
-    const recorded = await this.find(request.paymentId);
-    if (recorded) return resultOf(recorded);
     const outcome = simulatedOutcome(request.amount, this.options.declineRate, this.options.random);
     if (outcome.kind === 'no-answer') {
+      const recorded = await this.find(request.paymentId);
+      if (recorded) return resultOf(recorded);
       await sleep(Infinity, signal); // only the caller's abort ends it
     }
     if (this.options.latencyMs > 0) await sleep(this.options.latencyMs, signal);
     if (signal?.aborted) throw new AbortedError('aborted');
     const declined = outcome.kind === 'decline';
-    // The payment id is the idempotency key: of two racing first calls, one row wins and both return it.
+    // The payment id is the idempotency key: the first decision recorded is the answer to
+    // every call (a repeat, or the loser of two racing first calls, gets the recorded row).
     const { rows } = await this.db.raw<{ rows: ChargeRow[] }>(
       `INSERT INTO payment_gateway_charges (payment_id, charge_id, amount, status, reason)
        VALUES (?, ?, ?, ?, ?)
