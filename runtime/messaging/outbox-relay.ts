@@ -84,7 +84,10 @@ export class OutboxRelay {
     /** Commits in this process wake the relay directly; other processes' through LISTEN. */
     signal?: OutboxSignal,
   ) {
-    this.unsubscribe = signal?.onCommitted(() => this.wakeup.wake());
+    this.unsubscribe = signal?.onCommitted(() => {
+      this.wakeup.wake();
+      return this.running && this.holder;
+    });
     this.redis = withXaddMany(redis);
   }
 
