@@ -1,7 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import {
-  Attr, CommandRejectedError, ConcurrencyError, SpanNames, cancelTimers, contextFromCarrier, exists, inSpan,
+  Attr, CommandRejectedError, ConcurrencyError, SpanNames, contextFromCarrier, exists, inSpan,
   type AggregateState, type Causation, type JobProcessor, type RuntimeServices,
 } from '../../runtime';
 import { PAYMENT, PaymentStatus as S } from './contract';
@@ -82,7 +82,7 @@ async function refund(job: Job<ChargeJobData>, services: RuntimeServices, gatewa
     await services.db.transaction(async (tx) => {
       await services.actors.execute(PAYMENT, paymentId, 'recordRefund', { chargeId }, { tx, causation });
       // Nothing stands any more: the payment's settle deadline (reactions.ts) has done its work.
-      await cancelTimers(tx, [{ actor: { type: PAYMENT, id: paymentId }, name: SETTLE_DEADLINE }]);
+      tx.writes.cancel({ type: PAYMENT, id: paymentId }, SETTLE_DEADLINE);
     });
   } catch (err) {
     if (!(err instanceof CommandRejectedError) && !(err instanceof ConcurrencyError)) throw err; // already recorded

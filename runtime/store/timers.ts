@@ -59,41 +59,18 @@ export async function takeDueTimers(db: Queryable, limit: number, rearmMs: numbe
   return rows;
 }
 
-/** Sets (or moves) several timers in one statement; one request per key. */
-export async function scheduleTimers(db: Queryable, timers: TimerRequest[]): Promise<void> {
-  if (timers.length === 0) return;
-  await db.raw(
-    `INSERT INTO timers (actor_type, actor_id, name, topic, due_at, data, correlation_id, traceparent, tracestate)
-     SELECT x.actor_type, x.actor_id, x.name, x.topic, x.due_at, x.data, x.correlation_id, x.traceparent, x.tracestate
-       FROM jsonb_to_recordset(?::jsonb) AS x(actor_type text, actor_id text, name text, topic text, due_at timestamptz,
-                                              data jsonb, correlation_id text, traceparent text, tracestate text)
-     ON CONFLICT (actor_type, actor_id, name) DO UPDATE
-       SET topic = EXCLUDED.topic, due_at = EXCLUDED.due_at, data = EXCLUDED.data, correlation_id = EXCLUDED.correlation_id,
-           traceparent = EXCLUDED.traceparent, tracestate = EXCLUDED.tracestate`,
-    [
-      JSON.stringify(
-        timers.map((t) => ({
-          actor_type: t.actor.type,
-          actor_id: t.actor.id,
-          name: t.name,
-          topic: t.topic,
-          due_at: t.dueAt.toISOString(),
-          data: t.data ?? {},
-          correlation_id: t.correlationId,
-          traceparent: t.traceparent ?? null,
-          tracestate: t.tracestate ?? null,
-        })),
-      ),
-    ],
-  );
+/** A timer request as a row of `timers` (JSON for jsonb_to_recordset). */
+export function timerRow(t: TimerRequest) {
+  return {
+    actor_type: t.actor.type,
+    actor_id: t.actor.id,
+    name: t.name,
+    topic: t.topic,
+    due_at: t.dueAt.toISOString(),
+    data: t.data ?? {},
+    correlation_id: t.correlationId,
+    traceparent: t.traceparent ?? null,
+    tracestate: t.tracestate ?? null,
+  };
 }
 
-/** Cancels several timers in one statement. */
-export async function cancelTimers(db: Queryable, timers: { actor: ActorRef; name: string }[]): Promise<void> {
-  if (timers.length === 0) return;
-  await db.raw(
-    `DELETE FROM timers t USING jsonb_to_recordset(?::jsonb) AS x(actor_type text, actor_id text, name text)
-      WHERE t.actor_type = x.actor_type AND t.actor_id = x.actor_id AND t.name = x.name`,
-    [JSON.stringify(timers.map((t) => ({ actor_type: t.actor.type, actor_id: t.actor.id, name: t.name })))],
-  );
-}

@@ -2,7 +2,7 @@ import { ConcurrencyError, ConflictError } from '../errors';
 import type { ActorRef } from '../messaging/envelope';
 import type { Queryable } from './database';
 import type { EventMetadata, OutboxMessage } from './event-store';
-import type { TimerRequest } from './timers';
+import { timerRow, type TimerRequest } from './timers';
 
 /**
  * A read-model row written with the events that changed it: an upsert keyed by `key`.
@@ -336,20 +336,6 @@ function upsertSql(row: RowUpsert, columns: string[], onlyIf: string): string {
     upserts.set(key, sql);
   }
   return sql;
-}
-
-function timerRow(t: TimerRequest) {
-  return {
-    actor_type: t.actor.type,
-    actor_id: t.actor.id,
-    name: t.name,
-    topic: t.topic,
-    due_at: t.dueAt.toISOString(),
-    data: t.data ?? {},
-    correlation_id: t.correlationId,
-    traceparent: t.traceparent ?? null,
-    tracestate: t.tracestate ?? null,
-  };
 }
 
 /**
