@@ -102,7 +102,7 @@ export class WriteBuffer {
   private deliveries?: Deliveries;
   private fence?: Fence;
   /** Streams whose cached state was decided on without reading the log, at the version seen. */
-  private reads = new Map<string, number>();
+  private readonly reads = new Map<string, number>();
   /** States this transaction wrote, by stream: later loads in it see them. */
   private local = new Map<string, unknown>();
   /** Every stream read or written (the actor cache forgets them if the transaction rolls back). */
@@ -163,7 +163,8 @@ export class WriteBuffer {
 
   /**
    * Drops what was buffered since `mark` (its savepoint rolled back), and puts back the
-   * read checks its appends had taken over.
+   * read checks its appends had taken over. Reads made inside the savepoint stay checked:
+   * the code around it may go on using what it read.
    */
   rollbackTo(mark: Mark): void {
     this.appends = [];
@@ -172,7 +173,7 @@ export class WriteBuffer {
     this.deliveries = undefined;
     this.fence = undefined;
     this.local = mark.local;
-    this.reads = mark.reads;
+    for (const [streamId, version] of mark.reads) if (!this.reads.has(streamId)) this.reads.set(streamId, version);
   }
 
   /**
