@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { OutboxSignal } from './outbox-signal';
+import { OUTBOX_CHANNEL } from '../store/event-store';
 import { OutboxRelay, RELAY_LOCK_KEY, type RelayOptions } from './outbox-relay';
 import pg from 'pg';
 import type { Topology } from './topology';
@@ -136,6 +137,33 @@ describe('outbox relay (Postgres -> Redis)', function () {
     expect(tookMs).to.be.below(1_000);
     const [[, fields]] = (await h.redis.xrange(key, '-', '+')) as [string, string[]][];
     expect(JSON.parse(fields[1])).to.deep.equal(m);
+  });
+
+  it('sends no NOTIFY while the relay in its own process holds the lock, and one per window otherwise', async () => {
+    const topology = h.freshTopology('relay_quiet');
+    const listener = new pg.Client({ connectionString: h.databaseUrl });
+    await listener.connect();
+    let heard = 0;
+    listener.on('notification', () => heard++);
+    await listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    try {
+      const signal = new OutboxSignal(h.db);
+      const relay = new OutboxRelay(h.db, h.redis, topology, { batchSize: 50, pollMs: 20, streamMaxLen: 0, databaseUrl: h.databaseUrl }, h.log, signal);
+      relays.push(relay);
+      await relay.start();
+      await until('the relay to have run a batch (and held the lock)', async () => relay.batches > 0, 1_000, 10);
+      for (let i = 0; i < 5; i++) {
+        signal.committed();
+        await new Promise((r) => setTimeout(r, 30)); // longer than the 10 ms window
+      }
+      // A process without a relay (a web role) must tell the others.
+      new OutboxSignal(h.db).committed();
+      await until('the web role\'s NOTIFY', async () => heard >= 1, 1_000, 10);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(heard, 'NOTIFYs sent: none by the lock holder, one by the other').to.equal(1);
+    } finally {
+      await listener.end();
+    }
   });
 
   it('stands by while another relay holds the lock: commit signals do not make it retry, and it takes over within a second once the lock is free', async () => {

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { OrderReply } from '../../orders/contract';
 import { WarehouseCommand as C } from '../contract';
 import { checkWarehouseInvariants } from '../invariants';
-import { reserve, type Step } from '../allocation';
+import { claimUnits, reserve, type Step } from '../allocation';
 import { ConcurrencyError } from '../../../runtime/errors';
 import { checkLogConsistency } from '../../../runtime/store/log-consistency';
 import type { Tx } from '../../../runtime';
@@ -273,6 +273,25 @@ describe('warehouse saga steps (in-process runtime, CONTEXTS=warehouse)', functi
       expect(release.data.notReleased).to.have.members(held.inventoryIds);
       expect(await h.eventCount()).to.equal(events);
       expect(await h.counts(w)).to.deep.equal({ [a]: { RESERVATION_PENDING: 1, INVENTORY_RESERVED: 2 } });
+    });
+  });
+
+  describe('claimUnits', () => {
+    it('claims every available unit whatever its random starting id: it wraps around to the ids below the start', async () => {
+      const a = sku('WRAP');
+      const w = await h.createWarehouse();
+      const stocked = await h.stock(w, a, 6);
+      // Each try starts at a random id; claiming all 6 needs the ids above it and below it.
+      for (let i = 0; i < 12; i++) {
+        const claimed = await h.runtime.services.db
+          .transaction(async (tx) => {
+            const ids = await claimUnits(tx, w, a, 6);
+            throw Object.assign(new Error('roll back'), { ids });
+          })
+          .catch((err: { ids?: string[] }) => err.ids);
+        expect(claimed, `try ${i + 1}`).to.have.members(stocked);
+      }
+      expect(await h.counts(w)).to.deep.equal({ [a]: { RESERVATION_PENDING: 6 } });
     });
   });
 
