@@ -102,6 +102,46 @@ describe('actor system: the cache of committed states', function () {
     expect(err).to.be.instanceOf(ConcurrencyError);
   });
 
+  describe('in an optimistic (consumer) transaction', () => {
+    /** What a consumer's transaction is: cached states used as they are, checked at commit. */
+    const optimistic = <T>(fn: (tx: Parameters<Parameters<typeof h.db.transaction>[0]>[0]) => Promise<T>) =>
+      h.db.transaction((tx) => {
+        tx.writes.optimistic = true;
+        return fn(tx);
+      });
+
+    it('decides on the cached state without reading the log, and commits when nobody wrote meanwhile', async () => {
+      const id = await opened();
+      await a.load('counter', id);
+      const { state } = await optimistic((tx) => a.execute<{ n: number }>('counter', id, 'increment', undefined, { tx }));
+      expect(state.version).to.equal(2);
+      expect((await b.load<{ n: number }>('counter', id)).context.n).to.equal(1);
+    });
+
+    it('fails with ConcurrencyError when another process wrote behind the cache, forgets the state, and the retry decides on the log', async () => {
+      const id = await opened();
+      await a.load('counter', id); // cached at version 1
+      await b.execute('counter', id, 'increment', undefined); // the log is at 2
+      const err = await optimistic((tx) => a.execute('counter', id, 'increment', undefined, { tx })).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(ConcurrencyError);
+      const { state } = await optimistic((tx) => a.execute<{ n: number }>('counter', id, 'increment', undefined, { tx }));
+      expect(state.version).to.equal(3);
+      expect(state.context.n).to.equal(2);
+    });
+
+    it('fails a transaction that only read a stale cached state (it may have decided on it), writing nothing', async () => {
+      const [read, written] = [await opened(), await opened()];
+      await a.load('counter', read);
+      await b.execute('counter', read, 'increment', undefined);
+      const err = await optimistic(async (tx) => {
+        const seen = await a.load<{ n: number }>('counter', read, tx);
+        if (seen.context.n === 0) await a.execute('counter', written, 'increment', undefined, { tx });
+      }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(ConcurrencyError);
+      expect((await b.load('counter', written)).version, 'the decision on the stale state is not committed').to.equal(1);
+    });
+  });
+
   it('loads an actor with a long history in O(1) rows: snapshot + at most SNAPSHOT_EVERY events cold, none warm', async () => {
     const snapshotting = (cacheSize: number) => {
       const s = new ActorSystem(h.db, h.topology, 50, undefined, cacheSize);
