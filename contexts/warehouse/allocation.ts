@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Causation, ReactionContext, Tx } from '../../runtime';
 import { INVENTORY, InventoryStatus, RESERVATION, ReservationStatus } from './contract';
-import { lockInventoryUnits, reservationsOfOrder, type ReservationView } from './read-model';
+import { lockUnitsOfOrder, reservationsOfOrder, type ReservationView } from './read-model';
 
 /*
  * The warehouse side of the order saga: choose a warehouse, claim units, record
@@ -187,6 +187,9 @@ export async function reserve(step: Step, orderId: string, lines: Line[]): Promi
   return { kind: 'unavailable', reason };
 }
 
+/** Every status of a reservation that still holds its units. */
+const LIVE = Object.values(ReservationStatus).filter((s) => s !== ReservationStatus.RESERVATION_FAILED);
+
 export interface ReleaseOutcome {
   released: string[];
   /** Units of the order that were already sold: they stay sold (and their reservation stands). */
@@ -201,15 +204,13 @@ export interface ReleaseOutcome {
 export async function release(step: Step, orderId: string, reason: string): Promise<ReleaseOutcome> {
   const { actors } = step.services;
   const out: ReleaseOutcome = { released: [], sold: [] };
-  for (const r of await reservationsOfOrder(step.tx, orderId)) {
-    if (r.status === ReservationStatus.RESERVATION_FAILED) continue;
-    const units = await lockInventoryUnits(step.tx, r.inventoryIds);
-    const sold = units.filter((u) => u.status === InventoryStatus.INVENTORY_RESERVED && u.reservationId === r.reservationId);
+  for (const r of await lockUnitsOfOrder(step.tx, orderId, LIVE)) {
+    const sold = r.units.filter((u) => u.status === InventoryStatus.INVENTORY_RESERVED && u.reservationId === r.reservationId);
     if (sold.length > 0) {
       out.sold.push(...sold.map((u) => u.inventoryId));
       continue;
     }
-    for (const u of units) {
+    for (const u of r.units) {
       if (u.status !== InventoryStatus.RESERVATION_CONNECTED || u.reservationId !== r.reservationId) continue;
       await actors.execute(INVENTORY, u.inventoryId, 'release', { reservationId: r.reservationId }, { tx: step.tx, causation: step.causation });
       out.released.push(u.inventoryId);
@@ -227,11 +228,9 @@ export async function release(step: Step, orderId: string, reason: string): Prom
 export async function commit(step: Step, orderId: string): Promise<{ sold: string[]; succeeded: number }> {
   const { actors } = step.services;
   const sold: string[] = [];
-  let succeeded = 0;
-  for (const r of await reservationsOfOrder(step.tx, orderId)) {
-    if (r.status !== ReservationStatus.RESERVATION_SUCCEEDED) continue;
-    succeeded++;
-    for (const u of await lockInventoryUnits(step.tx, r.inventoryIds)) {
+  const succeeded = await lockUnitsOfOrder(step.tx, orderId, [ReservationStatus.RESERVATION_SUCCEEDED]);
+  for (const r of succeeded) {
+    for (const u of r.units) {
       if (u.reservationId !== r.reservationId) continue;
       if (u.status === InventoryStatus.RESERVATION_CONNECTED) {
         await actors.execute(INVENTORY, u.inventoryId, 'sell', { reservationId: r.reservationId }, { tx: step.tx, causation: step.causation });
@@ -239,5 +238,5 @@ export async function commit(step: Step, orderId: string): Promise<{ sold: strin
       if (u.status === InventoryStatus.RESERVATION_CONNECTED || u.status === InventoryStatus.INVENTORY_RESERVED) sold.push(u.inventoryId);
     }
   }
-  return { sold, succeeded };
+  return { sold, succeeded: succeeded.length };
 }

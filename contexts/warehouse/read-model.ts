@@ -199,13 +199,35 @@ export async function findInventoryUnits(db: Queryable, ids: string[]): Promise<
   return rows.map(inventoryView);
 }
 
+/** A reservation of an order with its units, as {@link lockUnitsOfOrder} returns them. */
+export interface LockedReservation {
+  reservationId: string;
+  status: ReservationStatus;
+  units: { inventoryId: string; status: InventoryStatus; reservationId: string | null }[];
+}
+
 /**
- * The units, locked (FOR UPDATE) so that nothing else changes them until the transaction
- * ends, in one round trip. Locked in id order, as every locker does, so two never deadlock.
+ * The order's reservations in these statuses, each with its units locked (FOR UPDATE, in
+ * id order, as every locker does, so two never deadlock), in one round trip. Units of
+ * reservations in other statuses are not locked: they may belong to other orders by now.
  */
-export async function lockInventoryUnits(tx: Tx, ids: string[]): Promise<InventoryView[]> {
-  const { rows } = await tx.raw<{ rows: InventoryRow[] }>('SELECT * FROM inventory WHERE inventory_id = ANY(?::uuid[]) ORDER BY inventory_id FOR UPDATE', [ids]);
-  return rows.map(inventoryView);
+export async function lockUnitsOfOrder(tx: Tx, orderId: string, statuses: readonly ReservationStatus[]): Promise<LockedReservation[]> {
+  const { rows } = await tx.raw<{ rows: { reservation_id: string; status: ReservationStatus; inventory_id: string | null; unit_status: InventoryStatus | null; unit_reservation_id: string | null }[] }>(
+    `WITH r AS MATERIALIZED (SELECT reservation_id, status, inventory_ids, line_no FROM reservations WHERE order_id = ? AND status = ANY(?::text[])),
+          u AS MATERIALIZED (SELECT inventory_id, status, reservation_id FROM inventory
+                              WHERE inventory_id IN (SELECT unnest(inventory_ids) FROM r) ORDER BY inventory_id FOR UPDATE)
+     SELECT r.reservation_id, r.status, u.inventory_id, u.status AS unit_status, u.reservation_id AS unit_reservation_id
+       FROM r LEFT JOIN u ON u.inventory_id = ANY (r.inventory_ids)
+      ORDER BY r.line_no, u.inventory_id`,
+    [orderId, statuses],
+  );
+  const out: LockedReservation[] = [];
+  for (const row of rows) {
+    let r = out.at(-1);
+    if (r?.reservationId !== row.reservation_id) out.push((r = { reservationId: row.reservation_id, status: row.status, units: [] }));
+    if (row.inventory_id) r.units.push({ inventoryId: row.inventory_id, status: row.unit_status!, reservationId: row.unit_reservation_id });
+  }
+  return out;
 }
 
 export async function listInventory(db: Queryable, warehouseId: string, page: number, size: number) {
