@@ -37,7 +37,14 @@ export interface ReactionContext {
    * actor's state refuses is no error here (the seed: "an event that is invalid in the
    * replayed state causes no side effect"): it returns undefined.
    */
-  execute<C = any>(type: string, id: string, command: string, input?: unknown, options?: { loaded?: AggregateState<C> }): Promise<ExecuteResult<C> | undefined>;
+  execute<C = any>(
+    type: string,
+    id: string,
+    command: string,
+    input?: unknown,
+    /** `loaded`: the state just read in this transaction; `expectedVersion: 0`: a creation known to be new (no read). */
+    options?: { loaded?: AggregateState<C>; expectedVersion?: number },
+  ): Promise<ExecuteResult<C> | undefined>;
   /** Sends messages to other actors through the outbox, in this transaction. */
   send(...messages: OutgoingMessage[]): Promise<void>;
   /**

@@ -169,7 +169,7 @@ function reactionHandler(s: Subscription, services: RuntimeServices) {
       services,
       async execute(type, id, command, input, options) {
         try {
-          return await services.actors.execute(type, id, command, input, { tx, causation, loaded: options?.loaded });
+          return await services.actors.execute(type, id, command, input, { tx, causation, loaded: options?.loaded, expectedVersion: options?.expectedVersion });
         } catch (err) {
           if (err instanceof CommandRejectedError) {
             services.log.debug({ type, id, command, reason: err.message, cause: message.type }, 'reaction command refused by state; no effect');

@@ -10,7 +10,7 @@ import type { PaymentContext } from './payment.machine';
 import { amountSchema } from './payment.aggregate';
 import { answerFor, declined } from './replies';
 import { ensureChargeQueued } from './charge-queue';
-import { paymentIdOfOrder } from './read-model';
+import { paymentIdOfOrder, paymentsByIdOrOrder } from './read-model';
 
 /** Without both ids nobody can be answered: such a message is retried and dead-lettered, visibly. */
 const addressed = z.object({
@@ -38,21 +38,25 @@ const belongsToAnotherOrder = (state: State, orderId: string) => exists(state) &
  */
 async function createPayment(ctx: ReactionContext): Promise<void> {
   const { orderId, paymentId } = validate(addressed, ctx.message.data);
-  let state = await load(ctx, paymentId);
-  if (!exists(state)) {
-    const other = await paymentIdOfOrder(ctx.tx, orderId);
+  // One read for both questions (does it exist? has the order another one?): a payment's row
+  // is written with its events, so no row means no payment.
+  const known = await paymentsByIdOrOrder(ctx.tx, paymentId, orderId);
+  let state: State;
+  if (known.some((p) => p.paymentId === paymentId)) state = await load(ctx, paymentId);
+  else {
+    const other = known.find((p) => p.orderId === orderId);
     if (other) {
-      await ctx.send(declined(orderId, paymentId, `order ${orderId} already has payment ${other}`));
+      await ctx.send(declined(orderId, paymentId, `order ${orderId} already has payment ${other.paymentId}`));
       return;
     }
     const amount = amountSchema.safeParse((ctx.message.data as { amount?: unknown }).amount);
-    // `loaded`: the state just read, so the command does not read it again.
+    // `expectedVersion: 0`: known to be new, so the command does not read it.
     const result = amount.success
-      ? await ctx.execute<PaymentContext>(PAYMENT, paymentId, 'create', { orderId, amount: amount.data }, { loaded: state })
+      ? await ctx.execute<PaymentContext>(PAYMENT, paymentId, 'create', { orderId, amount: amount.data }, { expectedVersion: 0 })
       : await ctx.execute<PaymentContext>(PAYMENT, paymentId, 'cancelUnknown', {
           orderId,
           reason: `invalid payment request: ${amount.error.issues[0].message}`,
-        }, { loaded: state });
+        }, { expectedVersion: 0 });
     state = result ? result.state : await load(ctx, paymentId);
   }
   if (belongsToAnotherOrder(state, orderId)) {

@@ -77,6 +77,12 @@ export async function findPayment(db: Queryable, id: string): Promise<PaymentVie
 }
 
 /** The payment id already recorded for an order, if any. */
+/** The payments that have this id or belong to this order (at most two rows: one payment per order). */
+export async function paymentsByIdOrOrder(db: Queryable, paymentId: string, orderId: string): Promise<{ paymentId: string; orderId: string }[]> {
+  const { rows } = await db.raw<{ rows: { payment_id: string; order_id: string }[] }>('SELECT payment_id, order_id FROM payments WHERE payment_id = ? OR order_id = ?', [paymentId, orderId]);
+  return rows.map((r) => ({ paymentId: r.payment_id, orderId: r.order_id }));
+}
+
 export async function paymentIdOfOrder(db: Queryable, orderId: string): Promise<string | undefined> {
   const { rows } = await db.raw<{ rows: { payment_id: string }[] }>('SELECT payment_id FROM payments WHERE order_id = ?', [orderId]);
   return rows[0]?.payment_id;
