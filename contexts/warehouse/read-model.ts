@@ -64,7 +64,7 @@ interface InventoryRow extends Timestamps {
   status: InventoryStatus;
   reservation_id: string | null;
 }
-interface ReservationRow extends Timestamps {
+export interface ReservationRow extends Timestamps {
   reservation_id: string;
   order_id: string;
   line_no: number;
