@@ -15,7 +15,7 @@ export { validate } from './validation';
 export { ValidationError, NotFoundError, ConflictError, CommandRejectedError, ConcurrencyError, TributaryError, StartupError } from './errors';
 export { SpanNames, Attr } from './telemetry/names';
 export { inSpan, currentTraceCarrier, contextFromCarrier, type TraceCarrier } from './telemetry/propagation';
-export { TIMER_FIRED, scheduleTimer, type TimerRequest } from './store/timers';
+export { TIMER_FIRED, type TimerRequest } from './store/timers';
 export { decideCommand, type Decision } from './actors/decide';
 export { selectPage, type PageQuery } from './store/paging';
 export { readSettings, ConfigError } from './config';

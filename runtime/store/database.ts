@@ -115,8 +115,9 @@ class Session {
     await query(this.client, 'BEGIN');
   }
 
-  /** Sends what is buffered, ahead of another statement. */
-  async flushBeforeOther(): Promise<void> {
+  /** Before any other statement: BEGIN if not yet sent, then what is buffered. */
+  async beforeStatement(): Promise<void> {
+    await this.begin();
     if (this.writes.pending) await this.writes.flush(this.direct, false, true);
   }
 
@@ -147,15 +148,13 @@ class PgTx implements Tx {
   }
 
   async raw<R>(sql: string, bindings?: readonly unknown[]): Promise<R> {
-    await this.session.begin();
-    await this.session.flushBeforeOther();
+    await this.session.beforeStatement();
     return query<R>(this.session.client, sql, bindings);
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const { client, writes } = this.session;
-    await this.session.begin();
-    await this.session.flushBeforeOther();
+    await this.session.beforeStatement();
     const name = `sp${++this.savepoints}`;
     await query(client, `SAVEPOINT ${name}`);
     const mark = writes.mark();

@@ -19,18 +19,6 @@ export interface TimerRequest {
 
 export const TIMER_FIRED = 'TIMER_FIRED';
 
-/** Sets (or moves) the actor's timer of that name, in the caller's transaction. */
-export async function scheduleTimer(db: Queryable, t: TimerRequest): Promise<void> {
-  await db.raw(
-    `INSERT INTO timers (actor_type, actor_id, name, topic, due_at, data, correlation_id, traceparent, tracestate)
-     VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?)
-     ON CONFLICT (actor_type, actor_id, name) DO UPDATE
-       SET topic = EXCLUDED.topic, due_at = EXCLUDED.due_at, data = EXCLUDED.data, correlation_id = EXCLUDED.correlation_id,
-           traceparent = EXCLUDED.traceparent, tracestate = EXCLUDED.tracestate`,
-    [t.actor.type, t.actor.id, t.name, t.topic, t.dueAt, JSON.stringify(t.data ?? {}), t.correlationId, t.traceparent ?? null, t.tracestate ?? null],
-  );
-}
-
 export interface DueTimer {
   actor_type: string;
   actor_id: string;

@@ -11,7 +11,6 @@ import pg from 'pg';
 import { ConcurrencyError, ConflictError } from '../errors';
 import type { Envelope } from '../messaging/envelope';
 import { readStream } from './event-store';
-import { scheduleTimer } from './timers';
 import { DuplicateDeliveryError, isDeferredWriteError, registerConflictMessages, type BufferedAppend, type RowUpsert } from './write-buffer';
 import { IntHarness, ACTOR_TYPE, TOPIC, appendOne, envelope } from '../../test/support/int-fixtures';
 
@@ -146,7 +145,7 @@ describe('write buffer (Postgres)', function () {
     await appendOne(h.db, h.topology, b, 0);
     await appendOne(h.db, h.topology, b, 1); // b is at version 2
     const dueAt = new Date(Date.now() + 60_000);
-    await scheduleTimer(h.db, { actor: { type: ACTOR_TYPE, id: c }, name: 'old', topic: TOPIC, dueAt, correlationId: c });
+    await h.db.transaction(async (tx) => tx.writes.schedule({ actor: { type: ACTOR_TYPE, id: c }, name: 'old', topic: TOPIC, dueAt, correlationId: c }));
     const [rowA, rowB] = [randomUUID(), randomUUID()];
     const appendA = draft(a, 0, 2, rowUpsert(rowA, 'row a', 1));
     const appendB = draft(b, 2, 1, rowUpsert(rowB, 'row b', 2));

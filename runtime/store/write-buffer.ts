@@ -220,10 +220,11 @@ export class WriteBuffer {
       if (!t.request) cancels.push({ actor_type: t.actor.type, actor_id: t.actor.id, name: t.name });
       else schedules.push(timerRow(t.request));
     }
+    // Rows of one shape (table, columns, key, update, touch) go in one multi-row insert.
     const groups = new Map<string, { row: RowUpsert; columns: string[]; values: unknown[] }>();
     for (const row of rows.values()) {
       const columns = Object.keys(row.values);
-      const key = `${row.table}|${columns.join(',')}|${row.key.join(',')}|${String(row.update)}|${row.touch ?? ''}`;
+      const key = `${row.table}(${columns.join(',')})${row.key.join(',')}/${String(row.update)}/${row.touch ?? ''}`;
       let group = groups.get(key);
       if (!group) groups.set(key, (group = { row, columns, values: [] }));
       group.values.push(row.values);
@@ -236,7 +237,7 @@ export class WriteBuffer {
       outbox: outbox.length > 0,
       cancels: cancels.length > 0,
       schedules: schedules.length > 0,
-      rows: [...groups.values()].map((g) => ({ row: g.row, columns: g.columns })),
+      rows: [...groups].map(([key, g]) => ({ key, row: g.row, columns: g.columns })),
     };
     // Bindings in the order of the statement's placeholders (see statementFor).
     const bindings: unknown[] = [];
@@ -268,14 +269,15 @@ interface Shape {
   outbox: boolean;
   cancels: boolean;
   schedules: boolean;
-  rows: { row: RowUpsert; columns: string[] }[];
+  /** Per group of rows: its shape's key, and a row and the columns that stand for the group. */
+  rows: { key: string; row: RowUpsert; columns: string[] }[];
 }
 
 const statements = new Map<string, string>();
 /** The flush statement of a shape, built once (and prepared once per connection under its name). */
 function statementFor(shape: Shape): string {
   const flags = [shape.fence, shape.reads, shape.inbox, shape.events, shape.outbox, shape.cancels, shape.schedules].map((f) => (f ? 1 : 0)).join('');
-  const key = `${flags}|${shape.rows.map(({ row, columns }) => `${row.table}(${columns.join(',')})${row.key.join(',')}/${String(row.update)}/${row.touch ?? ''}`).join(';')}`;
+  const key = `${flags}|${shape.rows.map((r) => r.key).join(';')}`;
   let sql = statements.get(key);
   if (sql) return sql;
   const parts: string[] = [];
@@ -320,23 +322,16 @@ function statementFor(shape: Shape): string {
   return sql;
 }
 
-const upserts = new Map<string, string>();
-/** `INSERT … SELECT FROM jsonb_populate_recordset(NULL::table, …)` and its ON CONFLICT clause, built once per shape. */
+/** `INSERT … SELECT FROM jsonb_populate_recordset(NULL::table, …)` and its ON CONFLICT clause (built with its statement, once per shape). */
 function upsertSql(row: RowUpsert, columns: string[], onlyIf: string): string {
-  const key = `${row.table}|${columns.join(',')}|${row.key.join(',')}|${String(row.update)}|${row.touch ?? ''}|${onlyIf}`;
-  let sql = upserts.get(key);
-  if (!sql) {
-    const update = row.update === 'fail' ? [] : row.update;
-    for (const name of [row.table, ...columns, ...row.key, ...update, ...(row.touch ? [row.touch] : [])]) {
-      if (!IDENT.test(name)) throw new Error(`read-model row: ${JSON.stringify(name)} is not a plain SQL identifier`);
-    }
-    const sets = [...update.map((c) => `${c} = EXCLUDED.${c}`), ...(row.touch ? [`${row.touch} = now()`] : [])];
-    const onConflict = row.update === 'fail' ? '' : `\n        ON CONFLICT (${row.key.join(', ')}) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`;
-    sql = `INSERT INTO ${row.table} (${columns.join(', ')})
-        SELECT ${columns.join(', ')} FROM jsonb_populate_recordset(NULL::${row.table}, ?::jsonb)${onlyIf}${onConflict}`;
-    upserts.set(key, sql);
+  const update = row.update === 'fail' ? [] : row.update;
+  for (const name of [row.table, ...columns, ...row.key, ...update, ...(row.touch ? [row.touch] : [])]) {
+    if (!IDENT.test(name)) throw new Error(`read-model row: ${JSON.stringify(name)} is not a plain SQL identifier`);
   }
-  return sql;
+  const sets = [...update.map((c) => `${c} = EXCLUDED.${c}`), ...(row.touch ? [`${row.touch} = now()`] : [])];
+  const onConflict = row.update === 'fail' ? '' : `\n        ON CONFLICT (${row.key.join(', ')}) DO ${sets.length ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`;
+  return `INSERT INTO ${row.table} (${columns.join(', ')})
+        SELECT ${columns.join(', ')} FROM jsonb_populate_recordset(NULL::${row.table}, ?::jsonb)${onlyIf}${onConflict}`;
 }
 
 /**
