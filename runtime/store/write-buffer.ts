@@ -214,11 +214,16 @@ export class WriteBuffer {
       for (const row of a.rows ?? []) rows.set(row.update === 'fail' ? `${rows.size}\u0000new` : `${row.table}\u0000${row.key.map((k) => String(row.values[k])).join('\u0000')}`, row);
     }
     for (const m of this.messages) outbox.push(m);
-    const cancels: unknown[] = [];
+    // Cancelled timers' keys as three arrays, column by column.
+    const cancels: [string[], string[], string[]] = [[], [], []];
     const schedules: unknown[] = [];
     for (const t of this.timers.values()) {
-      if (!t.request) cancels.push({ actor_type: t.actor.type, actor_id: t.actor.id, name: t.name });
-      else schedules.push(timerRow(t.request));
+      if (t.request) schedules.push(timerRow(t.request));
+      else {
+        cancels[0].push(t.actor.type);
+        cancels[1].push(t.actor.id);
+        cancels[2].push(t.name);
+      }
     }
     // Rows of one shape (table, columns, key, update, touch) go in one multi-row insert.
     const groups = new Map<string, { row: RowUpsert; columns: string[]; values: unknown[] }>();
@@ -235,7 +240,7 @@ export class WriteBuffer {
       inbox: this.deliveries !== undefined,
       events: events.length > 0,
       outbox: outbox.length > 0,
-      cancels: cancels.length > 0,
+      cancels: cancels[0].length > 0,
       schedules: schedules.length > 0,
       rows: [...groups].map(([key, g]) => ({ key, row: g.row, columns: g.columns })),
     };
@@ -247,7 +252,7 @@ export class WriteBuffer {
     if (this.deliveries) bindings.push(this.deliveries.consumer, this.deliveries.messageIds);
     if (events.length) bindings.push(JSON.stringify(events));
     if (outbox.length) bindings.push(JSON.stringify(outbox));
-    if (cancels.length) bindings.push(JSON.stringify(cancels));
+    if (cancels[0].length) bindings.push(...cancels);
     if (schedules.length) bindings.push(JSON.stringify(schedules));
     for (const g of groups.values()) bindings.push(JSON.stringify(g.values));
     if (checkReads) this.reads.clear();
@@ -303,7 +308,9 @@ function statementFor(shape: Shape): string {
         SELECT x.topic, x.partition, x.message FROM jsonb_to_recordset(?::jsonb) AS x(topic text, partition int, message jsonb)${onlyIf})`);
   }
   if (shape.cancels) {
-    parts.push(`tc AS (DELETE FROM timers t USING jsonb_to_recordset(?::jsonb) AS x(actor_type text, actor_id text, name text)
+    // unnest, not jsonb_to_recordset: the planner takes a function's rows for 100 and would
+    // then hash a scan of the whole table; it takes an unnest of a parameter for 10.
+    parts.push(`tc AS (DELETE FROM timers t USING unnest(?::text[], ?::text[], ?::text[]) AS x(actor_type, actor_id, name)
         WHERE t.actor_type = x.actor_type AND t.actor_id = x.actor_id AND t.name = x.name${guarded ? ' AND (SELECT ok FROM g)' : ''})`);
   }
   if (shape.schedules) {
