@@ -1,6 +1,7 @@
 import type { Redis } from './redis';
 import type { Topology } from './topology';
 import type { Envelope } from './envelope';
+import { MESSAGE_FIELD, TYPE_FIELD } from './stream-entry';
 import { NotFoundError } from '../errors';
 
 /** A parked message with why and where it failed. */
@@ -73,6 +74,6 @@ export async function redriveDeadLetter(redis: Redis, topology: Topology, id: st
   if (rows.length === 0) throw new NotFoundError(`No dead letter with id ${id}`);
   const letter = toDeadLetter(rows[0][0], rows[0][1]);
   if (!letter.message) throw new NotFoundError(`Dead letter ${id} holds no message to re-drive`);
-  await redis.multi().xadd(letter.streamKey, '*', 'm', JSON.stringify(letter.message)).xdel(topology.deadLetterKey(), id).exec();
+  await redis.multi().xadd(letter.streamKey, '*', TYPE_FIELD, letter.message.type, MESSAGE_FIELD, JSON.stringify(letter.message)).xdel(topology.deadLetterKey(), id).exec();
   return letter;
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { OutboxSignal } from './outbox-signal';
+import { MESSAGE_FIELD, TYPE_FIELD, entryField } from './stream-entry';
 import { OUTBOX_CHANNEL } from '../store/event-store';
 import { OutboxRelay, RELAY_BATCH, RELAY_LOCK_KEY, type RelayOptions } from './outbox-relay';
 import pg from 'pg';
@@ -136,7 +137,8 @@ describe('outbox relay (Postgres -> Redis)', function () {
     const tookMs = Date.now() - started;
     expect(tookMs).to.be.below(1_000);
     const [[, fields]] = (await h.redis.xrange(key, '-', '+')) as [string, string[]][];
-    expect(JSON.parse(fields[1])).to.deep.equal(m);
+    expect(fields).to.deep.equal([TYPE_FIELD, m.type, MESSAGE_FIELD, fields[3]]);
+    expect(JSON.parse(entryField(fields, MESSAGE_FIELD)!)).to.deep.equal(m);
   });
 
   it('sends no NOTIFY while the relay in its own process holds the lock, and one per window otherwise', async () => {

@@ -5,6 +5,7 @@ import { OUTBOX_CHANNEL } from '../store/event-store';
 import type { Logger } from '../logger';
 import type { Redis } from './redis';
 import type { Topology } from './topology';
+import { MESSAGE_FIELD, TYPE_FIELD } from './stream-entry';
 import type { OutboxSignal } from './outbox-signal';
 import { Wakeup, backoff } from '../wakeup';
 import { tracer, contextFromCarrier } from '../telemetry/propagation';
@@ -45,14 +46,17 @@ export const RELAY_BATCH = `WITH lock AS (SELECT pg_try_advisory_xact_lock(?) AS
                     o.message->>'tracestate' AS tracestate, o.message->>'type' AS type)
    SELECT lock.locked, moved.* FROM lock LEFT JOIN moved ON true`;
 
-/** XADDs every entry given, in order, onto one stream; MAXLEN ~ when ARGV[1] is not 0. */
+/**
+ * XADDs every entry given (type, message pairs after ARGV[1]), in order, onto one stream;
+ * MAXLEN ~ when ARGV[1] is not 0 (entry fields: see stream-entry.ts).
+ */
 const XADD_MANY = `
 local maxlen = ARGV[1]
-for i = 2, #ARGV do
-  if maxlen ~= '0' then redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'm', ARGV[i])
-  else redis.call('XADD', KEYS[1], '*', 'm', ARGV[i]) end
+for i = 2, #ARGV, 2 do
+  if maxlen ~= '0' then redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', '${TYPE_FIELD}', ARGV[i], '${MESSAGE_FIELD}', ARGV[i + 1])
+  else redis.call('XADD', KEYS[1], '*', '${TYPE_FIELD}', ARGV[i], '${MESSAGE_FIELD}', ARGV[i + 1]) end
 end
-return #ARGV - 1`;
+return (#ARGV - 1) / 2`;
 
 type XaddManyPipeline = ReturnType<Redis['pipeline']> & { xaddmany(key: string, maxLen: string, ...entries: string[]): unknown };
 
@@ -215,7 +219,7 @@ export class OutboxRelay {
       const key = this.topology.streamKey(row.topic, row.partition);
       let entries = byKey.get(key);
       if (!entries) byKey.set(key, (entries = []));
-      entries.push(row.json);
+      entries.push(row.type, row.json);
       if (row.traceparent) {
         const destination = this.topology.destination(row.topic, row.partition);
         spans.push(

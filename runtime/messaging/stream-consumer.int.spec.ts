@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import type { StreamConsumer, MessageHandler } from './stream-consumer';
 import type { Envelope } from './envelope';
 import type { Tx } from '../store/database';
+import { MESSAGE_FIELD, TYPE_FIELD } from './stream-entry';
+import { listDeadLetters } from './dead-letters';
 import { IntHarness, TOPIC, deletePrefixKeys, envelope, pendingCount, publish, until } from '../../test/support/int-fixtures';
 
 /** A handler's effect, written in its transaction: one row per handling, in handling order. */
@@ -88,6 +90,29 @@ describe('stream consumer (Redis Streams -> Postgres)', function () {
       expect(calls.n, 'handler calls').to.equal(2);
       expect(await pendingCount(h.redis, topology.streamKey(TOPIC, 0), 'dup-later')).to.equal(0);
     });
+  });
+
+  it('passes over the types it does not handle by their type field, without parsing them, and acks them', async () => {
+    const topology = h.freshTopology('skip_types', 1);
+    const handled: string[] = [];
+    const consumer = await h.consumer(topology, {
+      group: 'skip-types',
+      accepts: (type) => type === 'Wanted',
+      handler: async (m) => {
+        handled.push(m.type);
+      },
+    });
+    await consumer.ensureGroups();
+    const key = topology.streamKey(TOPIC, 0);
+    const wanted = { ...envelope('skip', 0), type: 'Wanted' };
+    // Not JSON at all: parsed, it would be dead-lettered as malformed.
+    await h.redis.xadd(key, '*', TYPE_FIELD, 'Unwanted', MESSAGE_FIELD, '{not json');
+    await publish(h.redis, topology, wanted);
+    await tickUntil(consumer, 'both entries are acked', async () => consumer.handled === 2);
+
+    expect(handled).to.deep.equal(['Wanted']);
+    expect(await pendingCount(h.redis, key, 'skip-types')).to.equal(0);
+    expect(await listDeadLetters(h.redis, topology)).to.deep.equal([]);
   });
 
   it('handles 200 messages of several actors, each actor in order', async () => {

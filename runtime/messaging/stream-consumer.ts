@@ -5,6 +5,7 @@ import type { Db, Tx } from '../store/database';
 import type { Logger } from '../logger';
 import { ConcurrencyError, ServiceUnavailableError } from '../errors';
 import type { Redis } from './redis';
+import { MESSAGE_FIELD, TYPE_FIELD, entryField } from './stream-entry';
 import type { Topology } from './topology';
 import type { Envelope } from './envelope';
 import { deadLetter } from './dead-letters';
@@ -57,6 +58,8 @@ interface Entry {
   key: string;
   id: string;
   message?: Envelope;
+  /** Set when the entry's type field says the group does not handle it: not parsed, only acknowledged. */
+  skip?: true;
   /** Set when the entry cannot be parsed: it goes straight to the dead letters. */
   malformed?: string;
 }
@@ -249,7 +252,7 @@ export class StreamConsumer {
       const partition = this.partitionOfKey(key);
       let batch = byPartition.get(partition);
       if (!batch) byPartition.set(partition, (batch = []));
-      for (const [id, fields] of entries) batch.push(parseEntry(key, id, fields));
+      for (const [id, fields] of entries) batch.push(parseEntry(key, id, fields, this.options.accepts));
     }
     // Every partition's batch settles before the round ends, even when one fails: the next
     // round must not re-read entries that a batch of this one is still handling.
@@ -279,7 +282,7 @@ export class StreamConsumer {
     const skipped: Entry[] = [];
     if (accepts) {
       entries = [];
-      for (const e of all) (!e.message || accepts(e.message.type) ? entries : skipped).push(e);
+      for (const e of all) (e.skip || (e.message && !accepts(e.message.type)) ? skipped : entries).push(e);
     }
     if (skipped.length) {
       await this.ackOnly(skipped);
@@ -583,13 +586,15 @@ export class StreamConsumer {
   }
 }
 
-function parseEntry(key: string, id: string, fields: string[] | null): Entry {
+function parseEntry(key: string, id: string, fields: string[] | null, accepts?: (type: string) => boolean): Entry {
   // A pending entry that was deleted from the stream (trimmed) comes back with no fields.
   if (!fields) return { key, id, malformed: 'entry was trimmed from the stream before it was handled' };
-  const i = fields.indexOf('m');
-  if (i < 0 || i + 1 >= fields.length) return { key, id, malformed: 'entry has no "m" field' };
+  const type = accepts && entryField(fields, TYPE_FIELD);
+  if (type && !accepts(type)) return { key, id, skip: true };
+  const json = entryField(fields, MESSAGE_FIELD);
+  if (json === undefined) return { key, id, malformed: 'entry has no "m" field' };
   try {
-    const message = JSON.parse(fields[i + 1]) as Envelope;
+    const message = JSON.parse(json) as Envelope;
     if (!message || typeof message.id !== 'string' || !message.actor || typeof message.type !== 'string') {
       return { key, id, malformed: 'entry is not a message envelope' };
     }

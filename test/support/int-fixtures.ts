@@ -10,6 +10,7 @@ import { appendToStream } from '../../runtime/store/event-store';
 import { connectRedis, type Redis } from '../../runtime/messaging/redis';
 import { Topology } from '../../runtime/messaging/topology';
 import type { Envelope } from '../../runtime/messaging/envelope';
+import { MESSAGE_FIELD, TYPE_FIELD, entryField } from '../../runtime/messaging/stream-entry';
 import { createLogger, type Logger } from '../../runtime/logger';
 import { StreamConsumer, type ConsumerOptions } from '../../runtime/messaging/stream-consumer';
 import { freshDatabase, freshPrefix, services } from './services';
@@ -123,7 +124,7 @@ export async function appendOne(db: Queryable, topology: Topology, actorId: stri
 /** XADDs an envelope onto its partition stream, as the relay would. Returns the entry id. */
 export async function publish(redis: Redis, topology: Topology, message: Envelope): Promise<string> {
   const key = topology.streamKey(message.stream, topology.partitionOf(message.actor.id));
-  return (await redis.xadd(key, '*', 'm', JSON.stringify(message)))!;
+  return (await redis.xadd(key, '*', TYPE_FIELD, message.type, MESSAGE_FIELD, JSON.stringify(message)))!;
 }
 
 /** How many entries of `key` are delivered to `group` but not acknowledged. */
@@ -137,7 +138,7 @@ export async function readAllPartitions(redis: Redis, topology: Topology, topic 
   const out: Envelope[][] = [];
   for (const key of topology.streamKeys(topic)) {
     const rows = (await redis.xrange(key, '-', '+')) as [string, string[]][];
-    out.push(rows.map(([, fields]) => JSON.parse(fields[fields.indexOf('m') + 1]) as Envelope));
+    out.push(rows.map(([, fields]) => JSON.parse(entryField(fields, MESSAGE_FIELD)!) as Envelope));
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../../runtime/config';
 import { startRuntime, type Runtime } from '../../runtime/roles';
 import type { Envelope } from '../../runtime/messaging/envelope';
+import { MESSAGE_FIELD, entryField } from '../../runtime/messaging/stream-entry';
 import { createLogger } from '../../runtime/logger';
 import { freshDatabase, freshPrefix, services } from './services';
 
@@ -66,7 +67,7 @@ export async function messagesTo(runtime: Runtime, topic: string, actorId: strin
   for (const key of topology.streamKeys(topic)) {
     const rows = (await redis.xrange(key, '-', '+')) as [string, string[]][];
     for (const [, fields] of rows) {
-      const m = JSON.parse(fields[fields.indexOf('m') + 1]) as Envelope<Record<string, unknown>>;
+      const m = JSON.parse(entryField(fields, MESSAGE_FIELD)!) as Envelope<Record<string, unknown>>;
       if (m.actor.id === actorId) out.push(m);
     }
   }
