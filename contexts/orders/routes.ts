@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import {
-  CommandRejectedError, HAL_JSON, currentTraceCarrier, NotFoundError, ValidationError, bodyOf, exists, link, mountAggregateRoutes, pageRequest,
-  pagedCollection, requireUuid, resource, validate, type Queryable, type RuntimeServices,
+  CommandRejectedError, ConcurrencyError, HAL_JSON, currentTraceCarrier, NotFoundError, ValidationError, bodyOf, exists, link, mountAggregateRoutes, pageRequest,
+  pagedCollection, requireUuid, resource, validate, type Queryable, type RuntimeServices, type Tx,
 } from '../../runtime';
 import { ACCOUNT, AccountStatus } from '../accounts/contract';
 import { ORDER, ORDERS_COMMANDS_TOPIC, OrderStatus } from './contract';
@@ -33,38 +33,62 @@ async function presentOrder(q: Queryable, id: string) {
   return orderResource(order);
 }
 
-/** Places an order for an account that must be ACCOUNT_ACTIVE now (checked again by the saga). */
-async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs: number, input: unknown, accountMissing: 'invalid' | 'not-found') {
-  const draft = validate(newOrderSchema, input);
-  const account = await services.actors.load(ACCOUNT, draft.accountId);
+/**
+ * The account an order is placed for, as of this transaction. On the first try it is the
+ * state this process last saw, checked unchanged when the transaction commits (a stale one
+ * fails it with ConcurrencyError and the order is placed again on the log's state): no read
+ * in the common case. It is refused only on the log's state, never on a cached one.
+ */
+async function accountFor(services: RuntimeServices, tx: Tx, accountId: string, accountMissing: 'invalid' | 'not-found') {
+  let account = await services.actors.load(ACCOUNT, accountId, tx);
+  if (tx.writes.optimistic && (!exists(account) || account.status !== AccountStatus.ACCOUNT_ACTIVE)) {
+    tx.writes.optimistic = false;
+    account = await services.actors.load(ACCOUNT, accountId, tx);
+  }
   if (!exists(account)) {
-    if (accountMissing === 'not-found') throw new NotFoundError(`No account with id ${draft.accountId}`);
-    throw new ValidationError(`accountId: no account with id ${draft.accountId}`, [{ path: 'accountId', message: 'no such account' }]);
+    if (accountMissing === 'not-found') throw new NotFoundError(`No account with id ${accountId}`);
+    throw new ValidationError(`accountId: no account with id ${accountId}`, [{ path: 'accountId', message: 'no such account' }]);
   }
   if (account.status !== AccountStatus.ACCOUNT_ACTIVE) {
     throw new CommandRejectedError('Only active accounts can create an order', 'postOrder', account.status);
   }
+}
+
+/** Places an order for an account that must be ACCOUNT_ACTIVE now (checked again by the saga). */
+async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs: number, input: unknown, accountMissing: 'invalid' | 'not-found') {
+  const draft = validate(newOrderSchema, input);
   const id = randomUUID();
   const actor = { type: ORDER, id };
-  await services.db.transaction(async (tx) => {
-    // The order id is the saga's correlation id: every message of this order carries it.
-    await services.actors.execute(ORDER, id, 'place', draft, {
-      tx,
-      expectedVersion: 0,
-      causation: { correlationId: id, causationId: (ctx.state.correlationId as string) ?? id },
-    });
-    // From its first moment an order has a deadline: if ORDER_CREATED never reaches the saga
-    // (Redis lost it), the saga starts anyway.
-    tx.writes.schedule({
-      actor,
-      name: DEADLINE,
-      topic: ORDERS_COMMANDS_TOPIC,
-      dueAt: new Date(Date.now() + stepTimeoutMs),
-      data: { step: 'resume', attempt: 1, status: OrderStatus.ORDER_CREATED },
-      correlationId: id,
-      ...currentTraceCarrier(),
-    });
-  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await services.db.transaction(async (tx) => {
+        tx.writes.optimistic = attempt === 1;
+        await accountFor(services, tx, draft.accountId, accountMissing);
+        // The order id is the saga's correlation id: every message of this order carries it.
+        await services.actors.execute(ORDER, id, 'place', draft, {
+          tx,
+          expectedVersion: 0,
+          causation: { correlationId: id, causationId: (ctx.state.correlationId as string) ?? id },
+        });
+        // From its first moment an order has a deadline: if ORDER_CREATED never reaches the saga
+        // (Redis lost it), the saga starts anyway.
+        tx.writes.schedule({
+          actor,
+          name: DEADLINE,
+          topic: ORDERS_COMMANDS_TOPIC,
+          dueAt: new Date(Date.now() + stepTimeoutMs),
+          data: { step: 'resume', attempt: 1, status: OrderStatus.ORDER_CREATED },
+          correlationId: id,
+          ...currentTraceCarrier(),
+        });
+      });
+      break;
+    } catch (err) {
+      // The cached account was stale: place it again, deciding on the log.
+      if (attempt === 1 && err instanceof ConcurrencyError) continue;
+      throw err;
+    }
+  }
   ctx.status = 201;
   ctx.set('Location', `${BASE}/${id}`);
   ctx.type = HAL_JSON;

@@ -14,6 +14,7 @@ import { eventually } from '../support/runtime';
 import { freshDeployment, killStartedProcesses, startServer, type ServerProcess } from '../support/e2e-process';
 import { client, expectProblem, newProfile, type Client, type Reply } from '../support/e2e-http';
 import { RoundRobinProxy } from '../support/round-robin-proxy';
+import { ADDRESS } from '../support/e2e-shop';
 
 const ACCOUNTS = '/v1/accounts';
 
@@ -47,7 +48,8 @@ describe('two web processes behind one port pool: no lost update', function () {
   before(async function () {
     this.timeout(90_000); // three processes compile with tsx at once on a 2-core machine
     const env = await freshDeployment('two_webs');
-    const web = { ROLE: 'web', SNAPSHOT_EVERY: '10' };
+    // orders too: its POST checks the account on a cached state (the last test).
+    const web = { ROLE: 'web', SNAPSHOT_EVERY: '10', CONTEXTS: 'accounts,orders' };
     [webA, webB, worker] = await Promise.all([
       startServer(env, web),
       startServer(env, web),
@@ -225,5 +227,27 @@ describe('two web processes behind one port pool: no lost update', function () {
     const last = updated[updated.length - 1];
     const current = await apiB.get(`${ACCOUNTS}/${id}`);
     expect(current.body).to.include({ lastName: last.data.lastName, version: last.version });
+  });
+
+  /**
+   * Web A places orders on the account state it has cached, checked unchanged when the order
+   * commits. The account changes through web B: A must decide on the log, never on its stale
+   * copy, either way.
+   */
+  it('an order placed on web A sees the account as web B left it: suspended is refused (409, nothing written), reactivated is accepted', async () => {
+    const { id } = await activeAccount();
+    const order = { lineItems: [{ productId: 'SKU-TWO-WEBS', name: 'Item', quantity: 1, price: 1, tax: 0 }], shippingAddress: ADDRESS };
+    const postOrder = () => apiA.post(`${ACCOUNTS}/${id}/commands/postOrder`, order);
+    const ordersOf = async () => (await apiB.get(`${ACCOUNTS}/${id}/orders`)).body.page.totalElements as number;
+
+    expect((await postOrder()).status, 'web A caches the active account').to.equal(201);
+    expect((await apiB.post(`${ACCOUNTS}/${id}/commands/suspend`)).status).to.equal(200);
+    expectProblem(await postOrder(), 409, 'Only active accounts can create an order');
+    expect(await ordersOf()).to.equal(1);
+
+    expect((await apiB.post(`${ACCOUNTS}/${id}/commands/activate`)).status).to.equal(200);
+    const placed = await postOrder();
+    expect(placed.status, JSON.stringify(placed.body)).to.equal(201);
+    expect(await ordersOf()).to.equal(2);
   });
 });
