@@ -1,4 +1,4 @@
-import { selectPage, type Change, type Queryable, type RowUpsert } from '../../runtime';
+import { selectPage, type AggregateState, type Change, type Queryable, type RowUpsert } from '../../runtime';
 import type { LineItem, OrderStatus } from './contract';
 import type { OrderContext, ShippingAddress } from './order.machine';
 
@@ -74,6 +74,16 @@ export function orderRow(change: Change<OrderContext>): RowUpsert {
     update: ['status', 'warehouse_id', 'reservation_ids', 'payment_id', 'failure_reason', 'version'],
     touch: 'updated_at',
   };
+}
+
+/**
+ * A new order as its row reads once written, from the order's state and the creating
+ * transaction's timestamp (the row's created_at and updated_at): what POST answers, without
+ * reading the row back.
+ */
+export function newOrderView(id: string, state: AggregateState<OrderContext>, at: Date): OrderView {
+  const { values } = orderRow({ id, before: state, after: state, events: [] });
+  return toView({ ...(values as Omit<OrderRow, 'created_at' | 'updated_at'>), created_at: at, updated_at: at });
 }
 
 export async function findOrder(db: Queryable, id: string): Promise<OrderView | undefined> {

@@ -10,7 +10,8 @@ import { ORDER, ORDERS_COMMANDS_TOPIC, OrderStatus } from './contract';
 import { DEADLINE } from './order.saga';
 import { sagaSettings } from './settings';
 import { newOrderSchema, orderDraftSchema } from './order.aggregate';
-import { findOrder, listOrders, type OrderView } from './read-model';
+import { findOrder, listOrders, newOrderView, type OrderView } from './read-model';
+import type { OrderContext } from './order.machine';
 
 const BASE = '/v1/orders';
 
@@ -59,13 +60,14 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
   const draft = validate(newOrderSchema, input);
   const id = randomUUID();
   const actor = { type: ORDER, id };
-  for (let attempt = 1; ; attempt++) {
+  let placed: OrderView | undefined;
+  for (let attempt = 1; !placed; attempt++) {
     try {
-      await services.db.transaction(async (tx) => {
+      placed = await services.db.transaction(async (tx) => {
         tx.writes.optimistic = attempt === 1;
         await accountFor(services, tx, draft.accountId, accountMissing);
         // The order id is the saga's correlation id: every message of this order carries it.
-        await services.actors.execute(ORDER, id, 'place', draft, {
+        const { state } = await services.actors.execute<OrderContext>(ORDER, id, 'place', draft, {
           tx,
           expectedVersion: 0,
           causation: { correlationId: id, causationId: (ctx.state.correlationId as string) ?? id },
@@ -81,8 +83,10 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
           correlationId: id,
           ...currentTraceCarrier(),
         });
-      });
-      break;
+        // The answer is the row as this transaction writes it (its timestamp comes back with the
+        // flush at commit), so the order is not read back.
+        return { state, tx };
+      }).then(({ state, tx }) => newOrderView(id, state, tx.writes.flushedAt!));
     } catch (err) {
       // The cached account was stale: place it again, deciding on the log.
       if (attempt === 1 && err instanceof ConcurrencyError) continue;
@@ -92,7 +96,7 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
   ctx.status = 201;
   ctx.set('Location', `${BASE}/${id}`);
   ctx.type = HAL_JSON;
-  ctx.body = await presentOrder(services.db, id);
+  ctx.body = orderResource(placed);
 }
 
 export function orderRoutes(router: Router, services: RuntimeServices): void {

@@ -113,6 +113,12 @@ export class WriteBuffer {
    * {@link ConcurrencyError}, as a stale append does.
    */
   optimistic = false;
+  /**
+   * The transaction's timestamp (`now()`) as its last flush returned it: the value Postgres
+   * gave the `DEFAULT now()` columns of the rows it wrote, so a caller can show a new row
+   * without reading it back.
+   */
+  flushedAt?: Date;
 
   /** Whether anything waits to be written (reads alone are checked at commit). */
   get pending(): boolean {
@@ -186,8 +192,9 @@ export class WriteBuffer {
     if (!this.pending && !checkReads) return;
     const statement = this.take(checkReads);
     try {
-      const { rows } = await q.raw<{ rows: { ok: boolean; token: number | null; stale: string[] | null }[] }>(statement.sql, statement.bindings);
+      const { rows } = await q.raw<{ rows: { ok: boolean; token: number | null; stale: string[] | null; at: Date }[] }>(statement.sql, statement.bindings);
       const r = rows[0];
+      this.flushedAt = r.at;
       if (r.ok) return;
       if (statement.fence && r.token !== statement.fence.token) throw statement.fence.lost();
       const stale = r.stale?.[0] ?? '?';
@@ -323,7 +330,7 @@ function statementFor(shape: Shape): string {
               traceparent = EXCLUDED.traceparent, tracestate = EXCLUDED.tracestate)`);
   }
   shape.rows.forEach(({ row, columns }, n) => parts.push(`rm${n} AS (${upsertSql(row, columns, onlyIf)})`));
-  const select = `SELECT ${guarded ? '(SELECT ok FROM g)' : 'true'} AS ok, ${shape.fence ? '(SELECT token FROM fence)' : 'NULL::int'} AS token, ${shape.reads ? '(SELECT array_agg(stream_id) FROM stale)' : 'NULL::text[]'} AS stale`;
+  const select = `SELECT ${guarded ? '(SELECT ok FROM g)' : 'true'} AS ok, ${shape.fence ? '(SELECT token FROM fence)' : 'NULL::int'} AS token, ${shape.reads ? '(SELECT array_agg(stream_id) FROM stale)' : 'NULL::text[]'} AS stale, now() AS at`;
   sql = parts.length ? `WITH ${parts.join(',\n')}\n${select}` : select;
   statements.set(key, sql);
   return sql;

@@ -240,7 +240,13 @@ describe('two web processes behind one port pool: no lost update', function () {
     const postOrder = () => apiA.post(`${ACCOUNTS}/${id}/commands/postOrder`, order);
     const ordersOf = async () => (await apiB.get(`${ACCOUNTS}/${id}/orders`)).body.page.totalElements as number;
 
-    expect((await postOrder()).status, 'web A caches the active account').to.equal(201);
+    const first = await postOrder();
+    expect(first.status, 'web A caches the active account').to.equal(201);
+    // Web A answers from what it wrote, without reading it back: the row as web B reads it
+    // (no worker moves orders in this deployment), timestamps included.
+    expect(first.body).to.deep.equal((await apiB.get(first.headers.get('location')!)).body);
+    expect(first.body).to.include({ status: 'ORDER_CREATED', version: 1, total: 1 });
+    expect(first.body.createdAt).to.equal(first.body.lastModified);
     expect((await apiB.post(`${ACCOUNTS}/${id}/commands/suspend`)).status).to.equal(200);
     expectProblem(await postOrder(), 409, 'Only active accounts can create an order');
     expect(await ordersOf()).to.equal(1);
