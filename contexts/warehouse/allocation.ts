@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Causation, ReactionContext, Tx } from '../../runtime';
 import { INVENTORY, InventoryStatus, RESERVATION, ReservationStatus } from './contract';
-import { lockUnitsOfOrder, reservationView, type ReservationRow, type ReservationView } from './read-model';
+import { lockUnitsOfOrder, readIn, reservationView, type ReservationRow, type ReservationView } from './read-model';
 
 /*
  * The warehouse side of the order saga: choose a warehouse, claim units, record
@@ -48,6 +48,36 @@ export function wantedPerProduct(lines: Line[]): Map<string, number> {
 export const describeShortage = (wanted: Map<string, number>) =>
   `no warehouse has ${[...wanted].map(([p, q]) => `${q} × ${p}`).join(' and ')} available`;
 
+/**
+ * What a consumer batch's transaction has done in the warehouse so far: the orders it
+ * handled and the units it claimed. A message about an order the batch has not handled yet
+ * reads without first sending the batch's buffered writes (`readUnflushed`): those are about
+ * other orders and their units, and a claim leaves out the units claimed earlier in the
+ * batch (still available in the table until the flush, and this transaction's own row locks
+ * do not make the claim skip them). A second message about the same order (a re-sent
+ * command) reads after a flush, so it sees what the first one did. This saves the warehouse
+ * batch, the saga's slowest stage, one round trip per message.
+ */
+interface BatchMemory {
+  orders: Set<string>;
+  claimed: Set<string>;
+}
+const memories = new WeakMap<Tx, BatchMemory>();
+
+function memoryOf(tx: Tx): BatchMemory {
+  let m = memories.get(tx);
+  if (!m) memories.set(tx, (m = { orders: new Set(), claimed: new Set() }));
+  return m;
+}
+
+/** Whether the order's reads may skip the flush: the batch has not handled the order before. Marks it handled. */
+function firstInBatch(tx: Tx, orderId: string): boolean {
+  const { orders } = memoryOf(tx);
+  if (orders.has(orderId)) return false;
+  orders.add(orderId);
+  return true;
+}
+
 /** How many warehouses one RESERVE_INVENTORY tries before it gives up. */
 const MAX_CANDIDATES = 5;
 
@@ -63,8 +93,9 @@ export async function reservationsOrCandidates(
   orderId: string,
   wanted: Map<string, number>,
   limit = MAX_CANDIDATES,
+  unflushed = false,
 ): Promise<{ existing: ReservationView[]; candidates: string[] }> {
-  const { rows } = await tx.raw<{ rows: (ReservationRow & { candidate_ids: string[] | null })[] }>(
+  const { rows } = await readIn<{ rows: (ReservationRow & { candidate_ids: string[] | null })[] }>(tx, unflushed,
     `WITH existing AS MATERIALIZED (SELECT * FROM reservations WHERE order_id = ?),
           wanted AS (SELECT * FROM unnest(?::text[], ?::int[]) AS w(product_id, qty)),
           candidates AS (
@@ -92,8 +123,9 @@ export async function reservationsOrCandidates(
 /**
  * Locks up to `quantity` available units of a product in a warehouse. Units another
  * transaction is claiming are skipped, not waited for, so concurrent orders never block
- * each other. (Units locked earlier by this same transaction are NOT skipped: claim each
- * product once per attempt.)
+ * each other. Units locked earlier by this same transaction are NOT skipped: `exclude` names
+ * the ones claimed before (a batch's earlier messages), whose new status may not even be
+ * flushed yet, since the claim does not send the buffered writes first.
  *
  * The units are taken from a random point of the available units' id order, wrapping
  * around: claims that all started at the oldest unit would each walk past every unit the
@@ -102,16 +134,17 @@ export async function reservationsOrCandidates(
  * benchmark, the costliest statement of an order). Units of one product are
  * interchangeable, so which ones an order gets does not matter.
  */
-export async function claimUnits(tx: Tx, warehouseId: string, productId: string, quantity: number): Promise<string[]> {
+export async function claimUnits(tx: Tx, warehouseId: string, productId: string, quantity: number, exclude: readonly string[] = []): Promise<string[]> {
   const from = randomUUID();
   const claim = async (range: string, limit: number) =>
     (
-      await tx.raw<{ rows: { inventory_id: string }[] }>(
+      await tx.readUnflushed<{ rows: { inventory_id: string }[] }>(
         `SELECT inventory_id FROM inventory
           WHERE warehouse_id = ? AND product_id = ? AND status = ? AND inventory_id ${range} ?
+            AND inventory_id <> ALL (?::uuid[])
           ORDER BY inventory_id
           LIMIT ? FOR UPDATE SKIP LOCKED`,
-        [warehouseId, productId, InventoryStatus.RESERVATION_PENDING, from, limit],
+        [warehouseId, productId, InventoryStatus.RESERVATION_PENDING, from, exclude, limit],
       )
     ).rows.map((r) => r.inventory_id);
   const ids = await claim('>=', quantity);
@@ -134,14 +167,16 @@ async function reserveIn(step: Step, warehouseId: string, orderId: string, lines
   const { actors } = step.services;
   const oneUnit = lines.length === 1 && lines[0].quantity === 1;
   const inScope = <T>(fn: (tx: Tx) => Promise<T>) => (oneUnit ? fn(step.tx) : step.tx.transaction(fn));
+  const { claimed } = memoryOf(step.tx);
   try {
-    return await inScope(async (sp) => {
+    const outcome = await inScope(async (sp) => {
       const pool = new Map<string, string[]>();
       for (const [productId, quantity] of wantedPerProduct(lines)) {
-        const ids = await claimUnits(sp, warehouseId, productId, quantity);
+        const ids = await claimUnits(sp, warehouseId, productId, quantity, [...claimed]);
         if (ids.length < quantity) throw new ShortClaim(`${warehouseId}: ${ids.length} of ${quantity} × ${productId}`);
         pool.set(productId, ids);
       }
+      const units = [...pool.values()].flat();
       const reservationIds: string[] = [];
       for (const [lineNo, line] of lines.entries()) {
         const reservationId = reservationIdFor(orderId, lineNo);
@@ -158,8 +193,10 @@ async function reserveIn(step: Step, warehouseId: string, orderId: string, lines
         );
         reservationIds.push(reservationId);
       }
-      return { kind: 'reserved' as const, warehouseId, reservationIds };
+      return { kind: 'reserved' as const, warehouseId, reservationIds, units };
     });
+    for (const unit of outcome.units) claimed.add(unit);
+    return { kind: outcome.kind, warehouseId, reservationIds: outcome.reservationIds };
   } catch (err) {
     if (err instanceof ShortClaim) {
       step.log.debug({ orderId, shortage: err.message }, 'claim came up short; trying the next warehouse');
@@ -188,11 +225,16 @@ export function outcomeOf(reservations: ReservationView[]): ReserveOutcome {
  */
 export async function reserve(step: Step, orderId: string, lines: Line[]): Promise<ReserveOutcome> {
   const wanted = wantedPerProduct(lines);
-  const { existing, candidates } = await reservationsOrCandidates(step.tx, orderId, wanted);
-  if (existing.length > 0) return outcomeOf(existing);
-  for (const warehouseId of candidates) {
-    const outcome = await reserveIn(step, warehouseId, orderId, lines);
-    if (outcome) return outcome;
+  // Unflushed, the search counts as available the units the batch claimed (it then comes up
+  // short there) and not those it released: before answering "unavailable", search again
+  // after the flush.
+  for (const unflushed of firstInBatch(step.tx, orderId) ? [true, false] : [false]) {
+    const { existing, candidates } = await reservationsOrCandidates(step.tx, orderId, wanted, MAX_CANDIDATES, unflushed);
+    if (existing.length > 0) return outcomeOf(existing);
+    for (const warehouseId of candidates) {
+      const outcome = await reserveIn(step, warehouseId, orderId, lines);
+      if (outcome) return outcome;
+    }
   }
   const reason = describeShortage(wanted);
   for (const [lineNo, line] of lines.entries()) {
@@ -224,7 +266,7 @@ export interface ReleaseOutcome {
 export async function release(step: Step, orderId: string, reason: string): Promise<ReleaseOutcome> {
   const { actors } = step.services;
   const out: ReleaseOutcome = { released: [], sold: [] };
-  for (const r of await lockUnitsOfOrder(step.tx, orderId, LIVE)) {
+  for (const r of await lockUnitsOfOrder(step.tx, orderId, LIVE, firstInBatch(step.tx, orderId))) {
     const sold = r.units.filter((u) => u.status === InventoryStatus.INVENTORY_RESERVED && u.reservationId === r.reservationId);
     if (sold.length > 0) {
       out.sold.push(...sold.map((u) => u.inventoryId));
@@ -248,7 +290,7 @@ export async function release(step: Step, orderId: string, reason: string): Prom
 export async function commit(step: Step, orderId: string): Promise<{ sold: string[]; succeeded: number }> {
   const { actors } = step.services;
   const sold: string[] = [];
-  const succeeded = await lockUnitsOfOrder(step.tx, orderId, [ReservationStatus.RESERVATION_SUCCEEDED]);
+  const succeeded = await lockUnitsOfOrder(step.tx, orderId, [ReservationStatus.RESERVATION_SUCCEEDED], firstInBatch(step.tx, orderId));
   for (const r of succeeded) {
     for (const u of r.units) {
       if (u.reservationId !== r.reservationId) continue;

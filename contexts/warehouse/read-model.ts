@@ -199,6 +199,11 @@ export async function findInventoryUnits(db: Queryable, ids: string[]): Promise<
   return rows.map(inventoryView);
 }
 
+/** A statement of `tx`, sent after its buffered writes or (`unflushed`) without them. */
+export function readIn<R>(tx: Tx, unflushed: boolean, sql: string, bindings: readonly unknown[]): Promise<R> {
+  return unflushed ? tx.readUnflushed<R>(sql, bindings) : tx.raw<R>(sql, bindings);
+}
+
 /** A reservation of an order with its units, as {@link lockUnitsOfOrder} returns them. */
 export interface LockedReservation {
   reservationId: string;
@@ -211,10 +216,13 @@ export interface LockedReservation {
  * id order, as every locker does, so two never deadlock), in one round trip. Units of
  * reservations in other statuses are not locked: they may belong to other orders by now.
  * The unit ids go in as an array so that each is an index lookup (as a semi-join the planner
- * may hash a scan of the whole inventory).
+ * may hash a scan of the whole inventory). `unflushed`: without first sending the
+ * transaction's buffered writes (see allocation.ts, BatchMemory).
  */
-export async function lockUnitsOfOrder(tx: Tx, orderId: string, statuses: readonly ReservationStatus[]): Promise<LockedReservation[]> {
-  const { rows } = await tx.raw<{ rows: { reservation_id: string; status: ReservationStatus; inventory_id: string | null; unit_status: InventoryStatus | null; unit_reservation_id: string | null }[] }>(
+export async function lockUnitsOfOrder(tx: Tx, orderId: string, statuses: readonly ReservationStatus[], unflushed = false): Promise<LockedReservation[]> {
+  const { rows } = await readIn<{ rows: { reservation_id: string; status: ReservationStatus; inventory_id: string | null; unit_status: InventoryStatus | null; unit_reservation_id: string | null }[] }>(
+    tx,
+    unflushed,
     `WITH r AS MATERIALIZED (SELECT reservation_id, status, inventory_ids, line_no FROM reservations WHERE order_id = ? AND status = ANY(?::text[])),
           u AS MATERIALIZED (SELECT inventory_id, status, reservation_id FROM inventory
                               WHERE inventory_id = ANY (ARRAY(SELECT unnest(inventory_ids) FROM r)) ORDER BY inventory_id FOR UPDATE)

@@ -240,6 +240,24 @@ describe('write buffer (Postgres)', function () {
     expect(await inOutbox(append.messages.map((m) => m.id))).to.deep.equal([]);
   });
 
+  it('readUnflushed runs under BEGIN without sending the buffered writes: it does not see them; the next raw and the commit do', async () => {
+    const actor = randomUUID();
+    const append = draft(actor, 0, 2);
+    const counts: number[] = [];
+    const count = async (read: (sql: string, b: unknown[]) => Promise<{ rows: { n: number }[] }>) =>
+      counts.push((await read('SELECT count(*)::int AS n FROM events WHERE stream_id = ?', [streamOf(actor)])).rows[0].n);
+    const { statements } = await statementsOf(() =>
+      h.db.transaction(async (tx) => {
+        tx.writes.append(append, {});
+        await count((sql, b) => tx.readUnflushed(sql, b));
+        await count((sql, b) => tx.raw(sql, b));
+      }),
+    );
+    expect(counts, 'unflushed read, then a read after the flush').to.deep.equal([0, 2]);
+    expect(statements.map((s) => s.split(/\s/)[0])).to.deep.equal(['BEGIN', 'SELECT', 'WITH', 'SELECT', 'COMMIT']);
+    expect(await versionsOf(actor)).to.deep.equal([1, 2]);
+  });
+
   it('fails the commit with ConcurrencyError naming the stream of a stale expected version, and writes nothing of the transaction', async () => {
     const [stale, other] = [randomUUID(), randomUUID()];
     await appendOne(h.db, h.topology, stale, 0);

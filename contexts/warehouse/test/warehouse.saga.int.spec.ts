@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { OrderReply } from '../../orders/contract';
 import { WarehouseCommand as C } from '../contract';
 import { checkWarehouseInvariants } from '../invariants';
-import { claimUnits, reserve, type Step } from '../allocation';
+import { claimUnits, release, reserve, type Step } from '../allocation';
 import { ConcurrencyError } from '../../../runtime/errors';
 import { checkLogConsistency } from '../../../runtime/store/log-consistency';
 import type { Tx } from '../../../runtime';
@@ -317,6 +317,44 @@ describe('warehouse saga steps (in-process runtime, CONTEXTS=warehouse)', functi
       expect(held).to.have.members(stocked);
       expect(await h.counts(w)).to.deep.equal({ [a]: { RESERVATION_CONNECTED: 15 } });
       for (const orderId of orders) expect(await h.replies(orderId), 'one reply per order').to.have.length(1);
+    });
+  });
+
+  describe('one transaction for many orders (a consumer batch)', () => {
+    const stepIn = (tx: Tx, orderId: string): Step => ({ tx, services: h.runtime.services, log: h.runtime.services.log, causation: { correlationId: orderId, causationId: randomUUID() } });
+
+    it('reserves one unit each for 5 orders against 3 units: 3 distinct units, 2 unavailable', async () => {
+      const a = sku('BATCH');
+      const w = await h.createWarehouse();
+      const stocked = await h.stock(w, a, 3);
+      const orders = Array.from({ length: 5 }, () => randomUUID());
+      const outcomes = await h.runtime.services.db.transaction(async (tx) => {
+        tx.writes.optimistic = true; // as in a consumer: cached actors are not read again
+        const out = [];
+        // The earlier orders' units are claimed but not flushed when the later ones claim.
+        for (const orderId of orders) out.push(await reserve(stepIn(tx, orderId), orderId, [{ productId: a, quantity: 1 }]));
+        return out;
+      });
+      expect(outcomes.map((o) => o.kind)).to.deep.equal(['reserved', 'reserved', 'reserved', 'unavailable', 'unavailable']);
+      const held = (await Promise.all(orders.map(unitsOf))).flat().flatMap((r) => r.inventoryIds);
+      expect(held).to.have.members(stocked);
+      expect(await h.counts(w)).to.deep.equal({ [a]: { RESERVATION_CONNECTED: 3 } });
+    });
+
+    it('a later order gets the units an earlier one released in the same transaction', async () => {
+      const a = sku('REUSE');
+      const w = await h.createWarehouse();
+      await h.stock(w, a, 1);
+      const [first, second] = [randomUUID(), randomUUID()];
+      const { db } = h.runtime.services;
+      expect((await db.transaction((tx) => reserve(stepIn(tx, first), first, [{ productId: a, quantity: 1 }]))).kind).to.equal('reserved');
+      const outcome = await db.transaction(async (tx) => {
+        tx.writes.optimistic = true; // as in a consumer: the release's writes stay buffered
+        await release(stepIn(tx, first), first, 'cancelled');
+        return reserve(stepIn(tx, second), second, [{ productId: a, quantity: 1 }]);
+      });
+      expect(outcome.kind).to.equal('reserved');
+      expect(await h.counts(w)).to.deep.equal({ [a]: { RESERVATION_CONNECTED: 1 } });
     });
   });
 
