@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TIMER_FIRED, currentTraceCarrier, exists, validate, type AggregateState, type ReactionContext, type Subscription } from '../../runtime';
+import { TIMER_FIRED, currentTraceCarrier, exists, firstInTransaction, validate, type AggregateState, type ReactionContext, type Subscription } from '../../runtime';
 import { OrderReply } from '../orders/contract';
 import { PAYMENT, PAYMENTS_COMMANDS_TOPIC, PaymentCommand, PaymentStatus as S } from './contract';
 import { gatewayFor } from './charge-job';
@@ -40,7 +40,9 @@ async function createPayment(ctx: ReactionContext): Promise<void> {
   const { orderId, paymentId } = validate(addressed, ctx.message.data);
   // One read for both questions (does it exist? has the order another one?): a payment's row
   // is written with its events, so no row means no payment.
-  const known = await paymentsByIdOrOrder(ctx.tx, paymentId, orderId);
+  // Unflushed for the batch's first message about this order and payment: the writes the
+  // batch buffered so far are about other payments (see firstInTransaction).
+  const known = await paymentsByIdOrOrder(ctx.tx, paymentId, orderId, firstInTransaction(ctx.tx, `order:${orderId}`, `payment:${paymentId}`));
   let state: State;
   if (known.some((p) => p.paymentId === paymentId)) state = await load(ctx, paymentId);
   else {

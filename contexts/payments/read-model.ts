@@ -1,4 +1,4 @@
-import { selectPage, type Change, type Queryable, type RowUpsert } from '../../runtime';
+import { readIn, selectPage, type Change, type Queryable, type RowUpsert, type Tx } from '../../runtime';
 import type { PaymentStatus } from './contract';
 import type { PaymentContext } from './payment.machine';
 import { fromCents } from './money';
@@ -78,8 +78,9 @@ export async function findPayment(db: Queryable, id: string): Promise<PaymentVie
 
 /** The payment id already recorded for an order, if any. */
 /** The payments that have this id or belong to this order (at most two rows: one payment per order). */
-export async function paymentsByIdOrOrder(db: Queryable, paymentId: string, orderId: string): Promise<{ paymentId: string; orderId: string }[]> {
-  const { rows } = await db.raw<{ rows: { payment_id: string; order_id: string }[] }>('SELECT payment_id, order_id FROM payments WHERE payment_id = ? OR order_id = ?', [paymentId, orderId]);
+export async function paymentsByIdOrOrder(tx: Tx, paymentId: string, orderId: string, unflushed = false): Promise<{ paymentId: string; orderId: string }[]> {
+  const sql = 'SELECT payment_id, order_id FROM payments WHERE payment_id = ? OR order_id = ?';
+  const { rows } = await readIn<{ rows: { payment_id: string; order_id: string }[] }>(tx, unflushed, sql, [paymentId, orderId]);
   return rows.map((r) => ({ paymentId: r.payment_id, orderId: r.order_id }));
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Causation, ReactionContext, Tx } from '../../runtime';
+import { firstInTransaction, readIn, type Causation, type ReactionContext, type Tx } from '../../runtime';
 import { INVENTORY, InventoryStatus, RESERVATION, ReservationStatus } from './contract';
-import { lockUnitsOfOrder, readIn, reservationView, type ReservationRow, type ReservationView } from './read-model';
+import { lockUnitsOfOrder, reservationView, type ReservationRow, type ReservationView } from './read-model';
 
 /*
  * The warehouse side of the order saga: choose a warehouse, claim units, record
@@ -49,34 +49,24 @@ export const describeShortage = (wanted: Map<string, number>) =>
   `no warehouse has ${[...wanted].map(([p, q]) => `${q} × ${p}`).join(' and ')} available`;
 
 /**
- * What a consumer batch's transaction has done in the warehouse so far: the orders it
- * handled and the units it claimed. A message about an order the batch has not handled yet
- * reads without first sending the batch's buffered writes (`readUnflushed`): those are about
- * other orders and their units, and a claim leaves out the units claimed earlier in the
- * batch (still available in the table until the flush, and this transaction's own row locks
- * do not make the claim skip them). A second message about the same order (a re-sent
- * command) reads after a flush, so it sees what the first one did. This saves the warehouse
- * batch, the saga's slowest stage, one round trip per message.
+ * The units a consumer batch's transaction has claimed so far. A message about an order the
+ * batch has not handled yet reads without first sending the batch's buffered writes
+ * (`readUnflushed`, `firstInTransaction`): those are about other orders and their units, and
+ * a claim leaves out the units claimed earlier in the batch (still available in the table
+ * until the flush, and this transaction's own row locks do not make the claim skip them). A
+ * second message about the same order (a re-sent command) reads after a flush, so it sees
+ * what the first one did. This saves the warehouse's batches, the saga's slowest stage, a
+ * round trip per message.
  */
-interface BatchMemory {
-  orders: Set<string>;
-  claimed: Set<string>;
-}
-const memories = new WeakMap<Tx, BatchMemory>();
+const claimedIn = new WeakMap<Tx, Set<string>>();
 
-function memoryOf(tx: Tx): BatchMemory {
-  let m = memories.get(tx);
-  if (!m) memories.set(tx, (m = { orders: new Set(), claimed: new Set() }));
-  return m;
+function claimedBy(tx: Tx): Set<string> {
+  let claimed = claimedIn.get(tx);
+  if (!claimed) claimedIn.set(tx, (claimed = new Set()));
+  return claimed;
 }
 
-/** Whether the order's reads may skip the flush: the batch has not handled the order before. Marks it handled. */
-function firstInBatch(tx: Tx, orderId: string): boolean {
-  const { orders } = memoryOf(tx);
-  if (orders.has(orderId)) return false;
-  orders.add(orderId);
-  return true;
-}
+const firstInBatch = (tx: Tx, orderId: string) => firstInTransaction(tx, `order:${orderId}`);
 
 /** How many warehouses one RESERVE_INVENTORY tries before it gives up. */
 const MAX_CANDIDATES = 5;
@@ -167,7 +157,7 @@ async function reserveIn(step: Step, warehouseId: string, orderId: string, lines
   const { actors } = step.services;
   const oneUnit = lines.length === 1 && lines[0].quantity === 1;
   const inScope = <T>(fn: (tx: Tx) => Promise<T>) => (oneUnit ? fn(step.tx) : step.tx.transaction(fn));
-  const { claimed } = memoryOf(step.tx);
+  const claimed = claimedBy(step.tx);
   try {
     const outcome = await inScope(async (sp) => {
       const pool = new Map<string, string[]>();

@@ -1,4 +1,4 @@
-import { selectPage, type Change, type Queryable, type RowUpsert, type Tx } from '../../runtime';
+import { readIn, selectPage, type Change, type Queryable, type RowUpsert, type Tx } from '../../runtime';
 import type { InventoryStatus, ReservationStatus } from './contract';
 import { ReservationEventType } from './events';
 import type { InventoryContext } from './inventory.machine';
@@ -199,11 +199,6 @@ export async function findInventoryUnits(db: Queryable, ids: string[]): Promise<
   return rows.map(inventoryView);
 }
 
-/** A statement of `tx`, sent after its buffered writes or (`unflushed`) without them. */
-export function readIn<R>(tx: Tx, unflushed: boolean, sql: string, bindings: readonly unknown[]): Promise<R> {
-  return unflushed ? tx.readUnflushed<R>(sql, bindings) : tx.raw<R>(sql, bindings);
-}
-
 /** A reservation of an order with its units, as {@link lockUnitsOfOrder} returns them. */
 export interface LockedReservation {
   reservationId: string;
@@ -217,7 +212,7 @@ export interface LockedReservation {
  * reservations in other statuses are not locked: they may belong to other orders by now.
  * The unit ids go in as an array so that each is an index lookup (as a semi-join the planner
  * may hash a scan of the whole inventory). `unflushed`: without first sending the
- * transaction's buffered writes (see allocation.ts, BatchMemory).
+ * transaction's buffered writes (see allocation.ts, claimedIn).
  */
 export async function lockUnitsOfOrder(tx: Tx, orderId: string, statuses: readonly ReservationStatus[], unflushed = false): Promise<LockedReservation[]> {
   const { rows } = await readIn<{ rows: { reservation_id: string; status: ReservationStatus; inventory_id: string | null; unit_status: InventoryStatus | null; unit_reservation_id: string | null }[] }>(
