@@ -398,7 +398,7 @@ function knobs(ctx: SuiteContext): Knobs {
     warmupMs: ctx.knob('SCALE_WARMUP_MS', 10_000),
     measureMs: ctx.knob('MEASURE_MS', 15_000),
     open: ctx.knob('SCALE_OPEN', 64),
-    units: ctx.knob('SCALE_UNITS', 3_000),
+    units: ctx.knob('SCALE_UNITS', 8_000),
     rate: ctx.knob('SCALE_RATE', 10),
   };
 }
