@@ -74,7 +74,9 @@ const MAX_CANDIDATES = 5;
 /**
  * The order's recorded reservations, or, when it has none, the warehouses that have for every
  * product at least the wanted number of available units (oldest first): what a
- * RESERVE_INVENTORY needs first, in one round trip. Each (warehouse, product) probe reads at
+ * RESERVE_INVENTORY needs first, in one round trip. `claimOne`: for an order of one unit,
+ * the same statement also claims it in the first candidate (as {@link claimUnits} does,
+ * from a random id up, without the wrap-around), returned in `claimed`. Each (warehouse, product) probe reads at
  * most `qty` entries of the available-units index (the qty-th one exists or not), however
  * large the stock.
  */
@@ -84,8 +86,10 @@ export async function reservationsOrCandidates(
   wanted: Map<string, number>,
   limit = MAX_CANDIDATES,
   unflushed = false,
-): Promise<{ existing: ReservationView[]; candidates: string[] }> {
-  const { rows } = await readIn<{ rows: (ReservationRow & { candidate_ids: string[] | null })[] }>(tx, unflushed,
+  claimOne?: { exclude: readonly string[] },
+): Promise<{ existing: ReservationView[]; candidates: string[]; claimed: string[] }> {
+  const [productId] = wanted.keys();
+  const { rows } = await readIn<{ rows: (ReservationRow & { candidate_ids: string[] | null; claimed: string[] | null })[] }>(tx, unflushed,
     `WITH existing AS MATERIALIZED (SELECT * FROM reservations WHERE order_id = ?),
           wanted AS (SELECT * FROM unnest(?::text[], ?::int[]) AS w(product_id, qty)),
           candidates AS (
@@ -98,15 +102,26 @@ export async function reservationsOrCandidates(
                      WHERE i.warehouse_id = w.warehouse_id AND i.product_id = x.product_id AND i.status = ?
                     OFFSET x.qty - 1 LIMIT 1))
              ORDER BY w.created_at, w.warehouse_id
-             LIMIT ?)
-     SELECT e.*, (SELECT array_agg(c.warehouse_id ORDER BY c.created_at, c.warehouse_id) FROM candidates c) AS candidate_ids
+             LIMIT ?)${claimOne ? `,
+          claim AS (
+            SELECT i.inventory_id FROM inventory i
+             WHERE i.warehouse_id = (SELECT c.warehouse_id FROM candidates c ORDER BY c.created_at, c.warehouse_id LIMIT 1)
+               AND i.product_id = ? AND i.status = ? AND i.inventory_id >= ? AND i.inventory_id <> ALL (?::uuid[])
+             ORDER BY i.inventory_id
+             LIMIT 1 FOR UPDATE SKIP LOCKED)` : ''}
+     SELECT e.*, (SELECT array_agg(c.warehouse_id ORDER BY c.created_at, c.warehouse_id) FROM candidates c) AS candidate_ids,
+            ${claimOne ? '(SELECT array_agg(inventory_id) FROM claim)' : 'NULL::uuid[]'} AS claimed
        FROM (VALUES (1)) AS one (x) LEFT JOIN existing e ON true
       ORDER BY e.line_no`,
-    [orderId, [...wanted.keys()], [...wanted.values()], InventoryStatus.RESERVATION_PENDING, limit],
+    [
+      orderId, [...wanted.keys()], [...wanted.values()], InventoryStatus.RESERVATION_PENDING, limit,
+      ...(claimOne ? [productId, InventoryStatus.RESERVATION_PENDING, randomUUID(), claimOne.exclude] : []),
+    ],
   );
   return {
     existing: rows.filter((r) => r.reservation_id !== null).map(reservationView),
     candidates: rows[0]?.candidate_ids ?? [],
+    claimed: rows[0]?.claimed ?? [],
   };
 }
 
@@ -141,6 +156,9 @@ export async function claimUnits(tx: Tx, warehouseId: string, productId: string,
   return ids.length < quantity ? [...ids, ...(await claim('<', quantity - ids.length))] : ids;
 }
 
+/** An order of one unit: its claim gets that unit or nothing (no savepoint needed, and the search can claim it). */
+const isOneUnit = (lines: Line[]) => lines.length === 1 && lines[0].quantity === 1;
+
 /** A warehouse had fewer available units than it seemed (concurrent orders took them). */
 class ShortClaim extends Error {}
 
@@ -153,16 +171,16 @@ class ShortClaim extends Error {}
  * of one unit needs none: its claim gets that unit or nothing, and nothing is written before
  * it (two round trips and a flush fewer, in the saga's most common step).
  */
-async function reserveIn(step: Step, warehouseId: string, orderId: string, lines: Line[]): Promise<ReserveOutcome | undefined> {
+async function reserveIn(step: Step, warehouseId: string, orderId: string, lines: Line[], preclaimed: readonly string[] = []): Promise<ReserveOutcome | undefined> {
   const { actors } = step.services;
-  const oneUnit = lines.length === 1 && lines[0].quantity === 1;
+  const oneUnit = isOneUnit(lines);
   const inScope = <T>(fn: (tx: Tx) => Promise<T>) => (oneUnit ? fn(step.tx) : step.tx.transaction(fn));
   const claimed = claimedBy(step.tx);
   try {
     const outcome = await inScope(async (sp) => {
       const pool = new Map<string, string[]>();
       for (const [productId, quantity] of wantedPerProduct(lines)) {
-        const ids = await claimUnits(sp, warehouseId, productId, quantity, [...claimed]);
+        const ids = preclaimed.length >= quantity ? [...preclaimed] : await claimUnits(sp, warehouseId, productId, quantity, [...claimed]);
         if (ids.length < quantity) throw new ShortClaim(`${warehouseId}: ${ids.length} of ${quantity} × ${productId}`);
         pool.set(productId, ids);
       }
@@ -218,11 +236,14 @@ export async function reserve(step: Step, orderId: string, lines: Line[]): Promi
   // Unflushed, the search counts as available the units the batch claimed (it then comes up
   // short there) and not those it released: before answering "unavailable", search again
   // after the flush.
+  // An order of one unit has it claimed in the first candidate by the search itself.
+  const oneUnit = isOneUnit(lines);
   for (const unflushed of firstInBatch(step.tx, orderId) ? [true, false] : [false]) {
-    const { existing, candidates } = await reservationsOrCandidates(step.tx, orderId, wanted, MAX_CANDIDATES, unflushed);
+    const claimOne = oneUnit ? { exclude: [...claimedBy(step.tx)] } : undefined;
+    const { existing, candidates, claimed } = await reservationsOrCandidates(step.tx, orderId, wanted, MAX_CANDIDATES, unflushed, claimOne);
     if (existing.length > 0) return outcomeOf(existing);
-    for (const warehouseId of candidates) {
-      const outcome = await reserveIn(step, warehouseId, orderId, lines);
+    for (const [i, warehouseId] of candidates.entries()) {
+      const outcome = await reserveIn(step, warehouseId, orderId, lines, i === 0 ? claimed : []);
       if (outcome) return outcome;
     }
   }
