@@ -76,14 +76,17 @@ export async function findPayment(db: Queryable, id: string): Promise<PaymentVie
   return rows[0] && toView(rows[0]);
 }
 
-/** The payment id already recorded for an order, if any. */
-/** The payments that have this id or belong to this order (at most two rows: one payment per order). */
+/**
+ * The payments that have this id or belong to this order (at most two rows: one payment per
+ * order). `unflushed`: without first sending the transaction's buffered writes (`readIn`).
+ */
 export async function paymentsByIdOrOrder(tx: Tx, paymentId: string, orderId: string, unflushed = false): Promise<{ paymentId: string; orderId: string }[]> {
   const sql = 'SELECT payment_id, order_id FROM payments WHERE payment_id = ? OR order_id = ?';
   const { rows } = await readIn<{ rows: { payment_id: string; order_id: string }[] }>(tx, unflushed, sql, [paymentId, orderId]);
   return rows.map((r) => ({ paymentId: r.payment_id, orderId: r.order_id }));
 }
 
+/** The payment id already recorded for an order, if any. */
 export async function paymentIdOfOrder(db: Queryable, orderId: string): Promise<string | undefined> {
   const { rows } = await db.raw<{ rows: { payment_id: string }[] }>('SELECT payment_id FROM payments WHERE order_id = ?', [orderId]);
   return rows[0]?.payment_id;

@@ -74,11 +74,11 @@ const MAX_CANDIDATES = 5;
 /**
  * The order's recorded reservations, or, when it has none, the warehouses that have for every
  * product at least the wanted number of available units (oldest first): what a
- * RESERVE_INVENTORY needs first, in one round trip. `claimOne`: for an order of one unit,
- * the same statement also claims it in the first candidate (as {@link claimUnits} does,
- * from a random id up, without the wrap-around), returned in `claimed`. Each (warehouse, product) probe reads at
+ * RESERVE_INVENTORY needs first, in one round trip. Each (warehouse, product) probe reads at
  * most `qty` entries of the available-units index (the qty-th one exists or not), however
- * large the stock.
+ * large the stock. `claimOne`: for an order of one unit, the same statement also claims it in
+ * the first candidate (as {@link claimUnits} does, from a random id up, without the
+ * wrap-around), returned in `claimed`.
  */
 export async function reservationsOrCandidates(
   tx: Tx,
@@ -235,8 +235,8 @@ export async function reserve(step: Step, orderId: string, lines: Line[]): Promi
   const wanted = wantedPerProduct(lines);
   // Unflushed, the search counts as available the units the batch claimed (it then comes up
   // short there) and not those it released: before answering "unavailable", search again
-  // after the flush.
-  // An order of one unit has it claimed in the first candidate by the search itself.
+  // after the flush. An order of one unit has it claimed in the first candidate by the
+  // search itself.
   const oneUnit = isOneUnit(lines);
   for (const unflushed of firstInBatch(step.tx, orderId) ? [true, false] : [false]) {
     const claimOne = oneUnit ? { exclude: [...claimedBy(step.tx)] } : undefined;
