@@ -110,6 +110,13 @@ export class StreamConsumer {
   private lastClaim = 0;
   /** Messages handled (committed) since start. */
   handled = 0;
+  /** Batches that failed as a whole and were retried one message per transaction, since start. */
+  batchesSplit = 0;
+
+  /** The consumer group. */
+  get group(): string {
+    return this.options.group;
+  }
 
   constructor(
     private readonly db: Db,
@@ -342,6 +349,7 @@ export class StreamConsumer {
           // than maxAttempts. Conflicts are retried as usual; the others were rolled back, not tried.
           if (culprit.entry && !(err instanceof ConcurrencyError) && (err as { code?: string }).code !== '25P02') culprit.err = err as Error;
           this.log.debug({ err: (err as Error).message }, 'batch failed; retrying one by one');
+          this.batchesSplit++;
           break;
         }
       }
