@@ -25,7 +25,10 @@ const schema = z.object({
     .default('tributary:'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MIGRATE_ON_START: bool.default(true),
-  PARTITIONS: int(1, 1024).default(4),
+  // The default suits the default deployment, one process with both roles: on 2 cores, 2
+  // partitions (bigger batches) completed about 10 % more orders than 4. A deployment that
+  // scales its workers sets it to the most workers it runs (ops/k8s: 4).
+  PARTITIONS: int(1, 1024).default(2),
   HTTP_BODY_LIMIT_BYTES: int(1024).default(64 * 1024),
   HTTP_REQUEST_TIMEOUT_MS: int(100).default(10_000),
   DB_POOL_MAX: int(1, 200).default(10),

@@ -23,7 +23,7 @@ describe('config', () => {
       port: 3000,
       redisPrefix: 'tributary:',
       migrateOnStart: true,
-      partitions: 4,
+      partitions: 2,
     });
     expect(c.http).to.deep.equal({ bodyLimitBytes: 64 * 1024, requestTimeoutMs: 10_000 });
     expect(c.telemetry).to.deep.equal({ serviceName: 'tributary', otlpEndpoint: undefined });
