@@ -43,10 +43,10 @@ const toView = (r: PaymentRow): PaymentView => ({
 });
 
 /**
- * Upserts the payment row in the command's transaction. One payment per order: a second
- * payment id for the same order fails the whole command (no event, no outbox row).
+ * The payment row, upserted by the same statement that appends the payment's events. One
+ * payment per order: a second payment id for the same order fails the whole command (no
+ * event, no outbox row).
  */
-/** The payment row, upserted by the same statement that appends the payment's events. */
 export function paymentRow(change: Change<PaymentContext>): RowUpsert {
   const { id, after } = change;
   const c = after.context;
