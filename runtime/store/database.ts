@@ -293,37 +293,75 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
 }
 
+/** SQLSTATEs of a CREATE DATABASE that lost a race: the database exists now. */
+const ALREADY_CREATED = new Set([
+  '42P04', // duplicate_database: it existed when the statement started
+  '23505', // unique_violation on pg_database_datname_index: another CREATE committed first
+]);
+
+/** Another session was copying template1 at the same moment (FILE_COPY strategy): try again. */
+const TEMPLATE_BUSY = '55006';
+
 /**
  * Makes sure the database named in the URL exists, creating it if not, and that the
  * server answers. Throws a one-line {@link StartupError} otherwise.
+ *
+ * Safe when any number of processes start together on a database that does not exist yet
+ * (a web and its workers deployed at once): creators queue on an advisory lock of the
+ * `postgres` database, the first creates it, and the others find it there; a CREATE that
+ * loses a race anyway (a server where the lock is not shared, such as behind a
+ * transaction-mode pooler) counts as done.
  */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
-  const probe = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    await probe.query('select 1');
-    return;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code !== '3D000') throw new StartupError(`Postgres at ${redact(databaseUrl)} does not answer (${(err as Error).message}): ${PG_HINT}`);
-  } finally {
-    await probe.end().catch(() => undefined);
-  }
+  if (await databaseAnswers(databaseUrl)) return;
   url.pathname = '/postgres';
   const admin = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 10_000 });
   admin.on('error', () => undefined);
   try {
     await admin.connect();
-    await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
-  } catch (err) {
-    if ((err as { code?: string }).code !== '42P04') {
-      throw new StartupError(`Cannot create database ${name} at ${redact(databaseUrl)}: ${(err as Error).message}`);
+    await admin.query('SELECT pg_advisory_lock($1)', [CREATE_LOCK_KEY]);
+    for (let attempt = 1; ; attempt++) {
+      const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      if (found.rowCount) break;
+      try {
+        await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
+        break;
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        if (ALREADY_CREATED.has(code)) break;
+        if (code !== TEMPLATE_BUSY || attempt === 10) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
     }
+  } catch (err) {
+    throw new StartupError(`Cannot create database ${name} at ${redact(databaseUrl)}: ${(err as Error).message}`);
   } finally {
+    // Ending the session releases the advisory lock.
     await admin.end().catch(() => undefined);
+  }
+}
+
+/** Serializes CREATE DATABASE across processes ("trcd"); taken in the `postgres` database. */
+const CREATE_LOCK_KEY = 0x7472_6364;
+
+/**
+ * Whether the database answers: true when it does, false when it does not exist (3D000);
+ * a server that does not answer at all is a {@link StartupError}.
+ */
+async function databaseAnswers(databaseUrl: string): Promise<boolean> {
+  const probe = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.query('select 1');
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === '3D000') return false;
+    throw new StartupError(`Postgres at ${redact(databaseUrl)} does not answer (${(err as Error).message}): ${PG_HINT}`);
+  } finally {
+    await probe.end().catch(() => undefined);
   }
 }
 

@@ -72,14 +72,13 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
-/** A new, empty database for this run; dropped when the run ends. */
-export async function freshDatabase(label = 'db'): Promise<string> {
+/**
+ * The URL of a database that does not exist yet, for a test of what creates it (start-up);
+ * dropped, if anything created it, when the run ends.
+ */
+export async function uncreatedDatabase(label = 'db'): Promise<string> {
   const { postgresUrl } = await services();
   const name = `tributary_test_${runId}_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(2).toString('hex')}`;
-  const admin = new Client({ connectionString: withDatabase(postgresUrl, 'postgres') });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
   cleanups.push(async () => {
     const c = new Client({ connectionString: withDatabase(postgresUrl, 'postgres') });
     await c.connect();
@@ -87,6 +86,16 @@ export async function freshDatabase(label = 'db'): Promise<string> {
     await c.end();
   });
   return withDatabase(postgresUrl, name);
+}
+
+/** A new, empty database for this run; dropped when the run ends. */
+export async function freshDatabase(label = 'db'): Promise<string> {
+  const url = await uncreatedDatabase(label);
+  const admin = new Client({ connectionString: withDatabase(url, 'postgres') });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${decodeURIComponent(new URL(url).pathname.slice(1))}"`);
+  await admin.end();
+  return url;
 }
 
 /** A Redis key prefix for this run; its keys are deleted when the run ends. */
