@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { ZodObject } from 'zod';
+import { z, ZodObject, type ZodType } from 'zod';
 import type { RuntimeServices } from '../context';
 import type { Queryable } from '../store/database';
 import type { AggregateState } from '../actors/aggregate';
@@ -8,6 +8,8 @@ import type { StoredEvent } from '../store/event-store';
 import { NotFoundError, ValidationError } from '../errors';
 import { HAL_JSON, link, resource, type Links } from './hal';
 import { bodyOf } from './json-body';
+import { route } from './route-spec';
+import { idParamsSchema, linksSchema } from './openapi/schemas';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -27,6 +29,33 @@ export interface AggregateRoutesOptions<C> {
    * transaction, so that a writer committing right after cannot show through.
    */
   present(state: AggregateState<C>, services: RuntimeServices, q: Queryable): Promise<object> | object;
+  /** The schema of what `present` returns, for the API document (any object when omitted). */
+  schema?: ZodType;
+}
+
+/** `If-Match`, as the routes that take it declare it: an aggregate version, quoted or not. */
+export const ifMatchSchema = z
+  .string()
+  .regex(/^(W\/)?"?[0-9]+"?$/, 'If-Match must be an aggregate version such as "3"')
+  .describe('The aggregate version the change expects (the ETag of the resource read): 412 if it moved on.');
+
+/** The response header of a resource with a version. */
+export const ETAG_HEADER = { ETag: 'The aggregate version, quoted ("3"): send it back in If-Match.' };
+
+/** The hypermedia representation of one stored event, as the API document describes it. */
+export function eventResourceSchema(aggregate: string) {
+  return z
+    .object({
+      eventId: z.string(),
+      type: z.string(),
+      version: z.number().int().min(1),
+      createdAt: z.iso.datetime(),
+      correlationId: z.string(),
+      causationId: z.string(),
+      data: z.record(z.string(), z.unknown()),
+      _links: linksSchema(['self', aggregate]),
+    })
+    .strict();
 }
 
 /** `If-Match: "3"` (or `3`) → expected version 3; absent → no check; anything else → 400. */
@@ -62,8 +91,28 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
   const { basePath, aggregate } = options;
   const { actors } = services;
   const definition = actors.definition(aggregate);
+  const Aggregate = aggregate[0].toUpperCase() + aggregate.slice(1);
+  const tags = [Aggregate];
+  const resourceSchema = options.schema ?? z.object({}).catchall(z.unknown());
+  const eventSchema = eventResourceSchema(aggregate);
 
-  router.get(`${basePath}/:id/commands`, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: `${basePath}/:id/commands`,
+    operationId: `get${Aggregate}Commands`,
+    summary: `The commands the ${aggregate} allows in its current status`,
+    description: 'One link per allowed command (derived from the aggregate\'s machine); POST to it to run the command.',
+    tags,
+    scope: 'read',
+    params: idParamsSchema,
+    responses: {
+      200: {
+        description: 'The commands resource',
+        schema: z.object({ status: z.string(), version: z.number().int().min(0), _links: linksSchema(['self', aggregate], [], true) }).strict(),
+      },
+      404: { description: `No ${aggregate} with that id` },
+    },
+  }, async (ctx) => {
     const id = requireUuid(ctx.params.id, aggregate);
     const state = await actors.get(aggregate, id);
     const links: Links = { self: link(`${basePath}/${id}/commands`), [aggregate]: link(`${basePath}/${id}`) };
@@ -78,24 +127,63 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
     ctx.body = { status: state.status, version: state.version, _links: links };
   });
 
-  router.post(`${basePath}/:id/commands/:command`, async (ctx, next) => {
-    const name = ctx.params.command;
-    const spec = definition.commands[name];
-    // Another context may offer a command on this resource (orders: postOrder on an account).
-    if (!spec || spec.public === false || spec.creates) return next();
-    const id = requireUuid(ctx.params.id, aggregate);
-    const input = bodyOf(ctx) ?? (Object.keys(ctx.query).length ? { ...ctx.query } : undefined);
-    const expectedVersion = ifMatchVersion(ctx.get('if-match'));
-    const { state, body } = await services.db.transaction(async (tx) => {
-      const { state } = await actors.execute<C>(aggregate, id, name, input, { tx, expectedVersion, causation: correlationOf(ctx) });
-      return { state, body: await options.present(state, services, tx) };
+  // One route per public command, so the API document describes each one's input. Another
+  // context may offer a command on this resource (orders: postOrder on an account) and serves it itself.
+  for (const [name, spec] of Object.entries(definition.commands)) {
+    if (spec.public === false || spec.creates) continue;
+    route(router, {
+      method: 'post',
+      path: `${basePath}/:id/commands/${name}`,
+      operationId: `${name}${Aggregate}`,
+      summary: `Runs the ${aggregate}'s ${name} command`,
+      description: `409 when the ${aggregate}'s status does not allow it. The input, if any, is the JSON body (or the query string when there is no body).`,
+      tags,
+      scope: 'write',
+      params: idParamsSchema,
+      // Optional: an input-less command takes no body (or an empty object).
+      body: (spec.input ?? z.object({}).strict()).optional(),
+      headers: { 'If-Match': ifMatchSchema.optional() },
+      responses: {
+        200: { description: `The ${aggregate} after the command`, schema: resourceSchema, headers: ETAG_HEADER },
+        404: { description: `No ${aggregate} with that id` },
+        409: { description: 'The command is not allowed in the current status' },
+        412: { description: 'If-Match names another version than the current one' },
+      },
+    }, async (ctx) => {
+      const id = requireUuid(ctx.params.id, aggregate);
+      const input = bodyOf(ctx) ?? (Object.keys(ctx.query).length ? { ...ctx.query } : undefined);
+      const expectedVersion = ifMatchVersion(ctx.get('if-match'));
+      const { state, body } = await services.db.transaction(async (tx) => {
+        const { state } = await actors.execute<C>(aggregate, id, name, input, { tx, expectedVersion, causation: correlationOf(ctx) });
+        return { state, body: await options.present(state, services, tx) };
+      });
+      ctx.type = HAL_JSON;
+      ctx.set('ETag', `"${state.version}"`);
+      ctx.body = body;
     });
-    ctx.type = HAL_JSON;
-    ctx.set('ETag', `"${state.version}"`);
-    ctx.body = body;
-  });
+  }
 
-  router.get(`${basePath}/:id/events`, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: `${basePath}/:id/events`,
+    operationId: `list${Aggregate}Events`,
+    summary: `The ${aggregate}'s event log, oldest first`,
+    tags,
+    scope: 'read',
+    params: idParamsSchema,
+    responses: {
+      200: {
+        description: 'Every event of the aggregate',
+        schema: z
+          .object({
+            _links: linksSchema(['self', aggregate]),
+            _embedded: z.object({ [`${aggregate}EventList`]: z.array(eventSchema) }).strict(),
+          })
+          .strict(),
+      },
+      404: { description: `No ${aggregate} with that id` },
+    },
+  }, async (ctx) => {
     const id = requireUuid(ctx.params.id, aggregate);
     const events = await actors.events(aggregate, id);
     if (events.length === 0) throw new NotFoundError(`No ${aggregate} with id ${id}`);
@@ -105,7 +193,19 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
     });
   });
 
-  router.get(`${basePath}/:id/events/:eventId`, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: `${basePath}/:id/events/:eventId`,
+    operationId: `get${Aggregate}Event`,
+    summary: `One event of the ${aggregate}`,
+    tags,
+    scope: 'read',
+    params: z.object({ id: idParamsSchema.shape.id, eventId: z.string().describe('The event id (a UUID; anything else is answered 404).') }),
+    responses: {
+      200: { description: 'The event', schema: eventSchema },
+      404: { description: `No such ${aggregate}, or it has no such event` },
+    },
+  }, async (ctx) => {
     const id = requireUuid(ctx.params.id, aggregate);
     const eventId = requireUuid(ctx.params.eventId, `event of ${aggregate} ${id}`);
     const event = await actors.event(aggregate, id, eventId);

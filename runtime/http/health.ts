@@ -1,4 +1,6 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
+import { route } from './route-spec';
 import type { Db } from '../store/database';
 import type { Redis } from '../messaging/redis';
 
@@ -68,12 +70,43 @@ export type Lifecycle = () => 'starting' | 'running' | 'stopping';
  */
 export function mountHealth(router: Router, db: Db, redis: Redis, lifecycle: Lifecycle): void {
   // The pid tells a caller which process answered (tests and operators sharing a host).
-  router.get('/healthz', (ctx) => {
+  route(router, {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'getLiveness',
+    summary: 'Liveness: 200 while the process runs',
+    tags: ['Health'],
+    scope: 'public',
+    responses: {
+      200: {
+        description: 'The process runs',
+        contentType: 'application/json',
+        schema: z.object({ status: z.literal('ok'), pid: z.number().int() }).strict(),
+      },
+    },
+  }, (ctx) => {
     ctx.body = { status: 'ok', pid: process.pid };
   });
   const postgres = cachedCheck(() => db.raw('select 1'));
   const redisPing = cachedCheck(() => redis.ping());
-  router.get('/readyz', async (ctx) => {
+  const readiness = z
+    .object({
+      status: z.enum(['ready', 'not ready', 'starting', 'stopping']),
+      checks: z.object({ postgres: z.string().describe("'up' or 'down: <reason>'"), redis: z.string() }).strict(),
+    })
+    .strict();
+  route(router, {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'getReadiness',
+    summary: 'Readiness: 200 once started while Postgres and Redis answer, 503 otherwise',
+    tags: ['Health'],
+    scope: 'public',
+    responses: {
+      200: { description: 'Ready for traffic', contentType: 'application/json', schema: readiness },
+      503: { description: 'Not ready (starting, stopping, or a backing service is down)', contentType: 'application/json', schema: readiness },
+    },
+  }, async (ctx) => {
     const [pg, rd] = await Promise.all([postgres(), redisPing()]);
     const checks = { postgres: pg, redis: rd };
     const phase = lifecycle();

@@ -64,3 +64,33 @@ export function route(router: Router, spec: RouteSpec, ...handlers: Middleware[]
 export function declaredRoutes(router: Router): readonly RouteSpec[] {
   return declared.get(router) ?? [];
 }
+
+/** Which context declared a spec (the document's default tag); routes of the runtime have none. */
+const owners = new WeakMap<RouteSpec, string>();
+
+/** Runs `mount` (a context's `routes`) and records `context` as the owner of what it declares. */
+export function declaredBy(router: Router, context: string, mount: () => void): void {
+  const before = declaredRoutes(router).length;
+  mount();
+  for (const spec of declaredRoutes(router).slice(before)) owners.set(spec, context);
+}
+
+/** The context that declared `spec`, if a context did. */
+export const ownerOf = (spec: RouteSpec): string | undefined => owners.get(spec);
+
+/**
+ * Routes mounted on `router` without a spec (`router.get(...)` instead of `route(...)`):
+ * they work, but the API document cannot describe them. `METHOD path` each.
+ */
+export function undeclaredRoutes(router: Router): string[] {
+  const declaredKeys = new Set(declaredRoutes(router).map((s) => `${s.method.toUpperCase()} ${s.path}`));
+  const found: string[] = [];
+  for (const layer of router.stack as { methods: string[]; path: string | RegExp }[]) {
+    for (const method of layer.methods) {
+      if (method === 'HEAD') continue; // added by the router for every GET
+      const key = `${method} ${String(layer.path)}`;
+      if (!declaredKeys.has(key) && !found.includes(key)) found.push(key);
+    }
+  }
+  return found;
+}

@@ -1,5 +1,6 @@
 import Koa from 'koa';
 import Router from '@koa/router';
+import { z } from 'zod';
 import type { ContextPlugin, RuntimeServices } from '../context';
 import { errorHandler } from './problem';
 import { jsonBody } from './json-body';
@@ -7,6 +8,9 @@ import { requestLog, requestTimeout, traceRequests } from './middleware';
 import { mountHealth, type Lifecycle } from './health';
 import { mountOpsRoutes } from './ops-routes';
 import { HAL_JSON, link, type Links } from './hal';
+import { declaredBy, route, undeclaredRoutes } from './route-spec';
+import { linksSchema } from './openapi/schemas';
+import { mountOpenApi } from './openapi/routes';
 
 /**
  * The web role's Koa app: middleware, health, the `GET /v1` entry point and every context's
@@ -15,10 +19,8 @@ import { HAL_JSON, link, type Links } from './hal';
 export function createWebApp(services: RuntimeServices, plugins: ContextPlugin[], lifecycle: Lifecycle, api = true): Koa {
   const app = new Koa();
   app.proxy = true;
-  const router = new Router();
-
-  mountHealth(router, services.db, services.redis, lifecycle);
-  if (api) mountApi(router, services, plugins);
+  const router = buildRouter(services, plugins, lifecycle, api);
+  for (const r of undeclaredRoutes(router)) services.log.warn({ route: r }, `route without schemas: ${r} is served but not in the API document (declare it with route())`);
 
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
@@ -30,9 +32,36 @@ export function createWebApp(services: RuntimeServices, plugins: ContextPlugin[]
   return app;
 }
 
+/**
+ * Every route of the web role on one router: health, then (with `api`) the entry point, the
+ * operator routes, each context's routes and the API document. The API document generator
+ * builds the same router (`openapi/generate.ts`), so mounting must not touch Postgres or Redis.
+ */
+export function buildRouter(services: RuntimeServices, plugins: ContextPlugin[], lifecycle: Lifecycle, api = true): Router {
+  const router = new Router();
+  mountHealth(router, services.db, services.redis, lifecycle);
+  if (api) mountApi(router, services, plugins);
+  return router;
+}
+
 function mountApi(router: Router, services: RuntimeServices, plugins: ContextPlugin[]): void {
-  router.get('/v1', (ctx) => {
-    const links: Links = { self: link('/v1') };
+  route(router, {
+    method: 'get',
+    path: '/v1',
+    operationId: 'getEntryPoint',
+    summary: 'The entry point: a link to every collection, the operator resources and the API document',
+    tags: ['Entry point'],
+    scope: 'public',
+    responses: {
+      200: {
+        description: 'The loaded contexts and their collections (rels come from the contexts, so any rel may appear)',
+        schema: z
+          .object({ name: z.literal('tributary'), contexts: z.array(z.string()), _links: linksSchema(['self', 'describedby', 'deadLetters', 'partitions'], [], true) })
+          .strict(),
+      },
+    },
+  }, (ctx) => {
+    const links: Links = { self: link('/v1'), describedby: link('/v1/openapi.json', { title: 'The OpenAPI 3.1 document of this API' }) };
     for (const p of plugins) for (const [rel, href] of Object.entries(p.collections ?? {})) links[rel] = link(href, { templated: href.includes('{') || undefined });
     links.deadLetters = link('/v1/ops/dead-letters');
     links.partitions = link('/v1/ops/partitions');
@@ -40,5 +69,7 @@ function mountApi(router: Router, services: RuntimeServices, plugins: ContextPlu
     ctx.body = { name: 'tributary', contexts: plugins.map((p) => p.name), _links: links };
   });
   mountOpsRoutes(router, services, plugins);
-  for (const p of plugins) p.routes?.(router, services);
+  for (const p of plugins) declaredBy(router, p.name, () => p.routes?.(router, services));
+  // Last: the document lists whatever was declared above, including contexts from outside the repository.
+  mountOpenApi(router, plugins);
 }
