@@ -37,6 +37,7 @@ async function main(argv: string[]): Promise<void> {
     const { startRuntime } = await import('./roles');
     // Handlers go in before start-up, so a signal that arrives while starting still stops gracefully.
     let received: string | undefined;
+    const starting = new AbortController();
     let runtime: Awaited<ReturnType<typeof startRuntime>> | undefined;
     const stop = (signal: string) => {
       const rt = runtime!;
@@ -58,10 +59,11 @@ async function main(argv: string[]): Promise<void> {
       }
       received = signal;
       if (runtime) stop(signal);
+      else starting.abort();
     };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
-    runtime = await startRuntime(config);
+    runtime = await startRuntime(config, { signal: starting.signal });
     if (received) stop(received);
     return;
   }

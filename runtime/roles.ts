@@ -4,7 +4,7 @@ import type { Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { loadContexts, subscriptionGroups, CONTEXTS_DIR, type ContextPlugin, type ReactionContext, type RuntimeServices, type Subscription } from './context';
 import { createDb, ensureDatabase } from './store/database';
-import { migrateLatest } from './store/migrate';
+import { migrateLatest, waitForMigrations } from './store/migrate';
 import { connectRedis, createRedis, type Redis } from './messaging/redis';
 import { Topology } from './messaging/topology';
 import { OutboxRelay } from './messaging/outbox-relay';
@@ -21,6 +21,8 @@ import { currentTraceCarrier } from './telemetry/propagation';
 export interface StartOptions {
   log?: Logger;
   contextsDir?: string;
+  /** Aborted when a stop is requested while starting: ends what start-up waits for. */
+  signal?: AbortSignal;
 }
 
 /** A started process: web, worker or both, with what it runs, and a graceful stop. */
@@ -51,6 +53,11 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   if (config.migrateOnStart) {
     const applied = await migrateLatest(config.databaseUrl, migrationDirs(plugins));
     if (applied.length) log.info({ applied }, 'migrations applied');
+  } else {
+    await waitForMigrations(config.databaseUrl, migrationDirs(plugins), (pending) =>
+      log.warn({ pending }, 'waiting for another process to apply migrations (MIGRATE_ON_START=false)'),
+      { signal: options.signal },
+    );
   }
   const redis = await connectRedis(config.redisUrl);
   const topology = new Topology(config.redisPrefix, config.partitions);

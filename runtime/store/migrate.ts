@@ -1,11 +1,16 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { createKnex } from './database';
+import { StartupError } from '../errors';
 
 /** Serializes migrations when several processes start at once. */
 const MIGRATION_LOCK_KEY = 0x7472_6d67; // "trmg"
 
 export const RUNTIME_MIGRATIONS = path.join(__dirname, '..', 'migrations');
+
+/** The file types knex loads as migrations here (`loadExtensions`). */
+const MIGRATION_EXTENSIONS = ['.ts', '.js'];
 
 /**
  * Runs the runtime's migrations and those of the given context directories, sorted together
@@ -20,7 +25,7 @@ export async function migrateLatest(databaseUrl: string, contextMigrationDirs: s
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     const [, applied] = await db.migrate.latest({
       directory: [RUNTIME_MIGRATIONS, ...contextMigrationDirs],
-      loadExtensions: ['.ts', '.js'],
+      loadExtensions: MIGRATION_EXTENSIONS,
       tableName: 'knex_migrations',
       disableMigrationsListValidation: true,
     });
@@ -28,5 +33,61 @@ export async function migrateLatest(databaseUrl: string, contextMigrationDirs: s
   } finally {
     await db.destroy();
     await lock.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The migration files of these directories that `knex_migrations` does not list yet (all of
+ * them when it does not exist). Read-only on purpose: knex's own `migrate.list()` creates its
+ * tables when they are missing, which races with the process that is migrating.
+ */
+export async function pendingMigrations(databaseUrl: string, contextMigrationDirs: string[]): Promise<string[]> {
+  const files = [RUNTIME_MIGRATIONS, ...contextMigrationDirs]
+    .flatMap((dir) => fs.readdirSync(dir).filter((f) => MIGRATION_EXTENSIONS.includes(path.extname(f)) && !f.endsWith('.d.ts')))
+    .sort();
+  const client = new Client({ connectionString: databaseUrl, application_name: 'tributary-migrate' });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    // Two statements: one naming a missing table fails at parse time, whatever guards it.
+    const { rows } = await client.query<{ exists: boolean }>("SELECT to_regclass('knex_migrations') IS NOT NULL AS exists");
+    const applied = new Set(rows[0].exists ? (await client.query<{ name: string }>('SELECT name FROM knex_migrations')).rows.map((r) => r.name) : []);
+    return files.filter((f) => !applied.has(f));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * For a process that does not migrate (`MIGRATE_ON_START=false`, the workers of a split
+ * deployment): waits until another process has applied every migration this one needs, so
+ * that it never runs its relay and consumers against missing tables (nor reports ready).
+ * Reports what it waits for every `logEveryMs`; gives up with a {@link StartupError} once
+ * `signal` aborts (a stop requested during start-up).
+ */
+export async function waitForMigrations(
+  databaseUrl: string,
+  contextMigrationDirs: string[],
+  onWaiting: (pending: string[]) => void,
+  { pollMs = 500, logEveryMs = 5_000, signal }: { pollMs?: number; logEveryMs?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  let lastLog = 0;
+  for (;;) {
+    if (signal?.aborted) throw new StartupError('Stopped while waiting for another process to apply the migrations (MIGRATE_ON_START=false)');
+    const pending = await pendingMigrations(databaseUrl, contextMigrationDirs);
+    if (pending.length === 0) return;
+    if (Date.now() - lastLog >= logEveryMs) {
+      lastLog = Date.now();
+      onWaiting(pending);
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, pollMs);
+      signal?.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+    });
   }
 }

@@ -6,8 +6,8 @@
  */
 import { expect } from 'chai';
 import { Client } from 'pg';
-import { freshPrefix, services, uncreatedDatabase } from '../support/services';
-import { killStartedProcesses, startServer, type ServerProcess } from '../support/e2e-process';
+import { freshDatabase, freshPrefix, services, uncreatedDatabase } from '../support/services';
+import { freePort, killStartedProcesses, spawnCli, startServer, waitForLog, FAST_SETTINGS, type ServerProcess } from '../support/e2e-process';
 import { client } from '../support/e2e-http';
 import { activeAccount } from '../support/e2e-shop';
 import { servedBy } from '../support/e2e-cluster';
@@ -66,5 +66,31 @@ describe('a split deployment started all at once on a new database', function ()
         await activeAccount(api);
       }
     });
+  });
+
+  it('a worker that does not migrate waits for the schema, not ready, and becomes ready once the web migrated', async () => {
+    const env = { DATABASE_URL: await freshDatabase('split_wait'), REDIS_URL: (await services()).redisUrl, REDIS_PREFIX: freshPrefix('split_wait') };
+    const port = await freePort();
+    const worker = spawnCli({ ...FAST_SETTINGS, ...env, LOG_LEVEL: 'warn', ROLE: 'worker', MIGRATE_ON_START: 'false', PORT: String(port) });
+    await waitForLog(worker, 'waiting for another process to apply migrations (MIGRATE_ON_START=false)');
+    // Nothing listens yet: no probe can take it for ready while its tables are missing.
+    const probe = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 'refused');
+    expect(probe).to.equal('refused');
+
+    await startServer(env, { ROLE: 'web' });
+    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0)) === 200, 20_000, 100);
+    expect(worker.hasExited()).to.equal(false);
+  });
+
+  it('a stop requested while waiting for the schema ends the process at once, with one line', async () => {
+    const env = { DATABASE_URL: await freshDatabase('split_wait_stop'), REDIS_URL: (await services()).redisUrl, REDIS_PREFIX: freshPrefix('split_wait_stop') };
+    const worker = spawnCli({ ...FAST_SETTINGS, ...env, LOG_LEVEL: 'warn', ROLE: 'worker', MIGRATE_ON_START: 'false', PORT: String(await freePort()) });
+    await waitForLog(worker, 'waiting for another process to apply migrations (MIGRATE_ON_START=false)');
+    const begin = Date.now();
+    worker.child.kill('SIGTERM');
+    const exit = await worker.exited;
+    expect(Date.now() - begin).to.be.below(3_000);
+    expect(exit.code).to.equal(1);
+    expect(worker.stderr()).to.match(/^tributary: Stopped while waiting for another process to apply the migrations/);
   });
 });
