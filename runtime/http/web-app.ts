@@ -11,6 +11,7 @@ import { HAL_JSON, link, type Links } from './hal';
 import { declaredBy, route, undeclaredRoutes } from './route-spec';
 import { linksSchema } from './openapi/schemas';
 import { mountOpenApi } from './openapi/routes';
+import { mountConsole } from '../console/serve';
 
 /**
  * The web role's Koa app: middleware, health, the `GET /v1` entry point and every context's
@@ -70,6 +71,7 @@ function mountApi(router: Router, services: RuntimeServices, plugins: ContextPlu
   });
   mountOpsRoutes(router, services, plugins);
   for (const p of plugins) declaredBy(router, p.name, () => p.routes?.(router, services));
+  mountConsole(router, services);
   // Last: the document lists whatever was declared above, including contexts from outside the repository.
   mountOpenApi(router, plugins);
 }
