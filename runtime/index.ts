@@ -9,8 +9,12 @@ export type { Tx, Queryable, Db } from './store/database';
 export { firstInTransaction, readIn } from './store/unflushed-reads';
 export type { StoredEvent } from './store/event-store';
 export type { RowUpsert } from './store/write-buffer';
-export { HAL_JSON, link, resource, pagedCollection, pageRequest, type Links, type Link, type PageRequest } from './http/hal';
-export { mountAggregateRoutes, ifMatchVersion, requireUuid, correlationOf, eventResource } from './http/aggregate-routes';
+export { HAL_JSON, link, resource, pagedCollection, pageRequest, pageQuerySchema, type Links, type Link, type PageRequest } from './http/hal';
+export { mountAggregateRoutes, ifMatchVersion, requireUuid, correlationOf, eventResource, ifMatchSchema, ETAG_HEADER } from './http/aggregate-routes';
+export { route, declaredRoutes, type RouteSpec, type RouteScope, type ResponseSpec, type HttpMethod } from './http/route-spec';
+export {
+  halLinkSchema, linksSchema, pageMetadataSchema, pagedCollectionSchema, problemSchema, fieldIssueSchema, timestampSchema, idParamsSchema,
+} from './http/openapi/schemas';
 export { bodyOf } from './http/json-body';
 export { validate } from './validation';
 export { ValidationError, NotFoundError, ConflictError, CommandRejectedError, ConcurrencyError, TributaryError, StartupError } from './errors';

@@ -1,13 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
+import { z } from 'zod';
 import {
-  HAL_JSON, NotFoundError, ifMatchVersion, ValidationError, bodyOf, correlationOf, link, mountAggregateRoutes, pageRequest,
-  pagedCollection, requireUuid, resource, type Queryable, type RuntimeServices,
+  ETAG_HEADER, HAL_JSON, NotFoundError, ifMatchVersion, ifMatchSchema, ValidationError, bodyOf, correlationOf, idParamsSchema, link, linksSchema,
+  mountAggregateRoutes, pageQuerySchema, pageRequest, pagedCollection, pagedCollectionSchema, requireUuid, resource, route, timestampSchema,
+  type Queryable, type RuntimeServices,
 } from '../../runtime';
-import { ACCOUNT, type AccountView } from './contract';
+import { ACCOUNT, AccountStatus, type AccountView } from './contract';
 import { findAccount, listAccounts } from './read-model';
+import { accountProfile } from './account.aggregate';
 
 const BASE = '/v1/accounts';
+
+/** The account resource as the API document describes it (what {@link accountResource} returns). */
+export const accountResourceSchema = z
+  .object({
+    accountId: z.uuid(),
+    firstName: z.string(),
+    lastName: z.string(),
+    email: z.string(),
+    status: z.enum(Object.values(AccountStatus) as [AccountStatus, ...AccountStatus[]]),
+    version: z.number().int().min(1),
+    createdAt: timestampSchema,
+    lastModified: timestampSchema,
+    _links: linksSchema(['self', 'commands', 'events', 'orders']),
+  })
+  .strict()
+  .meta({ id: 'Account' });
+
+const tags = ['Accounts'];
+const notFound = { description: 'No account with that id' };
 
 /** The account resource: the seed's fields and links (`self, commands, events, orders`). */
 export function accountResource(a: AccountView) {
@@ -30,14 +52,35 @@ async function presentAccount(q: Queryable, id: string) {
 export function accountRoutes(router: Router, services: RuntimeServices): void {
   const { actors, db } = services;
 
-  router.get(BASE, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: BASE,
+    operationId: 'listAccounts',
+    summary: 'The accounts, oldest first, paged',
+    tags,
+    scope: 'read',
+    query: pageQuerySchema,
+    responses: { 200: { description: 'One page of accounts', schema: pagedCollectionSchema(ACCOUNT, accountResourceSchema) } },
+  }, async (ctx) => {
     const page = pageRequest(ctx.query);
     const { items, total } = await listAccounts(db, page.page, page.size);
     ctx.type = HAL_JSON;
     ctx.body = pagedCollection(BASE, ACCOUNT, items.map(accountResource), page, total);
   });
 
-  router.post(BASE, async (ctx) => {
+  route(router, {
+    method: 'post',
+    path: BASE,
+    operationId: 'registerAccount',
+    summary: 'Registers an account (status ACCOUNT_CREATED)',
+    tags,
+    scope: 'write',
+    body: accountProfile,
+    responses: {
+      201: { description: 'The new account', schema: accountResourceSchema, headers: { Location: 'The new account\'s URL' } },
+      409: { description: 'An account with the supplied email already exists' },
+    },
+  }, async (ctx) => {
     const id = randomUUID();
     await actors.execute(ACCOUNT, id, 'register', bodyOf(ctx), { expectedVersion: 0, causation: correlationOf(ctx) });
     ctx.status = 201;
@@ -46,7 +89,16 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
     ctx.body = await presentAccount(db, id);
   });
 
-  router.get(`${BASE}/:id`, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: `${BASE}/:id`,
+    operationId: 'getAccount',
+    summary: 'One account',
+    tags,
+    scope: 'read',
+    params: idParamsSchema,
+    responses: { 200: { description: 'The account', schema: accountResourceSchema, headers: ETAG_HEADER }, 404: notFound },
+  }, async (ctx) => {
     const id = requireUuid(ctx.params.id, ACCOUNT);
     const body = await presentAccount(db, id);
     ctx.type = HAL_JSON;
@@ -55,7 +107,23 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
   });
 
   // Profile fields only: a status change is a command, and so an event.
-  router.put(`${BASE}/:id`, async (ctx) => {
+  route(router, {
+    method: 'put',
+    path: `${BASE}/:id`,
+    operationId: 'updateAccountProfile',
+    summary: "Replaces the account's profile (first name, last name, email)",
+    description: "The status is not part of it (400 if sent): a status change is a command (GET .../commands).",
+    tags,
+    scope: 'write',
+    params: idParamsSchema,
+    headers: { 'If-Match': ifMatchSchema.optional() },
+    body: accountProfile,
+    responses: {
+      200: { description: 'The account after the change', schema: accountResourceSchema, headers: ETAG_HEADER },
+      404: notFound,
+      409: { description: 'The email is taken, the account cannot be updated in its status, or If-Match names an older version (concurrency-conflict)' },
+    },
+  }, async (ctx) => {
     const id = requireUuid(ctx.params.id, ACCOUNT);
     const body = bodyOf(ctx);
     if (body && typeof body === 'object' && 'status' in body) {
@@ -77,6 +145,7 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
   mountAggregateRoutes(router, services, {
     basePath: BASE,
     aggregate: ACCOUNT,
+    schema: accountResourceSchema,
     present: (state, _s, q) => presentAccount(q, state.id),
   });
 }

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { z } from 'zod';
 import {
-  CommandRejectedError, ConcurrencyError, HAL_JSON, currentTraceCarrier, NotFoundError, ValidationError, bodyOf, exists, link, mountAggregateRoutes, pageRequest,
-  pagedCollection, requireUuid, resource, validate, type Queryable, type RuntimeServices, type Tx,
+  CommandRejectedError, ConcurrencyError, ETAG_HEADER, HAL_JSON, currentTraceCarrier, NotFoundError, ValidationError, bodyOf, exists, idParamsSchema, link,
+  linksSchema, mountAggregateRoutes, pageQuerySchema, pageRequest, pagedCollection, pagedCollectionSchema, requireUuid, resource, route, timestampSchema,
+  validate, type Queryable, type RuntimeServices, type Tx,
 } from '../../runtime';
 import { ACCOUNT, AccountStatus } from '../accounts/contract';
 import { ORDER, ORDERS_COMMANDS_TOPIC, OrderStatus } from './contract';
@@ -14,6 +16,41 @@ import { findOrder, listOrders, newOrderView, type OrderView } from './read-mode
 import type { OrderContext } from './order.machine';
 
 const BASE = '/v1/orders';
+
+const address = z
+  .object({ street1: z.string(), street2: z.string().optional(), city: z.string(), state: z.string(), country: z.string(), zipCode: z.string() })
+  .strict()
+  .meta({ id: 'ShippingAddress' });
+
+/** The order resource as the API document describes it (what {@link orderResource} returns). */
+export const orderResourceSchema = z
+  .object({
+    orderId: z.uuid(),
+    accountId: z.uuid(),
+    status: z.enum(Object.values(OrderStatus) as [OrderStatus, ...OrderStatus[]]),
+    total: z.number().describe('Σ (price + tax) × quantity'),
+    lineItems: z.array(
+      z.object({ productId: z.string(), name: z.string(), quantity: z.number().int(), price: z.number(), tax: z.number() }).strict().meta({ id: 'LineItem' }),
+    ),
+    shippingAddress: address,
+    warehouseId: z.string().optional(),
+    reservationIds: z.array(z.string()),
+    paymentId: z.string().optional(),
+    failureReason: z.string().optional(),
+    version: z.number().int().min(1),
+    createdAt: timestampSchema,
+    lastModified: timestampSchema,
+    _links: linksSchema(['self', 'events', 'commands', 'account', 'reservations'], ['payment']),
+  })
+  .strict()
+  .meta({ id: 'Order' });
+
+const tags = ['Orders'];
+const created = { description: 'The new order (ORDER_CREATED); follow it to ORDER_SUCCEEDED or ORDER_FAILED', schema: orderResourceSchema, headers: { Location: "The new order's URL" } };
+const rejected = { description: 'The account is not active (command-rejected)' };
+const accountFilter = pageQuerySchema.extend({
+  accountId: z.string().optional().describe("Only this account's orders (a UUID; anything else is answered 404)"),
+});
 
 /** The order resource: `self, events, commands, account, payment, reservations`. */
 export function orderResource(o: OrderView) {
@@ -102,15 +139,47 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
 export function orderRoutes(router: Router, services: RuntimeServices): void {
   // Read once, when the web role starts: a bad ORDER_* value stops start-up.
   const { stepTimeoutMs } = sagaSettings(services.config.env);
-  router.post(BASE, (ctx) => placeOrder(ctx, services, stepTimeoutMs, bodyOf(ctx), 'invalid'));
+  route(router, {
+    method: 'post',
+    path: BASE,
+    operationId: 'placeOrder',
+    summary: 'Places an order for an active account; the saga then reserves, charges and completes it',
+    description: 'A 400 also answers an accountId that names no account.',
+    tags,
+    scope: 'write',
+    body: newOrderSchema,
+    responses: { 201: created, 409: rejected },
+  }, (ctx) => placeOrder(ctx, services, stepTimeoutMs, bodyOf(ctx), 'invalid'));
 
-  router.post('/v1/accounts/:id/commands/postOrder', async (ctx) => {
+  route(router, {
+    method: 'post',
+    path: '/v1/accounts/:id/commands/postOrder',
+    operationId: 'postOrder',
+    summary: "Places an order for this account (the account's postOrder command, offered by the orders context)",
+    tags,
+    scope: 'write',
+    params: idParamsSchema,
+    body: orderDraftSchema,
+    responses: { 201: created, 404: { description: 'No account with that id' }, 409: rejected },
+  }, async (ctx) => {
     const accountId = requireUuid(ctx.params.id, ACCOUNT);
     const body = validate(orderDraftSchema, bodyOf(ctx) ?? {});
     await placeOrder(ctx, services, stepTimeoutMs, { ...body, accountId }, 'not-found');
   });
 
-  router.get(BASE, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: BASE,
+    operationId: 'listOrders',
+    summary: 'The orders, oldest first, paged (optionally those of one account)',
+    tags,
+    scope: 'read',
+    query: accountFilter,
+    responses: {
+      200: { description: 'One page of orders', schema: pagedCollectionSchema(ORDER, orderResourceSchema) },
+      404: { description: 'accountId is not an account id' },
+    },
+  }, async (ctx) => {
     const page = pageRequest(ctx.query);
     const accountId = typeof ctx.query.accountId === 'string' ? ctx.query.accountId : undefined;
     if (accountId !== undefined) requireUuid(accountId, ACCOUNT);
@@ -119,7 +188,17 @@ export function orderRoutes(router: Router, services: RuntimeServices): void {
     ctx.body = pagedCollection(BASE, ORDER, items.map(orderResource), page, total, { accountId });
   });
 
-  router.get('/v1/accounts/:id/orders', async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: '/v1/accounts/:id/orders',
+    operationId: 'listAccountOrders',
+    summary: "An account's orders, oldest first, paged",
+    tags,
+    scope: 'read',
+    params: idParamsSchema,
+    query: pageQuerySchema,
+    responses: { 200: { description: 'One page of orders', schema: pagedCollectionSchema(ORDER, orderResourceSchema, { extraLinks: ['account'] }) } },
+  }, async (ctx) => {
     const accountId = requireUuid(ctx.params.id, ACCOUNT);
     const page = pageRequest(ctx.query);
     const { items, total } = await listOrders(services.db, page.page, page.size, accountId);
@@ -129,7 +208,16 @@ export function orderRoutes(router: Router, services: RuntimeServices): void {
     ctx.body = body;
   });
 
-  router.get(`${BASE}/:id`, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: `${BASE}/:id`,
+    operationId: 'getOrder',
+    summary: 'One order',
+    tags,
+    scope: 'read',
+    params: idParamsSchema,
+    responses: { 200: { description: 'The order', schema: orderResourceSchema, headers: ETAG_HEADER }, 404: { description: 'No order with that id' } },
+  }, async (ctx) => {
     const id = requireUuid(ctx.params.id, ORDER);
     const body = await presentOrder(services.db, id);
     ctx.type = HAL_JSON;
@@ -137,5 +225,5 @@ export function orderRoutes(router: Router, services: RuntimeServices): void {
     ctx.body = body;
   });
 
-  mountAggregateRoutes(router, services, { basePath: BASE, aggregate: ORDER, present: (state, _s, q) => presentOrder(q, state.id) });
+  mountAggregateRoutes(router, services, { basePath: BASE, aggregate: ORDER, schema: orderResourceSchema, present: (state, _s, q) => presentOrder(q, state.id) });
 }

@@ -1,10 +1,10 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import {
-  HAL_JSON, NotFoundError, link, mountAggregateRoutes, pageRequest, pagedCollection, requireUuid, resource, validate,
-  type Queryable, type RuntimeServices,
+  ETAG_HEADER, HAL_JSON, NotFoundError, idParamsSchema, link, linksSchema, mountAggregateRoutes, pageQuerySchema, pageRequest, pagedCollection,
+  pagedCollectionSchema, requireUuid, resource, route, timestampSchema, validate, type Queryable, type RuntimeServices,
 } from '../../runtime';
-import { PAYMENT } from './contract';
+import { PAYMENT, PaymentStatus } from './contract';
 import { findPayment, listPayments, type PaymentView } from './read-model';
 
 const BASE = '/v1/payments';
@@ -26,7 +26,26 @@ async function presentPayment(q: Queryable, id: string) {
   return paymentResource(payment);
 }
 
-const filter = z.object({ orderId: z.string().uuid('orderId must be a UUID').optional() });
+const filter = z.object({ orderId: z.string().uuid('orderId must be a UUID').optional().describe("Only this order's payments") });
+
+/** The payment resource as the API document describes it (what {@link paymentResource} returns). */
+export const paymentResourceSchema = z
+  .object({
+    paymentId: z.uuid(),
+    orderId: z.uuid(),
+    amount: z.number().nullable().describe('Null only for a payment cancelled before it was ever created'),
+    paymentMethod: z.string().nullable(),
+    status: z.enum(Object.values(PaymentStatus) as [PaymentStatus, ...PaymentStatus[]]),
+    failureReason: z.string().optional(),
+    version: z.number().int().min(1),
+    createdAt: timestampSchema,
+    lastModified: timestampSchema,
+    _links: linksSchema(['self', 'events', 'commands', 'order']),
+  })
+  .strict()
+  .meta({ id: 'Payment' });
+
+const tags = ['Payments'];
 
 /**
  * Read-only over HTTP: payments are created, charged and cancelled by the order's saga
@@ -34,7 +53,16 @@ const filter = z.object({ orderId: z.string().uuid('orderId must be a UUID').opt
  * resource lists none.
  */
 export function paymentRoutes(router: Router, services: RuntimeServices): void {
-  router.get(BASE, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: BASE,
+    operationId: 'listPayments',
+    summary: 'The payments, oldest first, paged (optionally those of one order)',
+    tags,
+    scope: 'read',
+    query: pageQuerySchema.extend(filter.shape),
+    responses: { 200: { description: 'One page of payments', schema: pagedCollectionSchema(PAYMENT, paymentResourceSchema) } },
+  }, async (ctx) => {
     const page = pageRequest(ctx.query);
     const { orderId } = validate(filter, { orderId: typeof ctx.query.orderId === 'string' ? ctx.query.orderId.toLowerCase() : ctx.query.orderId });
     const { items, total } = await listPayments(services.db, { orderId }, page.page, page.size);
@@ -42,7 +70,16 @@ export function paymentRoutes(router: Router, services: RuntimeServices): void {
     ctx.body = pagedCollection(BASE, PAYMENT, items.map(paymentResource), page, total, { orderId });
   });
 
-  router.get(`${BASE}/:id`, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: `${BASE}/:id`,
+    operationId: 'getPayment',
+    summary: 'One payment',
+    tags,
+    scope: 'read',
+    params: idParamsSchema,
+    responses: { 200: { description: 'The payment', schema: paymentResourceSchema, headers: ETAG_HEADER }, 404: { description: 'No payment with that id' } },
+  }, async (ctx) => {
     const id = requireUuid(ctx.params.id, PAYMENT);
     const body = await presentPayment(services.db, id);
     ctx.type = HAL_JSON;
@@ -53,6 +90,7 @@ export function paymentRoutes(router: Router, services: RuntimeServices): void {
   mountAggregateRoutes(router, services, {
     basePath: BASE,
     aggregate: PAYMENT,
+    schema: paymentResourceSchema,
     present: (state, _s, q) => presentPayment(q, state.id),
   });
 }

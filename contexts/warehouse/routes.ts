@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
+import { z } from 'zod';
 import {
-  HAL_JSON, NotFoundError, bodyOf, correlationOf, link, mountAggregateRoutes, pageRequest, pagedCollection, requireUuid,
-  resource, validate, type Links, type RuntimeServices,
+  ETAG_HEADER, HAL_JSON, NotFoundError, bodyOf, correlationOf, idParamsSchema, link, linksSchema, mountAggregateRoutes, pageQuerySchema, pageRequest,
+  pagedCollection, pagedCollectionSchema, requireUuid, resource, route, timestampSchema, validate, type Links, type RuntimeServices,
 } from '../../runtime';
-import { INVENTORY, RESERVATION, WAREHOUSE } from './contract';
+import { INVENTORY, InventoryStatus, RESERVATION, ReservationStatus, WAREHOUSE } from './contract';
 import {
   findInventory, findInventoryUnits, findReservation, findWarehouse, inventoryCounts, listInventory, listWarehouses,
   reservationsOfOrder, type InventoryView, type ReservationView, type WarehouseView,
 } from './read-model';
-import { newInventory } from './schemas';
+import { newInventory, newWarehouse } from './schemas';
 
 const WAREHOUSES = '/v1/warehouses';
 const UNITS = '/v1/inventory';
@@ -17,6 +18,64 @@ const RESERVATIONS = '/v1/reservations';
 const ORDERS = '/v1/orders';
 
 const aggregateLinks = (self: string): Links => ({ self: link(self), events: link(`${self}/events`), commands: link(`${self}/commands`) });
+
+const enumOf = <T extends string>(values: Record<string, T>) => z.enum(Object.values(values) as [T, ...T[]]);
+
+/** The warehouse resource as the API document describes it (what {@link warehouseResource} returns). */
+export const warehouseResourceSchema = z
+  .object({
+    warehouseId: z.uuid(),
+    name: z.string().nullable(),
+    address: z
+      .object({ street1: z.string(), street2: z.string().optional(), city: z.string(), state: z.string(), country: z.string(), zipCode: z.string() })
+      .strict()
+      .meta({ id: 'WarehouseAddress' }),
+    status: z.string(),
+    version: z.number().int().min(1),
+    createdAt: timestampSchema,
+    lastModified: timestampSchema,
+    _links: linksSchema(['self', 'events', 'commands', 'inventory']),
+  })
+  .strict()
+  .meta({ id: 'Warehouse' });
+
+/** One inventory unit (what {@link inventoryResource} returns). */
+export const inventoryResourceSchema = z
+  .object({
+    inventoryId: z.uuid(),
+    warehouseId: z.uuid(),
+    productId: z.string(),
+    status: enumOf(InventoryStatus),
+    reservationId: z.string().nullable(),
+    version: z.number().int().min(1),
+    createdAt: timestampSchema,
+    lastModified: timestampSchema,
+    _links: linksSchema(['self', 'events', 'commands', 'warehouse'], ['reservation']),
+  })
+  .strict()
+  .meta({ id: 'InventoryUnit' });
+
+/** One reservation: a line of an order (what {@link reservationResource} returns). */
+export const reservationResourceSchema = z
+  .object({
+    reservationId: z.uuid(),
+    orderId: z.uuid(),
+    lineNo: z.number().int(),
+    warehouseId: z.string().nullable(),
+    productId: z.string(),
+    quantity: z.number().int(),
+    status: enumOf(ReservationStatus),
+    inventoryIds: z.array(z.string()),
+    reason: z.string().nullable(),
+    version: z.number().int().min(1),
+    createdAt: timestampSchema,
+    lastModified: timestampSchema,
+    _links: linksSchema(['self', 'events', 'commands', 'order'], ['warehouse']),
+  })
+  .strict()
+  .meta({ id: 'Reservation' });
+
+const tags = ['Warehouse'];
 
 export function warehouseResource(w: WarehouseView) {
   const self = `${WAREHOUSES}/${w.warehouseId}`;
@@ -45,14 +104,32 @@ export function warehouseRoutes(router: Router, services: RuntimeServices): void
   const { actors, db } = services;
   const warehouse = (id: string) => present(findWarehouse(db, id), WAREHOUSE, id);
 
-  router.get(WAREHOUSES, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: WAREHOUSES,
+    operationId: 'listWarehouses',
+    summary: 'The warehouses, oldest first, paged',
+    tags,
+    scope: 'read',
+    query: pageQuerySchema,
+    responses: { 200: { description: 'One page of warehouses', schema: pagedCollectionSchema(WAREHOUSE, warehouseResourceSchema) } },
+  }, async (ctx) => {
     const page = pageRequest(ctx.query);
     const { items, total } = await listWarehouses(db, page.page, page.size);
     ctx.type = HAL_JSON;
     ctx.body = pagedCollection(WAREHOUSES, WAREHOUSE, items.map(warehouseResource), page, total);
   });
 
-  router.post(WAREHOUSES, async (ctx) => {
+  route(router, {
+    method: 'post',
+    path: WAREHOUSES,
+    operationId: 'createWarehouse',
+    summary: 'Creates a warehouse',
+    tags,
+    scope: 'write',
+    body: newWarehouse,
+    responses: { 201: { description: 'The new warehouse', schema: warehouseResourceSchema, headers: { Location: "The new warehouse's URL" } } },
+  }, async (ctx) => {
     const id = randomUUID();
     await actors.execute(WAREHOUSE, id, 'create', bodyOf(ctx), { expectedVersion: 0, causation: correlationOf(ctx) });
     ctx.status = 201;
@@ -61,7 +138,16 @@ export function warehouseRoutes(router: Router, services: RuntimeServices): void
     ctx.body = warehouseResource(await warehouse(id));
   });
 
-  router.get(`${WAREHOUSES}/:id`, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: `${WAREHOUSES}/:id`,
+    operationId: 'getWarehouse',
+    summary: 'One warehouse',
+    tags,
+    scope: 'read',
+    params: idParamsSchema,
+    responses: { 200: { description: 'The warehouse', schema: warehouseResourceSchema, headers: ETAG_HEADER }, 404: { description: 'No warehouse with that id' } },
+  }, async (ctx) => {
     const w = await warehouse(requireUuid(ctx.params.id, WAREHOUSE));
     ctx.type = HAL_JSON;
     ctx.set('ETag', `"${w.version}"`);
@@ -69,7 +155,26 @@ export function warehouseRoutes(router: Router, services: RuntimeServices): void
   });
 
   // The warehouse's units, paged, with counts per product and status over all of them.
-  router.get(`${WAREHOUSES}/:id/inventory`, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: `${WAREHOUSES}/:id/inventory`,
+    operationId: 'listWarehouseInventory',
+    summary: "A warehouse's inventory units, paged, with counts per product and status over all of them",
+    tags,
+    scope: 'read',
+    params: idParamsSchema,
+    query: pageQuerySchema,
+    responses: {
+      200: {
+        description: 'One page of units, and the counts',
+        schema: pagedCollectionSchema(INVENTORY, inventoryResourceSchema, {
+          extraLinks: ['warehouse'],
+          extra: { counts: z.record(z.string(), z.record(z.string(), z.number().int())).describe('productId → status → number of units') },
+        }),
+      },
+      404: { description: 'No warehouse with that id' },
+    },
+  }, async (ctx) => {
     const id = requireUuid(ctx.params.id, WAREHOUSE);
     const page = pageRequest(ctx.query);
     await warehouse(id);
@@ -81,7 +186,32 @@ export function warehouseRoutes(router: Router, services: RuntimeServices): void
   });
 
   // `quantity` units of one product in one transaction: all of them or none.
-  router.post(`${WAREHOUSES}/:id/inventory`, async (ctx) => {
+  route(router, {
+    method: 'post',
+    path: `${WAREHOUSES}/:id/inventory`,
+    operationId: 'addInventory',
+    summary: 'Adds `quantity` units of one product to a warehouse, all or none',
+    tags,
+    scope: 'write',
+    params: idParamsSchema,
+    body: newInventory,
+    responses: {
+      201: {
+        description: 'The units added',
+        schema: z
+          .object({
+            warehouseId: z.uuid(),
+            productId: z.string(),
+            quantity: z.number().int(),
+            inventoryIds: z.array(z.uuid()),
+            _links: linksSchema(['self', 'warehouse']),
+            _embedded: z.object({ inventoryList: z.array(inventoryResourceSchema) }).strict(),
+          })
+          .strict(),
+      },
+      404: { description: 'No warehouse with that id' },
+    },
+  }, async (ctx) => {
     const warehouseId = requireUuid(ctx.params.id, WAREHOUSE);
     const { productId, quantity } = validate(newInventory, bodyOf(ctx));
     const causation = correlationOf(ctx);
@@ -100,7 +230,16 @@ export function warehouseRoutes(router: Router, services: RuntimeServices): void
     );
   });
 
-  router.get(`${UNITS}/:id`, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: `${UNITS}/:id`,
+    operationId: 'getInventoryUnit',
+    summary: 'One inventory unit',
+    tags,
+    scope: 'read',
+    params: idParamsSchema,
+    responses: { 200: { description: 'The unit', schema: inventoryResourceSchema, headers: ETAG_HEADER }, 404: { description: 'No inventory unit with that id' } },
+  }, async (ctx) => {
     const id = requireUuid(ctx.params.id, INVENTORY);
     const u = await present(findInventory(db, id), INVENTORY, id);
     ctx.type = HAL_JSON;
@@ -108,7 +247,16 @@ export function warehouseRoutes(router: Router, services: RuntimeServices): void
     ctx.body = inventoryResource(u);
   });
 
-  router.get(`${RESERVATIONS}/:id`, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: `${RESERVATIONS}/:id`,
+    operationId: 'getReservation',
+    summary: 'One reservation',
+    tags,
+    scope: 'read',
+    params: idParamsSchema,
+    responses: { 200: { description: 'The reservation', schema: reservationResourceSchema, headers: ETAG_HEADER }, 404: { description: 'No reservation with that id' } },
+  }, async (ctx) => {
     const id = requireUuid(ctx.params.id, RESERVATION);
     const r = await present(findReservation(db, id), RESERVATION, id);
     ctx.type = HAL_JSON;
@@ -117,7 +265,27 @@ export function warehouseRoutes(router: Router, services: RuntimeServices): void
   });
 
   // An order's reservations (one per line); empty until the saga asks for them.
-  router.get(`${ORDERS}/:id/reservations`, async (ctx) => {
+  route(router, {
+    method: 'get',
+    path: `${ORDERS}/:id/reservations`,
+    operationId: 'listOrderReservations',
+    summary: "An order's reservations, one per line; empty until the saga asks for them",
+    tags,
+    scope: 'read',
+    params: idParamsSchema,
+    responses: {
+      200: {
+        description: "The order's reservations",
+        schema: z
+          .object({
+            orderId: z.uuid(),
+            _links: linksSchema(['self', 'order']),
+            _embedded: z.object({ reservationList: z.array(reservationResourceSchema) }).strict(),
+          })
+          .strict(),
+      },
+    },
+  }, async (ctx) => {
     const orderId = requireUuid(ctx.params.id, 'order');
     const reservations = await reservationsOfOrder(db, orderId);
     ctx.type = HAL_JSON;
@@ -128,15 +296,17 @@ export function warehouseRoutes(router: Router, services: RuntimeServices): void
     );
   });
 
-  mountAggregateRoutes(router, services, { basePath: WAREHOUSES, aggregate: WAREHOUSE, present: async (s, _s, q) => warehouseResource(await present(findWarehouse(q, s.id), WAREHOUSE, s.id)) });
+  mountAggregateRoutes(router, services, { basePath: WAREHOUSES, aggregate: WAREHOUSE, schema: warehouseResourceSchema, present: async (s, _s, q) => warehouseResource(await present(findWarehouse(q, s.id), WAREHOUSE, s.id)) });
   mountAggregateRoutes(router, services, {
     basePath: UNITS,
     aggregate: INVENTORY,
+    schema: inventoryResourceSchema,
     present: async (s, _s, q) => inventoryResource(await present(findInventory(q, s.id), INVENTORY, s.id)),
   });
   mountAggregateRoutes(router, services, {
     basePath: RESERVATIONS,
     aggregate: RESERVATION,
+    schema: reservationResourceSchema,
     present: async (s, _s, q) => reservationResource(await present(findReservation(q, s.id), RESERVATION, s.id)),
   });
 }

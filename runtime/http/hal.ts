@@ -25,14 +25,15 @@ export interface PageRequest {
   size: number;
 }
 
-const pageSchema = z.object({
-  page: z.coerce.number().int().min(0, 'page must be 0 or more').default(0),
-  size: z.coerce.number().int().min(1, 'size must be at least 1').max(200, 'size must be at most 200').default(20),
+/** `?page&size`: what `pageRequest` validates, and what routes declare as their paging query. */
+export const pageQuerySchema = z.object({
+  page: z.coerce.number().int().min(0, 'page must be 0 or more').default(0).describe('Zero-based page number'),
+  size: z.coerce.number().int().min(1, 'size must be at least 1').max(200, 'size must be at most 200').default(20).describe('Items per page'),
 });
 
 /** `?page&size` from a query string, validated (400 on nonsense). */
 export function pageRequest(query: Record<string, unknown>): PageRequest {
-  return validate(pageSchema, { page: query.page, size: query.size });
+  return validate(pageQuerySchema, { page: query.page, size: query.size });
 }
 
 /**
