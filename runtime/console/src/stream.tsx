@@ -57,5 +57,5 @@ export function useEventStream(filter: { type?: string; id?: string; correlation
 
 export function LiveDot({ state }: { state: StreamState }) {
   const text = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', unavailable: 'not live' }[state];
-  return <span class={`live ${state}`} data-testid="live-state" data-state={state}>{text}</span>;
+  return <span class={`livedot ${state}`} data-testid="live-state" data-state={state}>{text}</span>;
 }

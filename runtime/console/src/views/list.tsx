@@ -7,6 +7,7 @@ import { useResource } from '../hooks';
 import { consoleHref, humanize, slugOf, useDiscovery, type Machine } from '../model';
 import { hashOf, navigate } from '../router';
 import { expand, variables } from '../uri-template';
+import { useOperationTemplate } from '../openapi';
 
 const PAGE_SIZE = 20;
 
@@ -70,7 +71,10 @@ export function AggregateList({ machine, query }: { machine: Machine; query: URL
   const items = embeddedList(list.data);
   const cols = columns(items);
   const info = list.data?.page as { number: number; totalPages: number; totalElements: number } | undefined;
-  const create = Object.values(list.data?._templates ?? {}).find((t) => (t.method ?? '').toUpperCase() === 'POST');
+  // A POST template on the collection, or else the API document's POST on its path.
+  const collectionPath = template.replace(/\{[?&][^}]*\}/g, '') || undefined;
+  const fromDocument = useOperationTemplate(linkOf(discovery.root, 'describedby')?.href, 'POST', collectionPath, `New ${humanize(machine.type).toLowerCase()}`);
+  const create = Object.values(list.data?._templates ?? {}).find((t) => (t.method ?? '').toUpperCase() === 'POST') ?? fromDocument;
   const go = (next: Record<string, string | number | undefined>) => navigate(hashOf([slug], { status, page, ...next }));
   return (
     <div class="page" data-testid={`page-list-${slug}`}>

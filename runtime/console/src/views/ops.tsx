@@ -114,7 +114,7 @@ export function Operations() {
             <tbody>
               {list.map((l) => {
                 const redrive = linkOf(l, 'redrive');
-                const remove = linkOf(l, 'delete') ?? linkOf(l, 'self');
+                const remove = linkOf(l, 'delete') ?? linkOf(l, 'self') ?? (lettersLink && { href: `${lettersLink.href}/${encodeURIComponent(l.id)}` });
                 return (
                   <tr key={l.id} data-testid="dead-letter" data-id={l.id}>
                     <td>{l.group}</td>
