@@ -1,5 +1,7 @@
 import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { configVariables, loadConfig } from '../../runtime/config';
@@ -10,11 +12,26 @@ import { loadPaymentsConfig } from '../../contexts/payments/config';
  * The Kubernetes manifests in ops/k8s agree with the code: they parse, the probes reach the
  * port the app listens on, each Deployment runs its role with the shared ConfigMap and
  * Secret, every setting they pass is one the runtime or a context reads (and passes its
- * validation), and the HPA never scales workers past PARTITIONS.
+ * validation), and the HPA never scales workers past PARTITIONS. Where kubectl is installed,
+ * the kustomization is rendered too, as `kubectl apply -k` would.
  */
 
 const REPO = path.join(__dirname, '..', '..');
 const K8S_DIR = path.join(REPO, 'ops', 'k8s');
+const VERSION = (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** `KEY=value` lines of an env file (comments and blank lines skipped). */
+function readEnvFile(file: string): Record<string, string> {
+  return Object.fromEntries(
+    fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() && !l.trim().startsWith('#'))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 
 type Env = Record<string, string | undefined>;
 
@@ -115,7 +132,8 @@ describe('ops/k8s manifests', () => {
     return m as T;
   };
   const configMap = get<Manifest & { data: Record<string, unknown> }>('configmap.yaml');
-  const secret = get<Manifest & { stringData: Record<string, string> }>('secret.yaml');
+  // The Secret is generated from secrets.env (git-ignored); the example names its keys.
+  const secret = { metadata: { name: 'tributary-secrets' }, stringData: readEnvFile(path.join(K8S_DIR, 'secrets.env.example')) };
   const web = get<Deployment>('web-deployment.yaml');
   const worker = get<Deployment>('worker-deployment.yaml');
   const service = get<Manifest & { spec: { selector: Record<string, string>; ports: { port: number; targetPort: string | number }[] } }>('web-service.yaml');
@@ -135,8 +153,8 @@ describe('ops/k8s manifests', () => {
 
   it('parses every file into one object with apiVersion, kind and name', () => {
     expect([...manifests.keys()]).to.include.members([
-      'kustomization.yaml', 'configmap.yaml', 'secret.yaml', 'web-deployment.yaml',
-      'web-service.yaml', 'worker-deployment.yaml', 'worker-hpa.yaml',
+      'kustomization.yaml', 'configmap.yaml', 'web-deployment.yaml', 'web-service.yaml',
+      'web-pdb.yaml', 'worker-deployment.yaml', 'worker-hpa.yaml', 'worker-pdb.yaml',
     ]);
     for (const [file, m] of manifests) {
       expect(m.apiVersion, `${file}: apiVersion`).to.be.a('string');
@@ -155,9 +173,23 @@ describe('ops/k8s manifests', () => {
     describe(`${deployment.metadata.name}`, () => {
       const c = container(deployment);
 
-      it(`runs ROLE=${role} with MIGRATE_ON_START=${migrates}, image tributary:latest`, () => {
+      it(`runs ROLE=${role} with MIGRATE_ON_START=${migrates}, image tributary:<package.json version>`, () => {
         expect(envOf(c)).to.include({ ROLE: role, MIGRATE_ON_START: migrates });
-        expect(c.image).to.equal('tributary:latest');
+        expect(c.image).to.equal(`tributary:${VERSION}`);
+      });
+
+      it('spreads its pods over nodes, and a PodDisruptionBudget lets one go at a time', () => {
+        const labels = deployment.spec.selector.matchLabels;
+        const spread = deployment.spec.template.spec.topologySpreadConstraints ?? [];
+        expect(spread.map((t) => t.topologyKey)).to.include('kubernetes.io/hostname');
+        for (const t of spread) expect(t.labelSelector.matchLabels).to.deep.equal(labels);
+        const pdbs = [...manifests.values()].filter((m) => m.kind === 'PodDisruptionBudget') as (Manifest & { spec: { maxUnavailable?: number; selector: { matchLabels: Record<string, string> } } })[];
+        const mine = pdbs.filter((p) => JSON.stringify(p.spec.selector.matchLabels) === JSON.stringify(labels));
+        expect(mine, 'one PodDisruptionBudget selecting exactly these pods').to.have.length(1);
+        expect(mine[0].apiVersion).to.equal('policy/v1');
+        expect(mine[0].spec.maxUnavailable).to.equal(1);
+        const least = deployment.spec.replicas ?? hpa.spec.minReplicas;
+        expect(least, 'one pod still runs while the budget lets one go').to.be.at.least(2);
       });
 
       it('takes its environment from the ConfigMap and the Secret', () => {
@@ -231,7 +263,8 @@ describe('ops/k8s manifests', () => {
 
     it('leaves the secrets and the per-Deployment settings to the Secret and the Deployments', () => {
       expect(Object.keys(secret.stringData).sort()).to.deep.equal(['DATABASE_URL', 'REDIS_URL']);
-      for (const value of Object.values(secret.stringData)) expect(value, 'a placeholder, marked').to.include('REPLACE_ME');
+      for (const value of Object.values(secret.stringData)) expect(value, 'an example, marked').to.include('REPLACE_ME');
+      expect(fs.readFileSync(path.join(REPO, '.gitignore'), 'utf8').split('\n'), 'secrets.env is never committed').to.include('ops/k8s/secrets.env');
       for (const key of [...perDeployment, 'DATABASE_URL', 'REDIS_URL']) expect(settings, key).to.not.have.property(key);
     });
 
@@ -275,5 +308,54 @@ describe('ops/k8s manifests', () => {
     expect(hpa.spec.minReplicas).to.be.within(1, hpa.spec.maxReplicas);
     expect(hpa.spec.maxReplicas).to.be.at.most(Number(settings.PARTITIONS));
     expect(worker.spec.replicas, 'the HPA owns the worker count; an apply must not reset it').to.equal(undefined);
+  });
+
+  describe('kubectl apply -k ops/k8s (rendered with kubectl kustomize)', function () {
+    before(function () {
+      if (!hasKubectl) this.skip();
+    });
+
+    /** A copy of ops/k8s, with a secrets.env of these values when given. */
+    function copyWith(secrets?: Record<string, string>): string {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-k8s-'));
+      for (const f of fs.readdirSync(K8S_DIR)) if (f !== 'secrets.env') fs.copyFileSync(path.join(K8S_DIR, f), path.join(dir, f));
+      if (secrets) fs.writeFileSync(path.join(dir, 'secrets.env'), Object.entries(secrets).map(([k, v]) => `${k}=${v}\n`).join(''));
+      return dir;
+    }
+
+    it('refuses to render without secrets.env, naming it: no placeholder Secret can be deployed', () => {
+      const dir = copyWith();
+      try {
+        const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+        expect(r.status).to.not.equal(0);
+        expect(r.stderr).to.contain('secrets.env');
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('renders the Secret from secrets.env and points both Deployments at its generated name', () => {
+      const dir = copyWith({ DATABASE_URL: 'postgres://app:s3cret@db:5432/tributary', REDIS_URL: 'redis://:s3cret@redis:6379' });
+      try {
+        const rendered = parseAllDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })).map((d) => d.toJS() as Manifest);
+        const secrets = rendered.filter((m) => m.kind === 'Secret') as (Manifest & { data: Record<string, string> })[];
+        expect(secrets).to.have.length(1);
+        const name = secrets[0].metadata.name;
+        expect(name).to.match(/^tributary-secrets-[a-z0-9]+$/);
+        expect(Buffer.from(secrets[0].data.DATABASE_URL, 'base64').toString()).to.equal('postgres://app:s3cret@db:5432/tributary');
+        const deps = rendered.filter((m) => m.kind === 'Deployment') as unknown as Deployment[];
+        expect(deps.map((d) => d.metadata.name).sort()).to.deep.equal(['tributary-web', 'tributary-worker']);
+        for (const d of deps) {
+          const c = d.spec.template.spec.containers[0];
+          expect(c.envFrom?.map((f) => f.secretRef?.name).filter(Boolean)).to.deep.equal([name]);
+          expect(c.image).to.equal(`tributary:${VERSION}`);
+        }
+        expect(rendered.map((m) => m.kind).sort()).to.deep.equal(
+          ['ConfigMap', 'Deployment', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'PodDisruptionBudget', 'Secret', 'Service'],
+        );
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });
