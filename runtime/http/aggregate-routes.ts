@@ -10,6 +10,8 @@ import { HAL_JSON, link, resource, type Links } from './hal';
 import { bodyOf } from './json-body';
 import { route } from './route-spec';
 import { idParamsSchema, linksSchema } from './openapi/schemas';
+import { halFormsTemplate, templatesSchema, type HalFormsTemplate } from './console-api/hal-forms';
+import { offeredInputOf, recordBasePath } from './console-api/aggregate-paths';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -37,13 +39,24 @@ export interface AggregateRoutesOptions<C> {
 export const ifMatchSchema = z
   .string()
   .regex(/^(W\/)?"?[0-9]+"?$/, 'If-Match must be an aggregate version such as "3"')
-  .describe('The aggregate version the change expects (the ETag of the resource read): 412 if it moved on.');
+  .describe('The aggregate version the change expects (the ETag of the resource read): 409 if it moved on.');
 
 /** The response header of a resource with a version. */
 export const ETAG_HEADER = { ETag: 'The aggregate version, quoted ("3"): send it back in If-Match.' };
 
-/** The hypermedia representation of one stored event, as the API document describes it. */
-export function eventResourceSchema(aggregate: string) {
+const eventSchemas = new Map<string, ZodType>();
+
+/**
+ * The hypermedia representation of one stored event, as the API document describes it
+ * (`<Aggregate>Event`). One per aggregate type: a schema's id may be registered only once.
+ */
+export function eventResourceSchema(aggregate: string): ZodType {
+  let schema = eventSchemas.get(aggregate);
+  if (!schema) eventSchemas.set(aggregate, (schema = newEventResourceSchema(aggregate)));
+  return schema;
+}
+
+function newEventResourceSchema(aggregate: string) {
   return z
     .object({
       eventId: z.string(),
@@ -55,7 +68,8 @@ export function eventResourceSchema(aggregate: string) {
       data: z.record(z.string(), z.unknown()),
       _links: linksSchema(['self', aggregate]),
     })
-    .strict();
+    .strict()
+    .meta({ id: `${aggregate[0].toUpperCase()}${aggregate.slice(1)}Event` });
 }
 
 /** `If-Match: "3"` (or `3`) → expected version 3; absent → no check; anything else → 400. */
@@ -95,20 +109,22 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
   const tags = [Aggregate];
   const resourceSchema = options.schema ?? z.object({}).catchall(z.unknown());
   const eventSchema = eventResourceSchema(aggregate);
+  // The console finds an aggregate's collection and items (machines, timelines) where its routes are.
+  recordBasePath(actors, aggregate, basePath);
 
   route(router, {
     method: 'get',
     path: `${basePath}/:id/commands`,
     operationId: `get${Aggregate}Commands`,
     summary: `The commands the ${aggregate} allows in its current status`,
-    description: 'One link per allowed command (derived from the aggregate\'s machine); POST to it to run the command.',
+    description: 'One link per allowed command (derived from the aggregate\'s machine); POST to it to run the command. `_templates` holds a HAL-FORMS template per allowed command (`schema`: the JSON Schema of its input).',
     tags,
     scope: 'read',
     params: idParamsSchema,
     responses: {
       200: {
         description: 'The commands resource',
-        schema: z.object({ status: z.string(), version: z.number().int().min(0), _links: linksSchema(['self', aggregate], [], true) }).strict(),
+        schema: z.object({ status: z.string(), version: z.number().int().min(0), _links: linksSchema(['self', aggregate], [], true), _templates: templatesSchema }).strict(),
       },
       404: { description: `No ${aggregate} with that id` },
     },
@@ -116,15 +132,18 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
     const id = requireUuid(ctx.params.id, aggregate);
     const state = await actors.get(aggregate, id);
     const links: Links = { self: link(`${basePath}/${id}/commands`), [aggregate]: link(`${basePath}/${id}`) };
+    const templates: Record<string, HalFormsTemplate> = {};
     for (const name of actors.allowedCommands(aggregate, state)) {
       const schema = definition.commands[name]?.input;
       const params = schema instanceof ZodObject ? Object.keys(schema.shape) : [];
       links[name] = params.length
         ? link(`${basePath}/${id}/commands/${name}{?${params.join(',')}}`, { templated: true })
         : link(`${basePath}/${id}/commands/${name}`);
+      // A command offered by another context declares its input on the offer (orders: postOrder).
+      templates[name] = halFormsTemplate(name, 'POST', `${basePath}/${id}/commands/${name}`, schema ?? offeredInputOf(actors, aggregate, name));
     }
     ctx.type = HAL_JSON;
-    ctx.body = { status: state.status, version: state.version, _links: links };
+    ctx.body = { status: state.status, version: state.version, _links: links, _templates: templates };
   });
 
   // One route per public command, so the API document describes each one's input. Another
@@ -146,8 +165,7 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
       responses: {
         200: { description: `The ${aggregate} after the command`, schema: resourceSchema, headers: ETAG_HEADER },
         404: { description: `No ${aggregate} with that id` },
-        409: { description: 'The command is not allowed in the current status' },
-        412: { description: 'If-Match names another version than the current one' },
+        409: { description: 'The command is not allowed in the current status (command-rejected), or If-Match names an older version (concurrency-conflict)' },
       },
     }, async (ctx) => {
       const id = requireUuid(ctx.params.id, aggregate);

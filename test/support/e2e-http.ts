@@ -1,5 +1,11 @@
-/** A small JSON client over Node's global fetch, for end-to-end tests. */
-import { expect } from 'chai';
+/**
+ * A small JSON client over Node's global fetch, for end-to-end tests. Every exchange is checked
+ * against the API document (`openapi-contract.ts`): a response whose status, content type or
+ * body the document does not describe fails the test, and so does a request the document
+ * refuses that the server does not refuse.
+ */
+import { AssertionError, expect } from 'chai';
+import { apiContract } from './openapi-contract';
 
 export interface Reply<T = any> {
   status: number;
@@ -15,6 +21,29 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** Statuses that may answer a request the document refuses before its body is looked at. */
+const REFUSALS = new Set([400, 404, 413, 415]);
+
+/**
+ * Fails when the exchange is not what the API document says: the response must be described
+ * by it, and a request it refuses must be refused (400, or 404/413/415 that come first).
+ */
+function checkContract(method: string, path: string, options: RequestOptions, headers: Record<string, string>, reply: Reply): void {
+  const contract = apiContract();
+  const raw = typeof options.body === 'string';
+  const refused = contract.requestProblems(method, path, headers, options.body, raw || (options.contentType !== undefined && !/json/.test(options.contentType)));
+  const p = reply.body as { type?: string; detail?: string } | undefined;
+  // A route this process does not serve (a context it did not load) is the router's own 404.
+  const unrouted = reply.status === 404 && typeof p?.detail === 'string' && p.detail.startsWith('No resource at ');
+  if (!unrouted) {
+    const problem = contract.responseProblems(method, path, reply.status, reply.contentType, reply.body);
+    if (problem) throw new AssertionError(`The response does not match the API document (docs/openapi.json): ${problem}\n${JSON.stringify(reply.body)?.slice(0, 2000)}`);
+  }
+  if (refused && !REFUSALS.has(reply.status) && !unrouted && reply.status !== 503) {
+    throw new AssertionError(`The API document refuses ${method} ${path} (${refused}), but the server answered ${reply.status}`);
+  }
+}
+
 export function client(baseUrl: string) {
   async function request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<Reply<T>> {
     const headers: Record<string, string> = { accept: 'application/hal+json, application/problem+json', ...options.headers };
@@ -28,7 +57,9 @@ export function client(baseUrl: string) {
     const contentType = res.headers.get('content-type') ?? '';
     let parsed: unknown = text;
     if (/json/.test(contentType) && text !== '') parsed = JSON.parse(text);
-    return { status: res.status, headers: res.headers, contentType, body: parsed as T };
+    const reply: Reply<T> = { status: res.status, headers: res.headers, contentType, body: parsed as T };
+    checkContract(method, path, options, headers, reply);
+    return reply;
   }
   return {
     request,

@@ -1,6 +1,6 @@
 import { loadConfig } from '../../config';
 import { CONTEXTS_DIR, loadContexts, type ContextPlugin, type RuntimeServices } from '../../context';
-import { createLogger } from '../../logger';
+import { createLogger, type Logger } from '../../logger';
 import { Topology } from '../../messaging/topology';
 import { OutboxSignal } from '../../messaging/outbox-signal';
 import { ActorSystem } from '../../actors/actor-system';
@@ -35,22 +35,22 @@ export interface GeneratedDocument {
  * document does not depend on the shell that generates it.
  */
 export function generateApiDocument(options: { contexts?: readonly string[] | 'all'; contextsDir?: string; env?: NodeJS.ProcessEnv } = {}): GeneratedDocument {
-  const config = loadConfig({ ...options.env });
   const plugins = loadContexts(options.contexts ?? 'all', options.contextsDir ?? CONTEXTS_DIR);
+  const router = buildRouter(offlineServices(plugins, options.env), plugins, () => 'running', true);
+  return { document: apiDocument(declaredRoutes(router), plugins), undeclared: undeclaredRoutes(router), plugins };
+}
+
+/**
+ * Services for building the web role's routes without Postgres or Redis: settings from `env`
+ * only (defaults otherwise), the plugins' aggregates registered, and connections that throw
+ * when used. Enough to mount routes; not to serve a request that reads or writes.
+ */
+export function offlineServices(plugins: readonly ContextPlugin[], env: NodeJS.ProcessEnv = {}, log: Logger = createLogger('silent')): RuntimeServices {
+  const config = loadConfig({ ...env });
   const db = untouchable<RuntimeServices['db']>('Postgres');
   const topology = new Topology(config.redisPrefix, config.partitions);
   const actors = new ActorSystem(db, topology, config.snapshotEvery, new OutboxSignal(db), config.actorCacheSize);
   for (const p of plugins) for (const a of p.aggregates ?? []) actors.register(a);
   for (const p of plugins) for (const o of p.offers ?? []) actors.offerCommand(o.aggregate, o.command, o.when);
-  const services: RuntimeServices = {
-    config,
-    log: createLogger('silent'),
-    db,
-    redis: untouchable('Redis'),
-    topology,
-    actors,
-    jobs: untouchable('BullMQ'),
-  };
-  const router = buildRouter(services, plugins, () => 'running', true);
-  return { document: apiDocument(declaredRoutes(router), plugins), undeclared: undeclaredRoutes(router), plugins };
+  return { config, log, db, redis: untouchable('Redis'), topology, actors, jobs: untouchable('BullMQ') };
 }
