@@ -50,6 +50,12 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(100).default(10_000),
   OTEL_SERVICE_NAME: z.string().default('tributary'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  TRACE_UI_URL: z.string().url().optional(),
+  EVENT_STREAM_POLL_MS: int(10, 60_000).default(200),
+  EVENT_STREAM_HEARTBEAT_MS: int(100, 600_000).default(15_000),
+  EVENT_STREAM_BUFFER_EVENTS: int(1, 1_000_000).default(1000),
+  EVENT_STREAM_BUFFER_BYTES: int(1024).default(1024 * 1024),
+  EVENT_STREAM_GAP_MS: int(100, 600_000).default(3_000),
 });
 
 type Raw = z.infer<typeof schema>;
@@ -91,6 +97,11 @@ export interface Config {
   timerRearmMs: number;
   shutdownTimeoutMs: number;
   telemetry: { serviceName: string; otlpEndpoint?: string };
+  /** The console's API: where trace links point, and the event stream's poller and per-client limits. */
+  console: {
+    traceUiUrl?: string;
+    eventStream: { pollMs: number; heartbeatMs: number; bufferEvents: number; bufferBytes: number; gapMs: number };
+  };
   /** The environment this config was read from: contexts read their own settings from it. */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -158,6 +169,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     timerRearmMs: r.TIMER_REARM_MS,
     shutdownTimeoutMs: r.SHUTDOWN_TIMEOUT_MS,
     telemetry: { serviceName: r.OTEL_SERVICE_NAME, otlpEndpoint: r.OTEL_EXPORTER_OTLP_ENDPOINT },
+    console: {
+      traceUiUrl: r.TRACE_UI_URL?.replace(/\/+$/, ''),
+      eventStream: {
+        pollMs: r.EVENT_STREAM_POLL_MS,
+        heartbeatMs: r.EVENT_STREAM_HEARTBEAT_MS,
+        bufferEvents: r.EVENT_STREAM_BUFFER_EVENTS,
+        bufferBytes: r.EVENT_STREAM_BUFFER_BYTES,
+        gapMs: r.EVENT_STREAM_GAP_MS,
+      },
+    },
     env: { ...env },
   };
 }

@@ -12,6 +12,7 @@ import type { Delivery } from './messaging/stream-consumer';
 import type { ActorSystem, ExecuteResult, OutgoingMessage } from './actors/actor-system';
 import type { AggregateDefinition, AggregateState } from './actors/aggregate';
 import type { JobQueues } from './jobs/job-queues';
+import type { ZodType } from 'zod';
 import { StartupError } from './errors';
 
 /** What the runtime gives a context's routes, reactions and jobs. */
@@ -102,12 +103,19 @@ export interface ContextPlugin {
   offers?: CommandOffer[];
   /** Its invariants, for `npm run check`: each violation as one line; none means all hold. */
   invariants?: (db: Db) => Promise<string[]>;
+  /**
+   * Seeds demo data through its own commands (`POST /v1/demo`, run in dependency order) and
+   * returns what it created as rel → href (`{ account: '/v1/accounts/…' }`).
+   */
+  demo?: (services: RuntimeServices) => Promise<Record<string, string>>;
 }
 
 export interface CommandOffer {
   aggregate: string;
   command: string;
   when: (state: AggregateState<any>) => boolean;
+  /** Its input schema, for the form the commands resource describes (`_templates`). */
+  input?: ZodType;
 }
 
 const NAME = /^[a-z][a-z0-9-]*$/;

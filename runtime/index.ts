@@ -24,3 +24,5 @@ export { TIMER_FIRED, type TimerRequest } from './store/timers';
 export { decideCommand, type Decision } from './actors/decide';
 export { selectPage, type PageQuery } from './store/paging';
 export { readSettings, ConfigError } from './config';
+export { statusFilterSchema } from './http/console-api/status-filter';
+export { halFormsTemplate, templatesSchema, type HalFormsTemplate } from './http/console-api/hal-forms';

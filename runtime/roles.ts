@@ -14,6 +14,7 @@ import { PartitionLeases } from './messaging/partition-leases';
 import { ActorSystem } from './actors/actor-system';
 import { JobQueues } from './jobs/job-queues';
 import { createWebApp } from './http/web-app';
+import { closeEventStreams } from './http/console-api';
 import { CommandRejectedError, StartupError } from './errors';
 import { TimerPoller } from './messaging/timer-poller';
 import { currentTraceCarrier } from './telemetry/propagation';
@@ -138,6 +139,8 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   const stop = () =>
     (stopped ??= (async () => {
       stopping = true;
+      // Event streams never end on their own: end them first, or the server's close waits for them.
+      closeEventStreams(services);
       const deadline = Date.now() + config.shutdownTimeoutMs;
       const closing = server
         ? new Promise<void>((resolve) => {

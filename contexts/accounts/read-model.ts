@@ -48,7 +48,8 @@ export async function findAccount(db: Queryable, id: string): Promise<AccountVie
   return rows[0] && toView(rows[0]);
 }
 
-export async function listAccounts(db: Queryable, page: number, size: number): Promise<{ items: AccountView[]; total: number }> {
-  const { rows, total } = await selectPage<AccountRow>(db, { from: 'accounts', orderBy: 'created_at, account_id' }, page, size);
+export async function listAccounts(db: Queryable, page: number, size: number, status?: string): Promise<{ items: AccountView[]; total: number }> {
+  const filter = status ? { where: 'status = ?', params: [status] } : {};
+  const { rows, total } = await selectPage<AccountRow>(db, { from: 'accounts', ...filter, orderBy: 'created_at, account_id' }, page, size);
   return { items: rows.map(toView), total };
 }

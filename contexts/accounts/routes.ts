@@ -3,12 +3,14 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import {
   ETAG_HEADER, HAL_JSON, NotFoundError, ifMatchVersion, ifMatchSchema, ValidationError, bodyOf, correlationOf, idParamsSchema, link, linksSchema,
-  mountAggregateRoutes, pageQuerySchema, pageRequest, pagedCollection, pagedCollectionSchema, requireUuid, resource, route, timestampSchema,
+  mountAggregateRoutes, pageQuerySchema, pageRequest, statusFilterSchema, validate, pagedCollection, pagedCollectionSchema, requireUuid, resource, route, timestampSchema,
   type Queryable, type RuntimeServices,
 } from '../../runtime';
 import { ACCOUNT, AccountStatus, type AccountView } from './contract';
 import { findAccount, listAccounts } from './read-model';
-import { accountProfile } from './account.aggregate';
+import { accountAggregate, accountProfile } from './account.aggregate';
+
+const statusFilter = z.object({ status: statusFilterSchema(accountAggregate) });
 
 const BASE = '/v1/accounts';
 
@@ -56,16 +58,17 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
     method: 'get',
     path: BASE,
     operationId: 'listAccounts',
-    summary: 'The accounts, oldest first, paged',
+    summary: 'The accounts, oldest first, paged (optionally those in one status)',
     tags,
     scope: 'read',
-    query: pageQuerySchema,
+    query: pageQuerySchema.extend(statusFilter.shape),
     responses: { 200: { description: 'One page of accounts', schema: pagedCollectionSchema(ACCOUNT, accountResourceSchema) } },
   }, async (ctx) => {
     const page = pageRequest(ctx.query);
-    const { items, total } = await listAccounts(db, page.page, page.size);
+    const { status } = validate(statusFilter, { status: ctx.query.status });
+    const { items, total } = await listAccounts(db, page.page, page.size, status);
     ctx.type = HAL_JSON;
-    ctx.body = pagedCollection(BASE, ACCOUNT, items.map(accountResource), page, total);
+    ctx.body = pagedCollection(BASE, ACCOUNT, items.map(accountResource), page, total, { status });
   });
 
   route(router, {

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { defineContext } from '../../runtime';
 import { ACCOUNT, AccountStatus } from '../accounts/contract';
-import { orderAggregate } from './order.aggregate';
+import { orderAggregate, orderDraftSchema } from './order.aggregate';
+import { OrderEventType } from './order.machine';
 import { orderRoutes } from './routes';
 import { orderSaga } from './reactions';
 import { sagaSettings } from './settings';
@@ -18,11 +19,12 @@ export default defineContext({
   description: 'Orders and the order saga',
   // It reads the account's state in-process; warehouse and payments are reached through streams only.
   dependencies: ['accounts'],
-  aggregates: [orderAggregate],
-  collections: { orders: '/v1/orders{?page,size,accountId}' },
+  // Compensations: the failures that make the saga undo its earlier steps (release, cancel).
+  aggregates: [{ ...orderAggregate, compensations: [OrderEventType.RESERVATION_FAILED, OrderEventType.PAYMENT_FAILED, OrderEventType.ORDER_FAILED] }],
+  collections: { orders: '/v1/orders{?page,size,accountId,status}' },
   routes: orderRoutes,
   // The seed's account command: listed on an active account, served by this context's routes.
-  offers: [{ aggregate: ACCOUNT, command: 'postOrder', when: (account) => account.status === AccountStatus.ACCOUNT_ACTIVE }],
+  offers: [{ aggregate: ACCOUNT, command: 'postOrder', when: (account) => account.status === AccountStatus.ACCOUNT_ACTIVE, input: orderDraftSchema }],
   subscriptions: (services) => [orderSaga(sagaSettings(services.config.env))],
   migrations: path.join(__dirname, 'migrations'),
 });

@@ -91,8 +91,12 @@ export async function findOrder(db: Queryable, id: string): Promise<OrderView | 
   return rows[0] && toView(rows[0]);
 }
 
-export async function listOrders(db: Queryable, page: number, size: number, accountId?: string): Promise<{ items: OrderView[]; total: number }> {
-  const filter = accountId ? { where: 'account_id = ?', params: [accountId] } : {};
+export async function listOrders(db: Queryable, page: number, size: number, accountId?: string, status?: string): Promise<{ items: OrderView[]; total: number }> {
+  const where: string[] = [];
+  const params: string[] = [];
+  if (accountId) where.push('account_id = ?'), params.push(accountId);
+  if (status) where.push('status = ?'), params.push(status);
+  const filter = where.length ? { where: where.join(' AND '), params } : {};
   const { rows, total } = await selectPage<OrderRow>(db, { from: 'orders', ...filter, orderBy: 'created_at, order_id' }, page, size);
   return { items: rows.map(toView), total };
 }

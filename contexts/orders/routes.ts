@@ -5,13 +5,13 @@ import { z } from 'zod';
 import {
   CommandRejectedError, ConcurrencyError, ETAG_HEADER, HAL_JSON, currentTraceCarrier, NotFoundError, ValidationError, bodyOf, exists, idParamsSchema, link,
   linksSchema, mountAggregateRoutes, pageQuerySchema, pageRequest, pagedCollection, pagedCollectionSchema, requireUuid, resource, route, timestampSchema,
-  validate, type Queryable, type RuntimeServices, type Tx,
+  statusFilterSchema, validate, type Queryable, type RuntimeServices, type Tx,
 } from '../../runtime';
 import { ACCOUNT, AccountStatus } from '../accounts/contract';
 import { ORDER, ORDERS_COMMANDS_TOPIC, OrderStatus } from './contract';
 import { DEADLINE } from './order.saga';
 import { sagaSettings } from './settings';
-import { newOrderSchema, orderDraftSchema } from './order.aggregate';
+import { newOrderSchema, orderAggregate, orderDraftSchema } from './order.aggregate';
 import { findOrder, listOrders, newOrderView, type OrderView } from './read-model';
 import type { OrderContext } from './order.machine';
 
@@ -40,7 +40,7 @@ export const orderResourceSchema = z
     version: z.number().int().min(1),
     createdAt: timestampSchema,
     lastModified: timestampSchema,
-    _links: linksSchema(['self', 'events', 'commands', 'account', 'reservations'], ['payment']),
+    _links: linksSchema(['self', 'events', 'commands', 'account', 'reservations', 'timeline'], ['payment']),
   })
   .strict()
   .meta({ id: 'Order' });
@@ -50,9 +50,11 @@ const created = { description: 'The new order (ORDER_CREATED); follow it to ORDE
 const rejected = { description: 'The account is not active (command-rejected)' };
 const accountFilter = pageQuerySchema.extend({
   accountId: z.string().optional().describe("Only this account's orders (a UUID; anything else is answered 404)"),
+  status: statusFilterSchema(orderAggregate),
 });
+const statusFilter = z.object({ status: statusFilterSchema(orderAggregate) });
 
-/** The order resource: `self, events, commands, account, payment, reservations`. */
+/** The order resource: `self, events, commands, account, payment, reservations, timeline`. */
 export function orderResource(o: OrderView) {
   const self = `${BASE}/${o.orderId}`;
   return resource(o, {
@@ -62,6 +64,8 @@ export function orderResource(o: OrderView) {
     account: link(`/v1/accounts/${o.accountId}`),
     ...(o.paymentId ? { payment: link(`/v1/payments/${o.paymentId}`) } : {}),
     reservations: link(`${self}/reservations`),
+    // The saga's correlation id is the order id: the timeline of everything it did.
+    timeline: link(`/v1/correlations/${o.orderId}`),
   });
 }
 
@@ -183,9 +187,10 @@ export function orderRoutes(router: Router, services: RuntimeServices): void {
     const page = pageRequest(ctx.query);
     const accountId = typeof ctx.query.accountId === 'string' ? ctx.query.accountId : undefined;
     if (accountId !== undefined) requireUuid(accountId, ACCOUNT);
-    const { items, total } = await listOrders(services.db, page.page, page.size, accountId?.toLowerCase());
+    const { status } = validate(statusFilter, { status: ctx.query.status });
+    const { items, total } = await listOrders(services.db, page.page, page.size, accountId?.toLowerCase(), status);
     ctx.type = HAL_JSON;
-    ctx.body = pagedCollection(BASE, ORDER, items.map(orderResource), page, total, { accountId });
+    ctx.body = pagedCollection(BASE, ORDER, items.map(orderResource), page, total, { accountId, status });
   });
 
   route(router, {

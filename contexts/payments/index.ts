@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { defineContext } from '../../runtime';
 import { paymentAggregate } from './payment.aggregate';
+import { PaymentEventType } from './payment.machine';
 import { paymentRoutes } from './routes';
 import { sagaCommands } from './reactions';
 import { chargeJob } from './charge-job';
@@ -14,8 +15,9 @@ loadPaymentsConfig();
 export default defineContext({
   name: 'payments',
   description: 'Payments of orders, charged through a payment gateway (bundled: a simulator)',
-  aggregates: [paymentAggregate],
-  collections: { payments: '/v1/payments{?orderId,page,size}' },
+  // A failed payment and the refund of a charge that came too late undo the payment step.
+  aggregates: [{ ...paymentAggregate, compensations: [PaymentEventType.PAYMENT_FAILED, PaymentEventType.PAYMENT_REFUNDED] }],
+  collections: { payments: '/v1/payments{?orderId,status,page,size}' },
   routes: paymentRoutes,
   subscriptions: [sagaCommands],
   jobs: [chargeJob],

@@ -94,11 +94,15 @@ export async function paymentIdOfOrder(db: Queryable, orderId: string): Promise<
 
 export async function listPayments(
   db: Queryable,
-  filter: { orderId?: string },
+  filter: { orderId?: string; status?: string },
   page: number,
   size: number,
 ): Promise<{ items: PaymentView[]; total: number }> {
-  const where = filter.orderId ? { where: 'order_id = ?', params: [filter.orderId] } : {};
+  const conditions: string[] = [];
+  const params: string[] = [];
+  if (filter.orderId) conditions.push('order_id = ?'), params.push(filter.orderId);
+  if (filter.status) conditions.push('status = ?'), params.push(filter.status);
+  const where = conditions.length ? { where: conditions.join(' AND '), params } : {};
   const { rows, total } = await selectPage<PaymentRow>(db, { from: 'payments', ...where, orderBy: 'created_at, payment_id' }, page, size);
   return { items: rows.map(toView), total };
 }

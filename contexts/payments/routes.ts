@@ -2,10 +2,11 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import {
   ETAG_HEADER, HAL_JSON, NotFoundError, idParamsSchema, link, linksSchema, mountAggregateRoutes, pageQuerySchema, pageRequest, pagedCollection,
-  pagedCollectionSchema, requireUuid, resource, route, timestampSchema, validate, type Queryable, type RuntimeServices,
+  pagedCollectionSchema, requireUuid, resource, route, statusFilterSchema, timestampSchema, validate, type Queryable, type RuntimeServices,
 } from '../../runtime';
 import { PAYMENT, PaymentStatus } from './contract';
 import { findPayment, listPayments, type PaymentView } from './read-model';
+import { paymentAggregate } from './payment.aggregate';
 
 const BASE = '/v1/payments';
 
@@ -26,7 +27,10 @@ async function presentPayment(q: Queryable, id: string) {
   return paymentResource(payment);
 }
 
-const filter = z.object({ orderId: z.string().uuid('orderId must be a UUID').optional().describe("Only this order's payments") });
+const filter = z.object({
+  orderId: z.string().uuid('orderId must be a UUID').optional().describe("Only this order's payments"),
+  status: statusFilterSchema(paymentAggregate),
+});
 
 /** The payment resource as the API document describes it (what {@link paymentResource} returns). */
 export const paymentResourceSchema = z
@@ -64,10 +68,10 @@ export function paymentRoutes(router: Router, services: RuntimeServices): void {
     responses: { 200: { description: 'One page of payments', schema: pagedCollectionSchema(PAYMENT, paymentResourceSchema) } },
   }, async (ctx) => {
     const page = pageRequest(ctx.query);
-    const { orderId } = validate(filter, { orderId: typeof ctx.query.orderId === 'string' ? ctx.query.orderId.toLowerCase() : ctx.query.orderId });
-    const { items, total } = await listPayments(services.db, { orderId }, page.page, page.size);
+    const { orderId, status } = validate(filter, { orderId: typeof ctx.query.orderId === 'string' ? ctx.query.orderId.toLowerCase() : ctx.query.orderId, status: ctx.query.status });
+    const { items, total } = await listPayments(services.db, { orderId, status }, page.page, page.size);
     ctx.type = HAL_JSON;
-    ctx.body = pagedCollection(BASE, PAYMENT, items.map(paymentResource), page, total, { orderId });
+    ctx.body = pagedCollection(BASE, PAYMENT, items.map(paymentResource), page, total, { orderId, status });
   });
 
   route(router, {

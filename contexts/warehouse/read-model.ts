@@ -184,9 +184,35 @@ export async function findWarehouse(db: Queryable, id: string): Promise<Warehous
   return rows[0] && warehouseView(rows[0]);
 }
 
-export async function listWarehouses(db: Queryable, page: number, size: number) {
-  const { rows, total } = await selectPage<WarehouseRow>(db, { from: 'warehouses', orderBy: 'created_at, warehouse_id' }, page, size);
+export async function listWarehouses(db: Queryable, page: number, size: number, status?: string) {
+  const filter = status ? { where: 'status = ?', params: [status] } : {};
+  const { rows, total } = await selectPage<WarehouseRow>(db, { from: 'warehouses', ...filter, orderBy: 'created_at, warehouse_id' }, page, size);
   return { items: rows.map(warehouseView), total };
+}
+
+/** `column = ?` conditions for the filters that are set (column names are code, values are bound). */
+function conditions(filters: Record<string, string | undefined>): { where?: string; params?: string[] } {
+  const set = Object.entries(filters).filter((f): f is [string, string] => f[1] !== undefined);
+  return set.length ? { where: set.map(([column]) => `${column} = ?`).join(' AND '), params: set.map(([, v]) => v) } : {};
+}
+
+/** Every unit, filtered by warehouse, product, holding reservation and status, oldest first. */
+export async function listInventoryUnits(
+  db: Queryable,
+  filter: { warehouseId?: string; productId?: string; reservationId?: string; status?: string },
+  page: number,
+  size: number,
+) {
+  const where = conditions({ warehouse_id: filter.warehouseId, product_id: filter.productId, reservation_id: filter.reservationId, status: filter.status });
+  const { rows, total } = await selectPage<InventoryRow>(db, { from: 'inventory', ...where, orderBy: 'created_at, inventory_id' }, page, size);
+  return { items: rows.map(inventoryView), total };
+}
+
+/** Every reservation, filtered by order and status, oldest first. */
+export async function listReservations(db: Queryable, filter: { orderId?: string; status?: string }, page: number, size: number) {
+  const where = conditions({ order_id: filter.orderId, status: filter.status });
+  const { rows, total } = await selectPage<ReservationRow>(db, { from: 'reservations', ...where, orderBy: 'created_at, reservation_id' }, page, size);
+  return { items: rows.map(reservationView), total };
 }
 
 export async function findInventory(db: Queryable, id: string): Promise<InventoryView | undefined> {

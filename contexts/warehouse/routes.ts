@@ -3,14 +3,17 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import {
   ETAG_HEADER, HAL_JSON, NotFoundError, bodyOf, correlationOf, idParamsSchema, link, linksSchema, mountAggregateRoutes, pageQuerySchema, pageRequest,
-  pagedCollection, pagedCollectionSchema, requireUuid, resource, route, timestampSchema, validate, type Links, type RuntimeServices,
+  pagedCollection, pagedCollectionSchema, requireUuid, resource, route, statusFilterSchema, timestampSchema, validate, type Links, type RuntimeServices,
 } from '../../runtime';
 import { INVENTORY, InventoryStatus, RESERVATION, ReservationStatus, WAREHOUSE } from './contract';
 import {
-  findInventory, findInventoryUnits, findReservation, findWarehouse, inventoryCounts, listInventory, listWarehouses,
+  findInventory, findInventoryUnits, findReservation, findWarehouse, inventoryCounts, listInventory, listInventoryUnits, listReservations, listWarehouses,
   reservationsOfOrder, type InventoryView, type ReservationView, type WarehouseView,
 } from './read-model';
 import { newInventory, newWarehouse } from './schemas';
+import { warehouseAggregate } from './warehouse.aggregate';
+import { inventoryAggregate } from './inventory.aggregate';
+import { reservationAggregate } from './reservation.aggregate';
 
 const WAREHOUSES = '/v1/warehouses';
 const UNITS = '/v1/inventory';
@@ -70,12 +73,26 @@ export const reservationResourceSchema = z
     version: z.number().int().min(1),
     createdAt: timestampSchema,
     lastModified: timestampSchema,
-    _links: linksSchema(['self', 'events', 'commands', 'order'], ['warehouse']),
+    _links: linksSchema(['self', 'events', 'commands', 'order'], ['warehouse', 'inventory']),
   })
   .strict()
   .meta({ id: 'Reservation' });
 
 const tags = ['Warehouse'];
+
+const uuidFilter = (what: string) => z.string().uuid(`${what} must be a UUID`).optional();
+const warehouseFilter = z.object({ status: statusFilterSchema(warehouseAggregate) });
+const unitFilter = z.object({
+  warehouseId: uuidFilter('warehouseId').describe("Only this warehouse's units"),
+  productId: z.string().min(1).max(64).optional().describe('Only units of this product'),
+  reservationId: uuidFilter('reservationId').describe('Only the units this reservation holds (or bought)'),
+  status: statusFilterSchema(inventoryAggregate),
+});
+const reservationFilter = z.object({
+  orderId: uuidFilter('orderId').describe("Only this order's reservations"),
+  status: statusFilterSchema(reservationAggregate),
+});
+const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
 
 export function warehouseResource(w: WarehouseView) {
   const self = `${WAREHOUSES}/${w.warehouseId}`;
@@ -91,6 +108,7 @@ export function inventoryResource(u: InventoryView) {
 export function reservationResource(r: ReservationView) {
   const links: Links = { ...aggregateLinks(`${RESERVATIONS}/${r.reservationId}`), order: link(`${ORDERS}/${r.orderId}`) };
   if (r.warehouseId) links.warehouse = link(`${WAREHOUSES}/${r.warehouseId}`);
+  if (r.inventoryIds.length) links.inventory = link(`${UNITS}?reservationId=${r.reservationId}`);
   return resource(r, links);
 }
 
@@ -108,16 +126,52 @@ export function warehouseRoutes(router: Router, services: RuntimeServices): void
     method: 'get',
     path: WAREHOUSES,
     operationId: 'listWarehouses',
-    summary: 'The warehouses, oldest first, paged',
+    summary: 'The warehouses, oldest first, paged (optionally those in one status)',
     tags,
     scope: 'read',
-    query: pageQuerySchema,
+    query: pageQuerySchema.extend(warehouseFilter.shape),
     responses: { 200: { description: 'One page of warehouses', schema: pagedCollectionSchema(WAREHOUSE, warehouseResourceSchema) } },
   }, async (ctx) => {
     const page = pageRequest(ctx.query);
-    const { items, total } = await listWarehouses(db, page.page, page.size);
+    const { status } = validate(warehouseFilter, { status: ctx.query.status });
+    const { items, total } = await listWarehouses(db, page.page, page.size, status);
     ctx.type = HAL_JSON;
-    ctx.body = pagedCollection(WAREHOUSES, WAREHOUSE, items.map(warehouseResource), page, total);
+    ctx.body = pagedCollection(WAREHOUSES, WAREHOUSE, items.map(warehouseResource), page, total, { status });
+  });
+
+  route(router, {
+    method: 'get',
+    path: UNITS,
+    operationId: 'listInventory',
+    summary: 'Every inventory unit, oldest first, paged (filtered by warehouse, product, reservation, status)',
+    tags,
+    scope: 'read',
+    query: pageQuerySchema.extend(unitFilter.shape),
+    responses: { 200: { description: 'One page of units', schema: pagedCollectionSchema(INVENTORY, inventoryResourceSchema) } },
+  }, async (ctx) => {
+    const page = pageRequest(ctx.query);
+    const q = ctx.query;
+    const filter = validate(unitFilter, { warehouseId: lower(q.warehouseId), productId: q.productId, reservationId: lower(q.reservationId), status: q.status });
+    const { items, total } = await listInventoryUnits(db, filter, page.page, page.size);
+    ctx.type = HAL_JSON;
+    ctx.body = pagedCollection(UNITS, INVENTORY, items.map(inventoryResource), page, total, filter);
+  });
+
+  route(router, {
+    method: 'get',
+    path: RESERVATIONS,
+    operationId: 'listReservations',
+    summary: 'Every reservation, oldest first, paged (filtered by order, status)',
+    tags,
+    scope: 'read',
+    query: pageQuerySchema.extend(reservationFilter.shape),
+    responses: { 200: { description: 'One page of reservations', schema: pagedCollectionSchema(RESERVATION, reservationResourceSchema) } },
+  }, async (ctx) => {
+    const page = pageRequest(ctx.query);
+    const filter = validate(reservationFilter, { orderId: lower(ctx.query.orderId), status: ctx.query.status });
+    const { items, total } = await listReservations(db, filter, page.page, page.size);
+    ctx.type = HAL_JSON;
+    ctx.body = pagedCollection(RESERVATIONS, RESERVATION, items.map(reservationResource), page, total, filter);
   });
 
   route(router, {

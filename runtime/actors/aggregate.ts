@@ -83,6 +83,11 @@ export interface AggregateDefinition<C = any> {
   uniqueViolations?: Record<string, string>;
   /** Where the read model keeps each aggregate's status and version (checked against the log by `npm run check`). */
   readModel?: { table: string; id: string; status: string; version: string };
+  /**
+   * Event types that undo an earlier step (a release, a refund, a failure that triggers
+   * compensation): the console marks them in a correlation's timeline.
+   */
+  compensations?: readonly string[];
 }
 
 export function defineAggregate<C>(definition: AggregateDefinition<C>): AggregateDefinition<C> {

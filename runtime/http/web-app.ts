@@ -12,6 +12,7 @@ import { declaredBy, route, undeclaredRoutes } from './route-spec';
 import { linksSchema } from './openapi/schemas';
 import { mountOpenApi } from './openapi/routes';
 import { mountConsole } from '../console/serve';
+import { bullBoard, consoleLinks, mountConsoleApi } from './console-api';
 
 /**
  * The web role's Koa app: middleware, health, the `GET /v1` entry point and every context's
@@ -28,6 +29,8 @@ export function createWebApp(services: RuntimeServices, plugins: ContextPlugin[]
   app.use(traceRequests());
   app.use(requestTimeout(services.config.http.requestTimeoutMs));
   app.use(jsonBody(services.config.http.bodyLimitBytes));
+  // Bull Board (operators) is a Koa app of its own under /console/queues, ahead of the router.
+  if (api) app.use(bullBoard(services, plugins));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
@@ -66,10 +69,23 @@ function mountApi(router: Router, services: RuntimeServices, plugins: ContextPlu
     for (const p of plugins) for (const [rel, href] of Object.entries(p.collections ?? {})) links[rel] = link(href, { templated: href.includes('{') || undefined });
     links.deadLetters = link('/v1/ops/dead-letters');
     links.partitions = link('/v1/ops/partitions');
+    Object.assign(links, consoleLinks(plugins));
     ctx.type = HAL_JSON;
     ctx.body = { name: 'tributary', contexts: plugins.map((p) => p.name), _links: links };
   });
+  route(router, {
+    method: 'get',
+    path: '/',
+    operationId: 'getRoot',
+    summary: 'Redirects to the console',
+    tags: ['Entry point'],
+    scope: 'public',
+    responses: { 302: { description: 'To /console', headers: { Location: '/console' } } },
+  }, (ctx) => {
+    ctx.redirect('/console');
+  });
   mountOpsRoutes(router, services, plugins);
+  mountConsoleApi(router, services, plugins);
   for (const p of plugins) declaredBy(router, p.name, () => p.routes?.(router, services));
   mountConsole(router, services);
   // Last: the document lists whatever was declared above, including contexts from outside the repository.

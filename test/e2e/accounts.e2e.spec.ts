@@ -182,7 +182,7 @@ for (const layout of layouts) {
     it('lists the accounts collection at GET /v1', async () => {
       const r = await api.get('/v1');
       expect(r.status).to.equal(200);
-      expect(r.body._links.accounts).to.deep.equal({ href: '/v1/accounts{?page,size}', templated: true });
+      expect(r.body._links.accounts).to.deep.equal({ href: '/v1/accounts{?page,size,status}', templated: true });
     });
 
     it('answers /healthz and /readyz on every process', async () => {
