@@ -3,7 +3,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import {
   ETAG_HEADER, HAL_JSON, NotFoundError, ifMatchVersion, ifMatchSchema, ValidationError, bodyOf, correlationOf, idParamsSchema, link, linksSchema,
-  mountAggregateRoutes, pageQuerySchema, pageRequest, statusFilterSchema, validate, pagedCollection, pagedCollectionSchema, requireUuid, resource, route, timestampSchema,
+  mountAggregateRoutes, pageQuerySchema, pageRequest, statusFilterSchema, validate, halFormsTemplate, templatesSchema, pagedCollection, pagedCollectionSchema, requireUuid, resource, route, timestampSchema,
   type Queryable, type RuntimeServices,
 } from '../../runtime';
 import { ACCOUNT, AccountStatus, type AccountView } from './contract';
@@ -29,6 +29,17 @@ export const accountResourceSchema = z
   })
   .strict()
   .meta({ id: 'Account' });
+
+/**
+ * One account with its HAL-FORMS default template: the profile form, PUT to the account itself
+ * with `If-Match` set to the ETag of this read (so a concurrent change is refused, not lost).
+ */
+const accountWithFormSchema = accountResourceSchema.extend({ _templates: templatesSchema }).meta({ id: 'AccountWithForm' });
+
+/** The `default` template of an account: the profile update (PUT, If-Match: the ETag). */
+function profileTemplate(accountId: string) {
+  return halFormsTemplate('Update the profile (send If-Match: the ETag of this read)', 'PUT', `${BASE}/${accountId}`, accountProfile);
+}
 
 const tags = ['Accounts'];
 const notFound = { description: 'No account with that id' };
@@ -100,13 +111,14 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
     tags,
     scope: 'read',
     params: idParamsSchema,
-    responses: { 200: { description: 'The account', schema: accountResourceSchema, headers: ETAG_HEADER }, 404: notFound },
+    description: '`_templates.default` is the HAL-FORMS form of the profile update: PUT to the account with If-Match set to this ETag.',
+    responses: { 200: { description: 'The account', schema: accountWithFormSchema, headers: ETAG_HEADER }, 404: notFound },
   }, async (ctx) => {
     const id = requireUuid(ctx.params.id, ACCOUNT);
     const body = await presentAccount(db, id);
     ctx.type = HAL_JSON;
     ctx.set('ETag', `"${body.version}"`);
-    ctx.body = body;
+    ctx.body = { ...body, _templates: { default: profileTemplate(id) } };
   });
 
   // Profile fields only: a status change is a command, and so an event.
