@@ -118,7 +118,8 @@ function response(status: number, r: ResponseSpec, schema: JsonSchema): Record<s
     ...(r.headers
       ? { headers: Object.fromEntries(Object.entries(r.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }])) }
       : {}),
-    ...(hasSchema ? { content: { [contentType]: { schema } } } : {}),
+    // A declared media type without a schema (files): the type alone.
+    ...(hasSchema ? { content: { [contentType]: { schema } } } : r.contentType ? { content: { [contentType]: {} } } : {}),
   };
 }
 
