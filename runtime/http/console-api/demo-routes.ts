@@ -1,8 +1,14 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
+import { bodyOf } from '../json-body';
+import { validate } from '../../validation';
 import type { ContextPlugin, RuntimeServices } from '../../context';
 import { HAL_JSON, link, type Links } from '../hal';
 import { route } from '../route-spec';
 import { demoSchema } from './schemas';
+
+/** The demo takes no input: an empty object at most. */
+const noInput = z.object({}).strict().optional();
 
 /** Whether some loaded context can seed a demo (then `GET /v1` links to `POST /v1/demo`). */
 export const offersDemo = (plugins: readonly ContextPlugin[]) => plugins.some((p) => p.demo);
@@ -21,8 +27,10 @@ export function mountDemoRoutes(router: Router, services: RuntimeServices, plugi
     description: 'Each loaded context with a demo creates its part (an account, a warehouse with stock); the answer links to what was created.',
     tags: ['Console'],
     scope: 'write',
+    body: noInput,
     responses: { 201: { description: 'What was created, as links', schema: demoSchema } },
   }, async (ctx) => {
+    validate(noInput, bodyOf(ctx));
     const links: Links = {};
     const seeded: string[] = [];
     // In dependency order, one after the other: a context's demo may use what an earlier one made.
