@@ -50,6 +50,15 @@ export async function openConsole(browser: Browser, baseUrl: string, hash = '#/'
 export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(SCREENSHOTS_DIR, { recursive: true });
   const file = path.join(SCREENSHOTS_DIR, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  // Headless Chromium paints only the viewport's height of some backgrounds in a full-page
+  // shot, so the viewport is grown to the page for the picture and put back after.
+  const viewport = page.viewportSize() ?? { width: 1440, height: 900 };
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: viewport.width, height: Math.max(viewport.height, Math.min(height, 4000)) });
+  try {
+    await page.screenshot({ path: file });
+  } finally {
+    await page.setViewportSize(viewport);
+  }
   return file;
 }

@@ -90,7 +90,7 @@ export function Analytics() {
                 <thead><tr><th>Type</th><th>Aggregate</th><th class="num">Events</th></tr></thead>
                 <tbody>
                   {[...a.series].sort((x, y) => y.total - x.total).map((s) => (
-                    <tr key={s.aggregateType + s.eventType} data-testid={`type-${s.eventType}`} data-total={s.total}><td>{s.eventType}</td><td>{s.aggregateType}</td><td class="num">{s.total}</td></tr>
+                    <tr key={s.aggregateType + s.eventType} data-testid={`type-${s.eventType}`} data-type={s.eventType} data-aggregate={s.aggregateType} data-total={s.total}><td>{s.eventType}</td><td>{s.aggregateType}</td><td class="num">{s.total}</td></tr>
                   ))}
                 </tbody>
               </table>

@@ -27,24 +27,46 @@ interface CorrelationTimeline extends Resource {
 const ROW = 46;
 const GUTTER = 72;
 
-/** Arcs from each event to the events it caused (causationId = the cause's eventId). */
+/**
+ * Causation in the gutter: a solid arc from an event to each event it caused (causationId =
+ * the cause's eventId), and a dashed bracket joining the events one message caused when that
+ * message (a command sent through the outbox) is not itself an event of the timeline.
+ */
 function CausationArrows({ events }: { events: TimelineEvent[] }) {
   const index = new Map(events.map((e, i) => [e.eventId, i]));
-  const arcs = events.flatMap((e, i) => {
-    const from = e.causationId === undefined ? undefined : index.get(e.causationId);
-    return from === undefined || from === i ? [] : [{ from, to: i }];
+  const arcs: { from: number; to: number; message: boolean }[] = [];
+  const lastOfMessage = new Map<string, number>();
+  events.forEach((e, i) => {
+    if (!e.causationId) return;
+    const from = index.get(e.causationId);
+    if (from !== undefined) {
+      if (from !== i) arcs.push({ from, to: i, message: false });
+      return;
+    }
+    const previous = lastOfMessage.get(e.causationId);
+    if (previous !== undefined) arcs.push({ from: previous, to: i, message: true });
+    lastOfMessage.set(e.causationId, i);
   });
   const y = (i: number) => i * ROW + ROW / 2;
   return (
-    <svg class="arrows" width={GUTTER} height={events.length * ROW} data-testid="causation-arrows" data-count={arcs.length}>
+    <svg class="arrows" width={GUTTER} height={events.length * ROW} data-testid="causation-arrows" data-count={arcs.filter((a) => !a.message).length}>
       <defs><marker id="carrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" /></marker></defs>
-      {arcs.map(({ from, to }) => {
+      {arcs.map(({ from, to, message }) => {
         const bend = GUTTER - 8 - Math.min(GUTTER - 16, 10 + Math.abs(to - from) * 8);
-        return <path key={`${from}-${to}`} d={`M${GUTTER - 4},${y(from)} C${bend},${y(from)} ${bend},${y(to)} ${GUTTER - 4},${y(to)}`} marker-end="url(#carrow)" />;
+        return message
+          ? <path key={`m${from}-${to}`} class="same-message" d={`M${GUTTER - 4},${y(from)} L${GUTTER - 14},${y(from)} L${GUTTER - 14},${y(to)} L${GUTTER - 4},${y(to)}`} />
+          : <path key={`${from}-${to}`} d={`M${GUTTER - 4},${y(from)} C${bend},${y(from)} ${bend},${y(to)} ${GUTTER - 4},${y(to)}`} marker-end="url(#carrow)" />;
       })}
       {events.map((e, i) => <circle key={e.eventId} cx={GUTTER - 4} cy={y(i)} r={3.5} class={e.compensation ? 'comp' : ''} />)}
     </svg>
   );
+}
+
+/** "caused by ORDER_CREATED" when the cause is in the timeline, else the message's id. */
+function causeOf(e: TimelineEvent, byId: Map<string, TimelineEvent>): string | undefined {
+  if (!e.causationId || e.causationId === e.eventId || e.causationId === e.correlationId) return undefined;
+  const cause = byId.get(e.causationId);
+  return cause ? `⤷ ${cause.type}` : `⤷ message ${e.causationId.slice(0, 8)}`;
 }
 
 function due(timer: Timer, now: number): string {
@@ -66,6 +88,7 @@ export function Timeline({ correlationId }: { correlationId: string }) {
   const t = timeline.data;
   const events = [...(t?.events ?? [])].sort((a, b) => Number(a.position ?? 0) - Number(b.position ?? 0));
   const trace = linkOf(t, 'trace');
+  const byId = new Map(events.map((e) => [e.eventId, e]));
   const itemLink = (e: TimelineEvent) => {
     const m = discovery.machines.find((x) => x.type === e.aggregateType);
     return m && e.aggregateId ? hashOf([slugOf(m), e.aggregateId]) : undefined;
@@ -110,6 +133,7 @@ export function Timeline({ correlationId }: { correlationId: string }) {
                   <span class="event-type">{e.type}</span>
                   {e.compensation && <span class="tag comp">compensation</span>}
                   {itemLink(e) ? <a href={itemLink(e)} class="muted">{e.aggregateType} {e.aggregateId?.slice(0, 8)}</a> : <span class="muted">{e.aggregateType}</span>}
+                  {causeOf(e, byId) && <span class="cause">{causeOf(e, byId)}</span>}
                   <span class="time muted">{e.createdAt ? new Date(e.createdAt).toLocaleTimeString([], { hour12: false }) : ''}</span>
                 </li>
               ))}
