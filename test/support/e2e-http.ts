@@ -42,6 +42,17 @@ function checkContract(method: string, path: string, options: RequestOptions, he
   if (refused && !REFUSALS.has(reply.status) && !unrouted && reply.status !== 503) {
     throw new AssertionError(`The API document refuses ${method} ${path} (${refused}), but the server answered ${reply.status}`);
   }
+  // And the other way: a 400 for a request the document accepts, unless it is about data the
+  // document cannot know (an id naming no resource) or query input the document does not list.
+  if (reply.status === 400 && !refused && !referential(reply.body) && !contract.hasUndeclaredQuery(method, path)) {
+    throw new AssertionError(`The server refused ${method} ${path} with 400 (${p?.detail}), but the API document accepts the request`);
+  }
+}
+
+/** A 400 whose every field issue says that an id names nothing (a reference, not a shape). */
+function referential(body: unknown): boolean {
+  const errors = (body as { errors?: { message: string }[] } | undefined)?.errors;
+  return Array.isArray(errors) && errors.length > 0 && errors.every((e) => /^no such /.test(e.message));
 }
 
 export function client(baseUrl: string) {

@@ -101,6 +101,15 @@ export class ApiContract {
     return problems && `${method} ${template} ${status} ${media}: ${problems}`;
   }
 
+  /** Whether the URL has query parameters the operation does not declare (a command's query input). */
+  hasUndeclaredQuery(method: string, url: string): boolean {
+    const u = new URL(url, 'http://x');
+    const found = this.find(method, u.pathname);
+    if (!found) return false;
+    const declared = new Set(((found.operation.op.parameters ?? []) as Json[]).filter((p) => p.in === 'query').map((p) => p.name as string));
+    return [...u.searchParams.keys()].some((k) => !declared.has(k));
+  }
+
   /**
    * Why the document refuses a request (path parameters, query, headers, JSON body), or
    * undefined when it accepts it. Undefined too when the document has no such operation.
