@@ -16,17 +16,19 @@ import { EventRow } from './event-log';
 /** The edit form of a resource that allows PUT (`_templates.default`), sent with If-Match. */
 function EditPanel({ resource, etag, onDone }: { resource: Resource; etag?: string | null; onDone(): void }) {
   const template = resource._templates?.default;
-  const [open, setOpen] = useState(false);
+  // The version the form was opened on: a change by anyone else meanwhile makes the save a 409.
+  const [openedOn, setOpenedOn] = useState<string>();
   const [error, setError] = useState<ApiError>();
   const [notice, setNotice] = useState<string>();
   if (!template || !template.schema) return null;
+  const open = openedOn !== undefined;
+  const setOpen = (on: boolean) => setOpenedOn(on ? etag ?? (resource.version !== undefined ? `"${String(resource.version)}"` : '') : undefined);
   const submit = async (value: unknown) => {
     setError(undefined);
     setNotice(undefined);
     try {
-      const version = etag ?? (resource.version !== undefined ? `"${String(resource.version)}"` : undefined);
-      await request(template.target ?? linkOf(resource, 'self')!.href, { method: template.method ?? 'PUT', body: value, headers: version ? { 'If-Match': version } : {} });
-      setOpen(false);
+      await request(template.target ?? linkOf(resource, 'self')!.href, { method: template.method ?? 'PUT', body: value, headers: openedOn ? { 'If-Match': openedOn } : {} });
+      setOpenedOn(undefined);
       setNotice('Saved.');
     } catch (err) {
       setError(err instanceof ApiError ? err : new ApiError(0, errorMessage(err)));
@@ -37,10 +39,10 @@ function EditPanel({ resource, etag, onDone }: { resource: Resource; etag?: stri
   const initial = Object.fromEntries(Object.keys(template.schema.properties ?? {}).map((k) => [k, resource[k]]));
   return (
     <section class="card" data-testid="edit">
-      <header><h2>{template.title ?? 'Edit'}</h2>{!open && <button class="secondary" data-testid="edit-open" onClick={() => setOpen(true)}>Edit</button>}</header>
+      <header><h2>{(template.title ?? 'Edit').replace(/\s*\(.*\)$/, '')}</h2>{!open && <button class="secondary" data-testid="edit-open" onClick={() => { setError(undefined); setOpen(true); }}>Edit</button>}</header>
       <ErrorBanner error={error} testid="edit-error" />
       <Notice text={notice} testid="edit-notice" />
-      {open && <SchemaForm key={etag ?? ''} schema={template.schema} initial={initial} submitLabel="Save" testid="edit-form" onSubmit={submit} onCancel={() => setOpen(false)} />}
+      {open && <SchemaForm schema={template.schema} initial={initial} submitLabel="Save" testid="edit-form" onSubmit={submit} onCancel={() => setOpen(false)} />}
     </section>
   );
 }
