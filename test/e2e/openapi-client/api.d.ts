@@ -436,7 +436,7 @@ export interface paths {
         };
         /**
          * Committed events, live, as Server-Sent Events
-         * @description Each message: `id: <position>`, `event: event`, `data: <TimelineEvent JSON>`; a comment every 15 s keeps the connection alive. Resume with the `Last-Event-ID` header (or `?after=<position>`): everything after that position, then live; no event is skipped or repeated. A client that does not keep up (EVENT_STREAM_BUFFER_EVENTS / _BYTES) is disconnected and should resume.
+         * @description Each message: `id: <position>`, `event: event`, `data: <TimelineEvent JSON>`; a comment every 15 s keeps the connection alive. Resume with the `Last-Event-ID` header (or `?after=<position>`): everything after that position, then live; no event is skipped or repeated. A client that does not keep up (EVENT_STREAM_BUFFER_EVENTS / _BYTES) is disconnected and should resume. `id` needs `type` (400 without it).
          */
         get: operations["streamEvents"];
         put?: never;
@@ -3076,7 +3076,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description What was created, as links */
             201: {
@@ -3237,7 +3241,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only events of this aggregate type */
-                type?: string;
+                type?: "account" | "order" | "payment" | "warehouse" | "inventory" | "reservation";
                 /** @description Only events of this aggregate (needs `type`) */
                 id?: string;
                 /** @description Only events of this correlation */
@@ -3903,6 +3907,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The id is not a stream entry id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description No dead letter with that id */
             404: {
