@@ -64,8 +64,8 @@ async function waitForText(page: Page, testid: string, expected: string | RegExp
 }
 
 /** A marker on `window` that only a reload would remove: proves an update came live. */
-const markWindow = (page: Page) => page.evaluate(() => ((window as unknown as { consoleTest: number }).consoleTest = 1));
-const stillMarked = (page: Page) => page.evaluate(() => (window as unknown as { consoleTest?: number }).consoleTest === 1);
+const markWindow = (page: Page) => page.evaluate(() => ((globalThis as unknown as { consoleTest: number }).consoleTest = 1));
+const stillMarked = (page: Page) => page.evaluate(() => (globalThis as unknown as { consoleTest?: number }).consoleTest === 1);
 
 describe('browser console', function () {
   this.timeout(120_000);
@@ -138,7 +138,7 @@ describe('browser console', function () {
         const r = await fetch(`http://127.0.0.1:${port}${p}`);
         expect(r.status, p).to.equal(503);
         expect(r.headers.get('content-type')).to.match(/problem\+json/);
-        expect((await r.json()).message).to.contain('npm run build:console');
+        expect(((await r.json()) as { message: string }).message).to.contain('npm run build:console');
       }
     } finally {
       listener.close();

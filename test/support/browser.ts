@@ -53,7 +53,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   // Headless Chromium paints only the viewport's height of some backgrounds in a full-page
   // shot, so the viewport is grown to the page for the picture and put back after.
   const viewport = page.viewportSize() ?? { width: 1440, height: 900 };
-  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  const height = await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollHeight: number } } }).document.documentElement.scrollHeight);
   await page.setViewportSize({ width: viewport.width, height: Math.max(viewport.height, Math.min(height, 4000)) });
   try {
     await page.screenshot({ path: file });
