@@ -61,6 +61,7 @@ interface Deployment {
       metadata: { labels: Record<string, string> };
       spec: {
         terminationGracePeriodSeconds?: number;
+        topologySpreadConstraints?: { maxSkew: number; topologyKey: string; whenUnsatisfiable: string; labelSelector: { matchLabels: Record<string, string> } }[];
         securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
         containers: Container[];
       };
