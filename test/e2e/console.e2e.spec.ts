@@ -170,7 +170,8 @@ describe('browser console', function () {
     await page.getByTestId('page-detail-accounts').waitFor();
     await markWindow(page);
     accountId = /#\/accounts\/([0-9a-f-]{36})/.exec(page.url())![1];
-    await waitForText(page, 'status', 'ACCOUNT_ACTIVE');
+    // Sooner than the page's own 15 s re-read: the live stream brought it.
+    await waitForText(page, 'status', 'ACCOUNT_ACTIVE', 8000);
     expect(await stillMarked(page), 'no reload').to.equal(true);
     expect(await page.getByTestId('event-log').getByTestId('event').evaluateAll((els) => els.map((e) => e.getAttribute('data-type')))).to.deep.equal(['ACCOUNT_CREATED', 'ACCOUNT_CONFIRMED', 'ACCOUNT_ACTIVATED']);
     expect(await page.getByTestId('state-diagram').getAttribute('data-current')).to.equal('ACCOUNT_ACTIVE');
@@ -335,6 +336,17 @@ describe('browser console', function () {
     await page.unroute('**/v1/**');
     await page.getByTestId('list-row').first().waitFor({ timeout: LIVE_MS });
     expect(await page.getByTestId('error-banner').count()).to.equal(0);
+
+    // A 503 (a backing service away): the problem's message, then recovery once it answers.
+    const outage = { type: '/problems/database-unavailable', title: 'Service Unavailable', status: 503, detail: 'Database unavailable; retry later', message: 'Database unavailable; retry later' };
+    await page.route('**/v1/stats', (route) => route.fulfill({ status: 503, contentType: 'application/problem+json', headers: { 'Retry-After': '2' }, body: JSON.stringify(outage) }));
+    await page.goto(`${server.url}/console#/`);
+    await page.getByTestId('stats').getByTestId('error-banner').waitFor({ timeout: LIVE_MS });
+    expect(await page.getByTestId('stats').getByTestId('error-banner').getAttribute('data-status')).to.equal('503');
+    expect(await page.getByTestId('stats').getByTestId('error-banner-message').textContent()).to.equal(outage.message);
+    await page.unroute('**/v1/stats');
+    await page.getByTestId('stat-account').waitFor({ timeout: LIVE_MS });
+    await eventually(async () => (await page.getByTestId('stats').getByTestId('error-banner').count()) === 0, LIVE_MS);
     errors.length = 0; // the refused requests were logged by the browser on purpose
   });
 });
@@ -388,6 +400,11 @@ describe('browser console: dead letters', function () {
     // Once handled, each re-driven message stays handled once; the deleted one never was.
     await new Promise((r) => setTimeout(r, 500));
     expect([await handledTimes(poisons[0].id), await handledTimes(poisons[1].id), await handledTimes(poisons[2].id)]).to.deep.equal([0, 1, 1]);
+    // Bull Board, served by the web role, embedded on demand.
+    await page.getByTestId('queues-toggle').click();
+    const board = await page.getByTestId('queues-frame').elementHandle();
+    const frame = await board!.contentFrame();
+    await eventually(async () => ((await frame!.content()).length > 200 && frame!.url().endsWith('/console/queues')), LIVE_MS);
     expect(errors.filter((e) => !/Failed to load resource|net::ERR/.test(e))).to.deep.equal([]);
   });
 });

@@ -24,14 +24,22 @@ export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'unavailable'
 /**
  * Follows `GET /v1/events/stream` (the entry point's `eventStream` template) with the given
  * filter. EventSource reconnects by itself and resumes with `Last-Event-ID`; the state tells
- * the page whether it is live.
+ * the page whether it is live. A fresh connection starts at the stream's present, so events
+ * written between the page's first read and the connection reach the page through `onOpen`.
  */
-export function useEventStream(filter: { type?: string; id?: string; correlationId?: string } | undefined, onEvent: (e: TimelineEvent) => void): StreamState {
+export function useEventStream(
+  filter: { type?: string; id?: string; correlationId?: string } | undefined,
+  onEvent: (e: TimelineEvent) => void,
+  /** Called each time the stream (re)connects: what happened before it was open must be re-read. */
+  onOpen?: () => void,
+): StreamState {
   const { root } = useDiscovery();
   const template = linkOf(root, 'eventStream')?.href;
   const [state, setState] = useState<StreamState>('connecting');
   const handler = useRef(onEvent);
   handler.current = onEvent;
+  const opened = useRef(onOpen);
+  opened.current = onOpen;
   const key = filter ? JSON.stringify(filter) : undefined;
   useEffect(() => {
     if (!template || key === undefined) {
@@ -40,7 +48,10 @@ export function useEventStream(filter: { type?: string; id?: string; correlation
     }
     const source = new EventSource(expand(template, JSON.parse(key)));
     setState('connecting');
-    source.onopen = () => setState('live');
+    source.onopen = () => {
+      setState('live');
+      opened.current?.();
+    };
     source.onerror = () => setState(source.readyState === EventSource.CLOSED ? 'unavailable' : 'reconnecting');
     const listener = (m: MessageEvent) => {
       try {

@@ -66,6 +66,9 @@ export function AggregateDetail({ machine, id }: { machine: Machine; id: string 
   const stream = useEventStream({ type: machine.type, id }, (e) => {
     setLive((old) => (old.some((x) => x.eventId === e.eventId) ? old : [...old, e]));
     refresh();
+  }, () => {
+    refresh();
+    log.reload();
   });
 
   const logged = embeddedList(log.data) as unknown as TimelineEvent[];

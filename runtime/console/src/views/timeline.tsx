@@ -84,7 +84,7 @@ export function Timeline({ correlationId }: { correlationId: string }) {
   const now = useNow(1000);
   const template = linkOf(discovery.root, 'correlation')?.href;
   const timeline = useResource<CorrelationTimeline>(template ? expand(template, { id: correlationId, correlationId }) : undefined, 5000);
-  const stream = useEventStream({ correlationId }, () => timeline.reload());
+  const stream = useEventStream({ correlationId }, () => timeline.reload(), () => timeline.reload());
   const t = timeline.data;
   const events = [...(t?.events ?? [])].sort((a, b) => Number(a.position ?? 0) - Number(b.position ?? 0));
   const trace = linkOf(t, 'trace');
