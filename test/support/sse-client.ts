@@ -44,6 +44,9 @@ export function openSse(baseUrl: string, path: string, headers: Record<string, s
         res.on('end', end);
         res.on('close', end);
         res.on('error', end);
+        // A paused response emits no 'close' until it is read: the socket tells at once.
+        res.socket.on('close', end);
+        res.socket.on('error', end);
       });
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {

@@ -34,7 +34,8 @@ export function matches(filter: EventFilter, e: LogEvent): boolean {
  * reads the log from its resume position up to the head it joined at, then sends what it
  * buffered: no event is missed or sent twice between history and live. Its memory is bounded:
  * what its socket has not taken (Node's write buffer, plus live events buffered during the
- * catch-up) is capped in events and bytes, and a client over the cap is disconnected; it
+ * catch-up) is checked against the cap in events and bytes when the next batch arrives, and a
+ * client still over it is disconnected (so it holds at most the cap plus one poll's batch); it
  * resumes with `Last-Event-ID`. The stream ends when the client goes or the process stops.
  */
 export class SseClient implements FeedSubscriber {
@@ -88,6 +89,9 @@ export class SseClient implements FeedSubscriber {
   }
 
   deliver(events: readonly LogEvent[]): void {
+    // A batch arrives in one go: what the client had not taken by now is what counts. A client
+    // that keeps reading drains between polls; one still over its cap has fallen behind.
+    if (!this.catchingUp && this.overCap()) return this.drop();
     for (const e of events) {
       if (this.ended) return;
       if (e.position <= (this.after ?? 0) || !matches(this.filter, e)) continue;
@@ -98,13 +102,17 @@ export class SseClient implements FeedSubscriber {
     }
   }
 
-  /** Live: write, and drop the client if its socket is not keeping up. */
+  /** Live: write (Node keeps what the socket has not taken; {@link deliver} checks it against the cap). */
   private write(e: LogEvent): void {
     if (this.ended || e.position <= (this.after ?? 0)) return;
     const ok = this.res.write(this.message(e));
     this.after = e.position;
     if (!ok) this.unflushed++;
-    if (this.unflushed > this.limits.bufferEvents || this.res.writableLength > this.limits.bufferBytes) this.drop();
+  }
+
+  /** Whether the client holds more unsent events or bytes than its cap. */
+  private overCap(): boolean {
+    return this.unflushed > this.limits.bufferEvents || this.res.writableLength > this.limits.bufferBytes;
   }
 
   /** Catch-up: write, waiting for the socket when it is full (history is read only as fast as it is taken). */
