@@ -3,6 +3,10 @@
  * turned into {@link ApiError} with the problem's `message`. An unreachable API is an
  * ApiError too (status 0), so every view shows one kind of failure.
  */
+import type { JsonSchema } from './schema';
+
+export type { JsonSchema };
+
 export interface Link {
   href: string;
   templated?: boolean;
@@ -17,33 +21,6 @@ export interface Resource {
   _embedded?: Record<string, Resource[] | Resource>;
   _templates?: Record<string, Template>;
   [field: string]: unknown;
-}
-
-/** A JSON Schema, as far as the forms read one. */
-export interface JsonSchema {
-  type?: string | string[];
-  title?: string;
-  description?: string;
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  items?: JsonSchema;
-  enum?: unknown[];
-  const?: unknown;
-  format?: string;
-  pattern?: string;
-  minimum?: number;
-  maximum?: number;
-  exclusiveMinimum?: number;
-  minLength?: number;
-  maxLength?: number;
-  minItems?: number;
-  default?: unknown;
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-  allOf?: JsonSchema[];
-  $ref?: string;
-  $defs?: Record<string, JsonSchema>;
-  definitions?: Record<string, JsonSchema>;
 }
 
 /** A HAL-FORMS template (`_templates.<name>`), with the input's JSON Schema. */
