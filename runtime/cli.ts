@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<void> {
   const [command, sub, arg] = argv;
   const config = configOrExit();
   if (command === 'start') {
-    const telemetry = startTelemetry({ serviceName: config.telemetry.serviceName, otlpEndpoint: config.telemetry.otlpEndpoint });
+    const telemetry = startTelemetry({ serviceName: config.telemetry.serviceName, otlpEndpoint: config.telemetry.otlpEndpoint, logLevel: config.logLevel });
     const { startRuntime } = await import('./roles');
     // Handlers go in before start-up, so a signal that arrives while starting still stops gracefully.
     let received: string | undefined;

@@ -18,6 +18,9 @@ import { closeEventStreams } from './http/console-api';
 import { CommandRejectedError, StartupError } from './errors';
 import { TimerPoller } from './messaging/timer-poller';
 import { currentTraceCarrier } from './telemetry/propagation';
+import { enableProcessMetrics, metricsSettings, state as metricsState } from './metrics/registry';
+import { RuntimeMetrics } from './metrics/collector';
+import { attachMetrics } from './metrics/route';
 
 export interface StartOptions {
   log?: Logger;
@@ -44,7 +47,10 @@ export interface Runtime {
 export const migrationDirs = (plugins: ContextPlugin[]) => plugins.flatMap((p) => (p.migrations ? [p.migrations] : []));
 
 export async function startRuntime(config: Config, options: StartOptions = {}): Promise<Runtime> {
-  const log = options.log ?? createLogger(config.logLevel);
+  const metrics = metricsSettings(config.env);
+  const log = options.log ?? createLogger(config.logLevel, undefined, { traceIds: metrics.logTraceIds });
+  metricsState.enabled = metrics.enabled;
+  if (metrics.enabled) enableProcessMetrics();
   const plugins = loadContexts(config.contexts, options.contextsDir ?? config.contextsDir ?? CONTEXTS_DIR);
   const runsWeb = config.role !== 'worker';
   const runsWorker = config.role !== 'web';
@@ -132,6 +138,22 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
     await leases.start();
     for (const c of consumers) await c.start();
   }
+  attachMetrics(
+    services,
+    new RuntimeMetrics(
+      {
+        db,
+        redis,
+        topology,
+        consumers,
+        relay,
+        timers,
+        memberId: leases?.memberId,
+        jobQueues: runsWorker ? plugins.flatMap((p) => (p.jobs ?? []).map((j) => j.queue)) : [],
+      },
+      metrics.cacheMs,
+    ),
+  );
   started = true;
   log.info({ role: config.role, contexts: plugins.map((p) => p.name), url, partitions: config.partitions, prefix: config.redisPrefix }, 'tributary started');
 

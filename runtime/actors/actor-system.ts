@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Queryable, Tx } from '../store/database';
 import { loadStream, readEvent, readStream, saveSnapshot, type OutboxMessage, type StoredEvent } from '../store/event-store';
 import { mapWriteError, registerConflictMessages, type RowUpsert } from '../store/write-buffer';
-import { ConcurrencyError, NotFoundError } from '../errors';
+import { CommandRejectedError, ConcurrencyError, NotFoundError } from '../errors';
+import { countCommand, countEvents, countFinalState } from '../metrics/commands';
+import { state as metrics } from '../metrics/registry';
 import type { Topology } from '../messaging/topology';
 import type { OutboxSignal } from '../messaging/outbox-signal';
 import type { ActorRef, Envelope } from '../messaging/envelope';
@@ -78,6 +80,48 @@ export class ActorSystem {
     const d = this.aggregates.get(type);
     if (!d) throw new Error(`Unknown aggregate type ${type}`);
     return d;
+  }
+
+  /** The top-level final states of each aggregate type's machine (an order's ORDER_SUCCEEDED, ORDER_FAILED). */
+  private readonly finalStates = new Map<string, ReadonlySet<string>>();
+  private finalStatesOf(def: AggregateDefinition): ReadonlySet<string> {
+    let set = this.finalStates.get(def.type);
+    if (!set) {
+      const states = (def.machine.root.states ?? {}) as Record<string, { type?: string }>;
+      set = new Set(Object.entries(states).filter(([, node]) => node.type === 'final').map(([name]) => name));
+      this.finalStates.set(def.type, set);
+    }
+    return set;
+  }
+
+  /**
+   * Metrics, once the transaction settles: the command and its events when it commits (a
+   * consumer's batch may still roll back after the decision), a conflict when a concurrent
+   * write won. An aggregate entering a final state of its machine is a saga outcome; its
+   * duration is from its first event to this one (both as Postgres stamped them).
+   */
+  private countAtOutcome(tx: Tx, def: AggregateDefinition, command: string, streamId: string, before: AggregateState<unknown>, after: AggregateState<unknown>, stored: StoredEventLike[]): void {
+    const finals = this.finalStatesOf(def);
+    const final = finals.size > 0 && finals.has(after.status) && !finals.has(before.status);
+    tx.outcome.then(
+      () => {
+        countCommand(def.type, command, 'executed');
+        countEvents(def.type, stored);
+        if (!final) return;
+        this.db
+          .raw<{ rows: { seconds: number | null }[] }>(
+            'SELECT extract(epoch FROM max(created_at) - min(created_at))::float8 AS seconds FROM events WHERE stream_id = ? AND version IN (1, ?)',
+            [streamId, after.version],
+          )
+          .then(
+            ({ rows }) => countFinalState(def.type, after.status, rows[0]?.seconds ?? undefined),
+            () => countFinalState(def.type, after.status, undefined),
+          );
+      },
+      (err) => {
+        if (err instanceof ConcurrencyError) countCommand(def.type, command, 'conflicted');
+      },
+    );
   }
 
   /**
@@ -214,11 +258,22 @@ export class ActorSystem {
       : spec.creates && options.expectedVersion === 0 ? initialState<C>(def.machine, id)
       : await this.load<C>(def.type, id, tx);
     if (options.expectedVersion !== undefined && options.expectedVersion !== before.version) {
+      countCommand(def.type, command, 'conflicted');
       throw new ConcurrencyError(streamIdOf(def.type, id), options.expectedVersion);
     }
-    const { events, after } = decideCommand(def, before, command, input);
+    let decided;
+    try {
+      decided = decideCommand(def, before, command, input);
+    } catch (err) {
+      if (err instanceof CommandRejectedError) countCommand(def.type, command, 'refused');
+      throw err;
+    }
+    const { events, after } = decided;
     const stored: StoredEventLike[] = events.map((e, i) => ({ eventId: randomUUID(), type: e.type, data: e.data, version: before.version + i + 1 }));
-    if (stored.length === 0) return { state: before, events: [] };
+    if (stored.length === 0) {
+      countCommand(def.type, command, 'executed');
+      return { state: before, events: [] };
+    }
     const causation = options.causation ?? { correlationId: stored[0].eventId, causationId: stored[0].eventId };
     const carrier = currentTraceCarrier();
     const partition = this.topology.partitionOf(id);
@@ -262,6 +317,7 @@ export class ActorSystem {
       }
     }
     this.signal?.afterCommit(tx);
+    if (metrics.enabled) this.countAtOutcome(tx, def, command, streamId, before, after, stored);
     this.remember(streamId, after, tx);
     if (this.snapshotEvery > 0 && Math.floor(after.version / this.snapshotEvery) > Math.floor(before.version / this.snapshotEvery)) {
       await saveSnapshot(tx, streamId, after.version, after);

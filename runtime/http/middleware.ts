@@ -5,6 +5,8 @@ import type { Logger } from '../logger';
 import { ServiceUnavailableError } from '../errors';
 import { tracer } from '../telemetry/propagation';
 import { Attr, SpanNames } from '../telemetry/names';
+import { withCorrelationId } from '../telemetry/correlation';
+import { observeRequest, UNMATCHED_ROUTE } from '../metrics/http';
 
 /**
  * Makes sure each request runs in a server span. With the SDK's HTTP instrumentation that
@@ -36,7 +38,11 @@ export function traceRequests() {
   };
 }
 
-/** One log line per request; a correlation id for every request (X-Correlation-Id in and out). */
+/**
+ * One log line per request; a correlation id for every request (X-Correlation-Id in and out),
+ * also put in the OpenTelemetry context so that every line logged while handling it names it;
+ * the request counted by route template, method and status (`/metrics`).
+ */
 export function requestLog(log: Logger) {
   return async function logRequests(ctx: Context, next: Next): Promise<void> {
     const started = performance.now();
@@ -44,9 +50,11 @@ export function requestLog(log: Logger) {
     ctx.state.correlationId = correlationId;
     ctx.set('X-Correlation-Id', correlationId);
     try {
-      await next();
+      await otelContext.with(withCorrelationId(otelContext.active(), correlationId), next);
     } finally {
-      const ms = Math.round((performance.now() - started) * 10) / 10;
+      const elapsed = performance.now() - started;
+      observeRequest(String((ctx as { _matchedRoute?: string })._matchedRoute ?? UNMATCHED_ROUTE), ctx.method, ctx.status, elapsed / 1000);
+      const ms = Math.round(elapsed * 10) / 10;
       const quiet = ctx.path === '/healthz' || ctx.path === '/readyz';
       (quiet ? log.debug : log.info).call(log, { method: ctx.method, path: ctx.path, status: ctx.status, ms, correlationId }, 'request');
     }

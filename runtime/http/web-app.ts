@@ -6,6 +6,7 @@ import { errorHandler } from './problem';
 import { jsonBody } from './json-body';
 import { requestLog, requestTimeout, traceRequests } from './middleware';
 import { mountHealth, type Lifecycle } from './health';
+import { mountMetrics } from '../metrics/route';
 import { mountOpsRoutes } from './ops-routes';
 import { HAL_JSON, link, type Links } from './hal';
 import { declaredBy, route, undeclaredRoutes } from './route-spec';
@@ -16,7 +17,7 @@ import { bullBoard, consoleLinks, mountConsoleApi } from './console-api';
 
 /**
  * The web role's Koa app: middleware, health, the `GET /v1` entry point and every context's
- * routes. With `api` false (worker role alone) it serves the health endpoints only.
+ * routes. With `api` false (worker role alone) it serves the health endpoints and `/metrics` only.
  */
 export function createWebApp(services: RuntimeServices, plugins: ContextPlugin[], lifecycle: Lifecycle, api = true): Koa {
   const app = new Koa();
@@ -44,6 +45,8 @@ export function createWebApp(services: RuntimeServices, plugins: ContextPlugin[]
 export function buildRouter(services: RuntimeServices, plugins: ContextPlugin[], lifecycle: Lifecycle, api = true): Router {
   const router = new Router();
   mountHealth(router, services.db, services.redis, lifecycle);
+  // Every process serves its metrics, a worker alone on its health port.
+  mountMetrics(router, services);
   if (api) mountApi(router, services, plugins);
   return router;
 }

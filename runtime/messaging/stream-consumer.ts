@@ -10,6 +10,7 @@ import type { Topology } from './topology';
 import type { Envelope } from './envelope';
 import { deadLetter } from './dead-letters';
 import { contextFromCarrier, inSpan } from '../telemetry/propagation';
+import { withCorrelationId } from '../telemetry/correlation';
 import { Attr, MESSAGING_SYSTEM, SpanNames } from '../telemetry/names';
 import { backoff } from '../wakeup';
 import { LeaseLostError, type PartitionOwnership } from './partition-leases';
@@ -112,10 +113,20 @@ export class StreamConsumer {
   handled = 0;
   /** Batches that failed as a whole and were retried one message per transaction, since start. */
   batchesSplit = 0;
+  /**
+   * Per partition since start: messages handled (committed and acknowledged), failed
+   * attempts, messages dead-lettered. Plain numbers, read by the metrics at scrape time.
+   */
+  readonly counts: { handled: number[]; failed: number[]; deadLettered: number[] };
 
   /** The consumer group. */
   get group(): string {
     return this.options.group;
+  }
+
+  /** The topics it reads. */
+  get topics(): string[] {
+    return this.options.topics;
   }
 
   constructor(
@@ -127,6 +138,8 @@ export class StreamConsumer {
     private readonly log: Logger,
   ) {
     this.allPartitions = Array.from({ length: topology.partitions }, (_, p) => p);
+    const zeros = () => new Array<number>(topology.partitions).fill(0);
+    this.counts = { handled: zeros(), failed: zeros(), deadLettered: zeros() };
     this.name = options.consumerName ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   }
 
@@ -322,7 +335,10 @@ export class StreamConsumer {
     if (runnable.length === 0) return 0;
 
     const malformed = runnable.filter((e) => e.malformed);
-    for (const e of malformed) await deadLetter(this.redis, this.topology, this.options.group, e.key, e.id, e.malformed!, 1, undefined);
+    for (const e of malformed) {
+      await deadLetter(this.redis, this.topology, this.options.group, e.key, e.id, e.malformed!, 1, undefined);
+      this.counts.deadLettered[partition]++;
+    }
     const good = runnable.filter((e) => !e.malformed);
     if (good.length === 0) return malformed.length;
 
@@ -424,7 +440,8 @@ export class StreamConsumer {
       if (!fresh.delete(m.id)) continue;
       const destination = this.destinationOf(e.key);
       const attempt = (this.attemptsSeen.get(e.id) ?? 0) + 1;
-      await inSpan(SpanNames.process(destination), { kind: SpanKind.CONSUMER, parent: contextFromCarrier(m) }, async (span) => {
+      // The correlation id rides in the context so that the handler's log lines name it.
+      await inSpan(SpanNames.process(destination), { kind: SpanKind.CONSUMER, parent: withCorrelationId(contextFromCarrier(m), m.correlationId) }, async (span) => {
         // Attributes only for a span that records: no allocation per message when tracing is off.
         if (span.isRecording()) {
           span.setAttributes({
@@ -534,6 +551,7 @@ export class StreamConsumer {
       if (hadFailures.length) multi.hdel(this.topology.attemptsKey(this.options.group), ...hadFailures);
     });
     this.handled += entries.length;
+    if (entries.length) this.counts.handled[this.partitionOfKey(entries[0].key)] += entries.length;
     for (const id of hadFailures) this.retryAt.delete(id);
     for (const id of ids) this.attemptsSeen.delete(id);
     for (const e of entries) this.unblock(e);
@@ -558,8 +576,13 @@ export class StreamConsumer {
     const attempts = await this.redis.hincrby(this.topology.attemptsKey(this.options.group), e.id, 1);
     this.attemptsSeen.set(e.id, attempts);
     const m = e.message!;
+    const partition = this.partitionOfKey(e.key);
+    this.counts.failed[partition]++;
+    // The stack once, on the line of the failure, with what finds the message again.
+    const about = { messageId: m.id, type: m.type, actor: m.actor, attempt: attempts, correlationId: m.correlationId };
     if (attempts >= this.options.maxAttempts) {
-      this.log.error({ err: err.message, type: m.type, actor: m.actor, attempts }, 'message dead-lettered');
+      this.log.error({ err, ...about }, 'message failed; dead-lettered');
+      this.counts.deadLettered[partition]++;
       await deadLetter(this.redis, this.topology, this.options.group, e.key, e.id, err.message, attempts, m);
       this.retryAt.delete(e.id);
       this.attemptsSeen.delete(e.id);
@@ -567,7 +590,7 @@ export class StreamConsumer {
       return;
     }
     const delay = backoff(attempts, this.options.retryBaseMs);
-    this.log.warn({ err: err.message, type: m.type, actor: m.actor, attempts, retryInMs: delay }, 'message failed; will retry');
+    this.log.warn({ err, ...about, retryInMs: delay }, 'message failed; will retry');
     this.blocked.set(actorKey(m), e.id);
     this.retryAt.set(e.id, Date.now() + delay);
     this.schedulePending(Date.now() + delay);
