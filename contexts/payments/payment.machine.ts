@@ -94,7 +94,8 @@ export const paymentMachine = setup({
       },
     },
     [S.PAYMENT_PROCESSED]: { on: { [E.PAYMENT_SUCCEEDED]: S.PAYMENT_SUCCEEDED } },
-    [S.PAYMENT_SUCCEEDED]: {},
+    // Final: a succeeded payment never changes again (the console counts it as an outcome).
+    [S.PAYMENT_SUCCEEDED]: { type: 'final' },
     [S.PAYMENT_FAILED]: { on: { [E.PAYMENT_REFUNDED]: { guard: 'notRefunded', actions: 'refunded' } } },
   },
 });

@@ -53,6 +53,6 @@ export const inventoryMachine = setup({
       },
     },
     // Sold: final. A sold unit is never released.
-    [S.INVENTORY_RESERVED]: {},
+    [S.INVENTORY_RESERVED]: { type: 'final' },
   },
 });

@@ -63,6 +63,6 @@ export const reservationMachine = setup({
       },
     },
     [S.RESERVATION_SUCCEEDED]: { on: { [E.RESERVATION_FAILED]: { target: S.RESERVATION_FAILED, actions: 'failed' } } },
-    [S.RESERVATION_FAILED]: {},
+    [S.RESERVATION_FAILED]: { type: 'final' },
   },
 });
