@@ -1,5 +1,5 @@
 /**
- * `tributary <command>`: start | migrate | contexts | partitions | dlq list | dlq redrive <id>.
+ * `tributary <command>`: start | migrate | contexts | partitions | dlq list | dlq redrive <id> | simulate.
  *
  * Telemetry starts before any instrumented module (pg, ioredis, koa) is required, so the
  * rest of the runtime is loaded lazily below.
@@ -27,10 +27,31 @@ const USAGE = `usage: tributary <command>
   contexts              list the contexts this build contains
   partitions [--json]   who owns each partition of each consumer group, and its lag
   dlq list [limit]      list dead letters
-  dlq redrive <id>      put a dead letter back on its stream`;
+  dlq redrive <id>      put a dead letter back on its stream
+  simulate [options]    the load simulator over HTTP (same as npm run simulate; --help lists options)`;
+
+/**
+ * `simulate` runs the load simulator (ops/simulator) as a child process: the runtime never
+ * imports ops/, and the simulator needs no database settings, so it is handled before the
+ * configuration is loaded. Ctrl-C reaches the child through the terminal's process group; the
+ * parent only waits for it and exits with its code.
+ */
+async function simulate(args: string[]): Promise<never> {
+  const { spawn } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const path = await import('node:path');
+  const entry = path.resolve(__dirname, '..', 'ops', 'simulator', 'index.ts');
+  if (!existsSync(entry)) fail('the load simulator is not part of this build; run `npm run simulate -- --help` from a source checkout');
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: 'inherit' });
+  process.on('SIGINT', () => undefined); // the child decides: first stops sending, second abandons
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  const code = await new Promise<number>((resolve) => child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+  process.exit(code);
+}
 
 async function main(argv: string[]): Promise<void> {
   const [command, sub, arg] = argv;
+  if (command === 'simulate') await simulate(argv.slice(1));
   const config = configOrExit();
   if (command === 'start') {
     const telemetry = startTelemetry({ serviceName: config.telemetry.serviceName, otlpEndpoint: config.telemetry.otlpEndpoint, logLevel: config.logLevel });
