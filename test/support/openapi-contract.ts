@@ -94,7 +94,8 @@ export class ApiContract {
     if (!key) return `${method} ${template} answered ${status}, a status the document does not list (${Object.keys(responses).join(', ')})`;
     const content = responses[key].content as Json | undefined;
     if (!content) return body === '' || body === undefined ? undefined : `${method} ${template} ${status} has a body the document does not declare`;
-    const media = type in content ? type : '*/*' in content ? '*/*' : undefined;
+    // A documented media type may carry parameters (`text/plain; version=0.0.4`): compare without them.
+    const media = type in content ? type : (Object.keys(content).find((k) => stripParams(k) === type) ?? ('*/*' in content ? '*/*' : undefined));
     if (!media) return `${method} ${template} ${status} answered ${type || 'no content type'}, not ${Object.keys(content).join(' or ')}`;
     if (content[media].schema === undefined) return undefined; // a file: its media type is all the document says
     const problems = this.check(`/${pointer('paths', template, found.operation.method.toLowerCase(), 'responses', key, 'content', media, 'schema')}`, body);
