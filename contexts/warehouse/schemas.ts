@@ -3,12 +3,15 @@ import { z } from 'zod';
 /** The message for a value that is not an object; other issues (unknown keys) keep zod's message. */
 const objectExpected = (message: string) => (i: { code?: string }) => (i.code === 'invalid_type' ? message : undefined);
 
-/** A required, trimmed, non-blank string of at most `max` characters. */
+/**
+ * A required, trimmed, non-blank string of at most `max` characters. Blankness is a pattern
+ * checked before the trim, so that the API document (which cannot trim) refuses it too.
+ */
 export const text = (field: string, max = 100) =>
   z
     .string({ error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`) })
+    .regex(/\S/, `${field} is required`)
     .trim()
-    .min(1, `${field} is required`)
     .max(max, `${field} must be at most ${max} characters`);
 
 export const uuid = (field: string) =>
