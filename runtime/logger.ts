@@ -9,20 +9,19 @@ export interface LoggerOptions {
   traceIds?: boolean;
 }
 
-const NONE = Object.freeze({});
-
 /**
  * The fields that tie a log line to its trace: `trace_id` and `span_id` of the active
  * OpenTelemetry span (as the OpenTelemetry log data model names them) and the correlation id
- * when one is set, so a log search finds the trace and back. Nothing outside a span.
+ * when one is set, so a log search finds the trace and back. Nothing outside a span. A new
+ * object each time: pino merges the line's fields into it.
  */
 export function traceFields(): Record<string, string> {
   const active = context.active();
   const span = trace.getSpan(active);
   const correlationId = active.getValue(CORRELATION_ID) as string | undefined;
-  if (!span) return correlationId ? { correlation_id: correlationId } : NONE;
+  if (!span) return correlationId ? { correlation_id: correlationId } : {};
   const sc = span.spanContext();
-  if (!isSpanContextValid(sc)) return correlationId ? { correlation_id: correlationId } : NONE;
+  if (!isSpanContextValid(sc)) return correlationId ? { correlation_id: correlationId } : {};
   return correlationId ? { trace_id: sc.traceId, span_id: sc.spanId, correlation_id: correlationId } : { trace_id: sc.traceId, span_id: sc.spanId };
 }
 

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, context as otelContext } from '@opentelemetry/api';
 import type { Db, Tx } from '../store/database';
 import type { Logger } from '../logger';
 import { ConcurrencyError, ServiceUnavailableError } from '../errors';
@@ -580,8 +580,10 @@ export class StreamConsumer {
     this.counts.failed[partition]++;
     // The stack once, on the line of the failure, with what finds the message again.
     const about = { messageId: m.id, type: m.type, actor: m.actor, attempt: attempts, correlationId: m.correlationId };
+    // Logged in the message's trace context (its trace_id and correlation id on the line).
+    const inTrace = withCorrelationId(contextFromCarrier(m), m.correlationId);
     if (attempts >= this.options.maxAttempts) {
-      this.log.error({ err, ...about }, 'message failed; dead-lettered');
+      otelContext.with(inTrace, () => this.log.error({ err, ...about }, 'message failed; dead-lettered'));
       this.counts.deadLettered[partition]++;
       await deadLetter(this.redis, this.topology, this.options.group, e.key, e.id, err.message, attempts, m);
       this.retryAt.delete(e.id);
@@ -590,7 +592,7 @@ export class StreamConsumer {
       return;
     }
     const delay = backoff(attempts, this.options.retryBaseMs);
-    this.log.warn({ err, ...about, retryInMs: delay }, 'message failed; will retry');
+    otelContext.with(inTrace, () => this.log.warn({ err, ...about, retryInMs: delay }, 'message failed; will retry'));
     this.blocked.set(actorKey(m), e.id);
     this.retryAt.set(e.id, Date.now() + delay);
     this.schedulePending(Date.now() + delay);
