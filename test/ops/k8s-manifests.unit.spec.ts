@@ -58,7 +58,7 @@ interface Deployment {
     replicas?: number;
     selector: { matchLabels: Record<string, string> };
     template: {
-      metadata: { labels: Record<string, string> };
+      metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
       spec: {
         terminationGracePeriodSeconds?: number;
         topologySpreadConstraints?: { maxSkew: number; topologyKey: string; whenUnsatisfiable: string; labelSelector: { matchLabels: Record<string, string> } }[];
@@ -213,6 +213,16 @@ describe('ops/k8s manifests', () => {
           expect(c.startupProbe.httpGet?.path).to.equal('/healthz');
           expect(port(c.startupProbe, 'startupProbe')).to.equal(Number(settings.PORT));
         }
+      });
+
+      it('asks Prometheus to scrape /metrics on the http port (pod annotations)', () => {
+        const a = deployment.spec.template.metadata.annotations ?? {};
+        expect(a['prometheus.io/scrape']).to.equal('true');
+        expect(a['prometheus.io/path']).to.equal('/metrics');
+        const http = c.ports?.find((p) => p.name === 'http');
+        expect(http, 'a container port named http').to.not.equal(undefined);
+        expect(Number(a['prometheus.io/port'])).to.equal(http!.containerPort);
+        expect(Number(a['prometheus.io/port'])).to.equal(Number(settings.PORT));
       });
 
       it('gives the drain time before SIGKILL: grace period > preStop pause + SHUTDOWN_TIMEOUT_MS + 2 s', () => {
