@@ -12,6 +12,7 @@ import { Api, untemplated, type Reply } from './api';
 import { ADDRESS, EXPECTED, malformedRequests, nextKind, orderLines, unitsOf, type MalformedRequest, type Random } from './chaos';
 import type { SimulatorConfig } from './config';
 import { Ledger, type PendingOrder, type Terminal } from './ledger';
+import { MemoryWatch } from './memory';
 import { Rate } from './rates';
 import { StockLedger } from './stock';
 import { summarize, type Summary } from './summary';
@@ -62,6 +63,7 @@ export class Simulation {
   private stoppedAt?: number;
   private sending = true;
   private abandoned = 0;
+  readonly memory = new MemoryWatch();
   private timer?: NodeJS.Timeout;
   private readonly rates: { accounts: Rate; units: Rate; orders: Rate; conflicts: Rate; malformed: Rate };
 
@@ -172,12 +174,14 @@ export class Simulation {
       unitsAdded: this.unitsAdded,
       skipped: this.skipped,
       abandoned: this.abandoned,
+      memory: { ...this.memory.now(), samples: this.memory.samples },
     });
   }
 
   private tick(): void {
     const now = Date.now();
     const elapsed = now - this.startedAt;
+    this.memory.maybeSample(elapsed);
     if (this.sending && this.config.durationSeconds > 0 && elapsed >= this.config.durationSeconds * 1000) this.stop();
     if (this.sending) {
       for (let i = this.rates.accounts.due(elapsed); i > 0; i--) this.background('create account', () => this.createAccount());

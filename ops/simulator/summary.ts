@@ -5,6 +5,7 @@
  */
 import type { RequestStats } from './api';
 import type { KindCounts, Ledger } from './ledger';
+import type { MemorySample } from './memory';
 
 export interface Summary {
   ok: boolean;
@@ -23,6 +24,8 @@ export interface Summary {
   checks: { passed: number; failed: number };
   latencyMs: { count: number; p50?: number; p95?: number; p99?: number; max?: number };
   problems: string[];
+  /** The simulator's own memory: now, its peak, and samples over the run. */
+  memory: RunFacts['memory'];
 }
 
 export interface RunFacts {
@@ -31,6 +34,7 @@ export interface RunFacts {
   unitsAdded: number;
   skipped: Record<string, number>;
   abandoned: number;
+  memory: { rssMb: number; heapUsedMb: number; peakRssMb: number; samples: MemorySample[] };
 }
 
 export function summarize(stats: RequestStats, ledger: Ledger, facts: RunFacts): Summary {
@@ -57,6 +61,7 @@ export function summarize(stats: RequestStats, ledger: Ledger, facts: RunFacts):
     checks: { passed: ledger.passedChecks, failed: ledger.failedChecks },
     latencyMs: { count: h.count, p50: h.percentile(50), p95: h.percentile(95), p99: h.percentile(99), max: h.count ? Math.round(h.max) : undefined },
     problems: [...ledger.problems, ...stats.lastErrors],
+    memory: facts.memory,
   };
 }
 
@@ -84,6 +89,7 @@ export function formatSummary(s: Summary): string {
   );
   out.push(`latency POST→terminal (${s.latencyMs.count} orders): p50 ${ms(s.latencyMs.p50)}, p95 ${ms(s.latencyMs.p95)}, p99 ${ms(s.latencyMs.p99)}, max ${ms(s.latencyMs.max)}`);
   out.push(`checks (conflicts, malformed requests): ${s.checks.passed} held, ${s.checks.failed} failed; unexpected 5xx or unanswered requests: ${s.unexpectedServerErrors}`);
+  out.push(`simulator memory: rss ${s.memory.rssMb} MB (peak ${s.memory.peakRssMb} MB), heap used ${s.memory.heapUsedMb} MB`);
   const skipped = Object.entries(s.skipped).filter(([, n]) => n > 0);
   if (skipped.length) out.push(`not sent: ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   if (s.abandoned) out.push(`orders abandoned in flight (second Ctrl-C): ${s.abandoned}`);
