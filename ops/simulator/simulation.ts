@@ -39,7 +39,6 @@ export class Simulation {
   private readonly stock = new StockLedger();
   readonly runId = randomUUID().slice(0, 8);
   private links: Record<string, string> = {};
-  private warehouseHref = '';
   private inventoryHref = '';
   private readonly orderAccounts: OrderAccount[] = [];
   private accountsStarted = 0;
@@ -89,7 +88,6 @@ export class Simulation {
     for (const [rel, l] of Object.entries((root.body._links ?? {}) as Record<string, { href: string }>)) this.links[rel] = untemplated(l.href);
     for (const rel of ['accounts', 'orders', 'warehouses']) if (!this.links[rel]) throw new SetupError(`GET /v1 lists no "${rel}" collection: is every context loaded (CONTEXTS=all)?`);
     const warehouse = (await this.findWarehouse()) ?? (await this.createWarehouse());
-    this.warehouseHref = warehouse._links.self.href;
     this.inventoryHref = warehouse._links.inventory.href;
   }
 
