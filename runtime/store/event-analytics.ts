@@ -12,21 +12,25 @@ export interface EventCounts {
  * Committed events per aggregate type, event type and bucket over the last window, in one
  * statement. The window ends at the end of the current bucket (`date_bin` over the epoch), so
  * consecutive calls share bucket boundaries; the range condition on `created_at` uses the
- * BRIN index (created_at follows the insertion order). The LEFT JOIN returns the window's
- * bounds even when no event falls in it.
+ * BRIN index (created_at follows the insertion order): the bounds are scalar subqueries, so
+ * the scan's condition is known before it starts (as a join condition the planner scanned the
+ * whole log). The LEFT JOIN returns the window's bounds even when no event falls in it.
  */
 export async function eventCounts(db: Queryable, windowSeconds: number, bucketSeconds: number): Promise<{ from: Date; to: Date; series: EventCounts[] }> {
   const { rows } = await db.raw<{ rows: { from_: Date; to_: Date; stream_type: string | null; type: string | null; bucket: number | null; n: number }[] }>(
-    `WITH w AS (
-       SELECT date_bin(make_interval(secs => ?), now(), timestamptz 'epoch') + make_interval(secs => ?) AS to_
-     ), b AS (SELECT to_ - make_interval(secs => ?) AS from_, to_ FROM w)
-     SELECT b.from_, b.to_, e.stream_type, e.type,
-            (extract(epoch FROM date_bin(make_interval(secs => ?), e.created_at, b.from_) - b.from_) / ?)::int AS bucket,
-            count(e.position)::int AS n
-       FROM b LEFT JOIN events e ON e.created_at >= b.from_ AND e.created_at < b.to_
-      GROUP BY b.from_, b.to_, e.stream_type, e.type, bucket
-      ORDER BY e.stream_type, e.type, bucket`,
-    [bucketSeconds, bucketSeconds, windowSeconds, bucketSeconds, bucketSeconds],
+    `WITH b AS MATERIALIZED (
+       SELECT to_ - make_interval(secs => ?) AS from_, to_
+         FROM (SELECT date_bin(make_interval(secs => ?), now(), timestamptz 'epoch') + make_interval(secs => ?) AS to_) w
+     ), c AS (
+       SELECT e.stream_type, e.type, date_bin(make_interval(secs => ?), e.created_at, (SELECT from_ FROM b)) AS bin, count(*)::int AS n
+         FROM events e
+        WHERE e.created_at >= (SELECT from_ FROM b) AND e.created_at < (SELECT to_ FROM b)
+        GROUP BY 1, 2, 3
+     )
+     SELECT b.from_, b.to_, c.stream_type, c.type, (extract(epoch FROM c.bin - b.from_) / ?)::int AS bucket, c.n
+       FROM b LEFT JOIN c ON true
+      ORDER BY c.stream_type, c.type, bucket`,
+    [windowSeconds, bucketSeconds, bucketSeconds, bucketSeconds, bucketSeconds],
   );
   const size = Math.round(windowSeconds / bucketSeconds);
   const series = new Map<string, EventCounts>();
