@@ -58,7 +58,10 @@ async function main(argv: string[]): Promise<number> {
   process.off('SIGTERM', onSignal);
   process.stdout.write(`${formatSummary(summary)}\n`);
   if (config.jsonSummary) writeFileSync(config.jsonSummary, `${JSON.stringify({ ...summary, runId: sim.runId, config }, null, 2)}\n`);
-  return summary.ok ? 0 : 1;
+  const code = summary.ok ? 0 : 1;
+  // Abandoned requests may still be waiting for answers; a second Ctrl-C means now.
+  if (interrupts >= 2) process.exit(code);
+  return code;
 }
 
 main(process.argv.slice(2)).then(

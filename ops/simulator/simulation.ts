@@ -249,7 +249,7 @@ export class Simulation {
         const c = await this.api.request('read commands', 'GET', r.body._links.commands.href);
         if (c.status === 200) return Object.fromEntries(Object.entries(c.body._links as Record<string, { href: string }>).map(([rel, l]) => [rel, l.href]));
       }
-      if (!this.sending && this.orderAccounts.length > 0) return undefined; // stopping: no need any more
+      if (!this.sending) return undefined; // stopping: no order or conflict will need it
       await sleep(this.config.pollMs);
     }
     this.ledger.check(false, `account ${account.id} was not active within ${this.config.orderTimeoutSeconds} s`);
