@@ -49,6 +49,12 @@ async function simulate(args: string[]): Promise<never> {
   process.exit(code);
 }
 
+/**
+ * A second SIGINT/SIGTERM this soon after the first is the same request to stop (a terminal's
+ * Ctrl-C reaches both npm and the process, and npm forwards its own); a later one exits at once.
+ */
+const STOP_SIGNAL_WINDOW_MS = 1_000;
+
 async function main(argv: string[]): Promise<void> {
   const [command, sub, arg] = argv;
   if (command === 'simulate') await simulate(argv.slice(1));
@@ -73,12 +79,20 @@ async function main(argv: string[]): Promise<void> {
         .then(() => telemetry?.shutdown())
         .then(() => process.exit(0));
     };
+    let receivedAt = 0;
     const onSignal = (signal: string) => {
       if (received) {
+        // Ctrl-C on `npm start` delivers SIGINT twice (the terminal's, then npm's forward):
+        // within the window it is the same request to stop, not "exit now".
+        if (Date.now() - receivedAt < STOP_SIGNAL_WINDOW_MS) {
+          runtime?.services.log.debug({ signal }, 'repeated stop signal within the window: same request, still draining');
+          return;
+        }
         process.stderr.write(`tributary: second ${signal}: exiting now\n`);
         process.exit(1);
       }
       received = signal;
+      receivedAt = Date.now();
       if (runtime) stop(signal);
       else starting.abort();
     };
