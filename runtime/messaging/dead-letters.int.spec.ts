@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import type { StreamConsumer } from './stream-consumer';
 import type { Envelope } from './envelope';
-import { listDeadLetters, redriveDeadLetter } from './dead-letters';
+import { deadLetter, isStreamId, listDeadLetters, redriveDeadLetter } from './dead-letters';
+import { NotFoundError } from '../errors';
 import { IntHarness, TOPIC, envelope, pendingCount, until } from '../../test/support/int-fixtures';
 
 const MAX_ATTEMPTS = 4;
@@ -115,5 +116,40 @@ describe('poison messages and dead letters', function () {
     await new Promise((r) => setTimeout(r, 200)); // room for a wrong second handling to show
     expect((await handled()).filter((r) => r.message_id === poison.id)).to.have.length(1);
     expect(poisonAttempts).to.have.length(MAX_ATTEMPTS);
+  });
+
+  it('re-publishes a dead letter exactly once however many re-drives race', async () => {
+    const { topology } = h;
+    const key = topology.streamKeys(TOPIC)[0];
+    const poison = envelope('race', 1);
+    await deadLetter(h.redis, topology, 'race-group', key, '1-1', 'boom', 1, poison);
+    const [letter] = (await listDeadLetters(h.redis, topology)).filter((l) => l.message?.id === poison.id);
+    const before = await h.redis.xlen(key);
+    // 50 concurrent re-drives on separate connections, as 50 requests to several web processes would be.
+    const connections = Array.from({ length: 5 }, () => h.redis.duplicate());
+    try {
+      const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => redriveDeadLetter(connections[i % 5], topology, letter.id)));
+      const won = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(won, 'successful re-drives').to.have.length(1);
+      expect(lost.every((r) => r.reason instanceof NotFoundError), 'every other re-drive is a 404').to.equal(true);
+    } finally {
+      for (const c of connections) c.disconnect();
+    }
+    const entries = (await h.redis.xrange(key, '-', '+')) as [string, string[]][];
+    expect(entries.length - before, 'entries added to the stream').to.equal(1);
+    expect(entries.filter(([, f]) => f.includes(JSON.stringify(poison)))).to.have.length(1);
+    expect((await listDeadLetters(h.redis, topology)).some((l) => l.id === letter.id)).to.equal(false);
+  });
+
+  it('answers 404, not a Redis error, for ids out of the stream id range', async () => {
+    expect(isStreamId('18446744073709551615-18446744073709551615')).to.equal(true);
+    for (const id of ['99999999999999999999999-0', '18446744073709551616-0', '1-18446744073709551616', '1', 'abc', '-1-0', '1-0-0']) {
+      expect(isStreamId(id), id).to.equal(false);
+      const err = await redriveDeadLetter(h.redis, h.topology, id).catch((e: unknown) => e);
+      expect(err, id).to.be.instanceOf(NotFoundError);
+    }
+    // In range but absent: a 404 from the lookup.
+    expect(await redriveDeadLetter(h.redis, h.topology, '18446744073709551615-18446744073709551615').catch((e: unknown) => e)).to.be.instanceOf(NotFoundError);
   });
 });
