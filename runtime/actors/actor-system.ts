@@ -98,7 +98,7 @@ export class ActorSystem {
    * Metrics, once the transaction settles: the command and its events when it commits (a
    * consumer's batch may still roll back after the decision), a conflict when a concurrent
    * write won. An aggregate entering a final state of its machine is a saga outcome; its
-   * duration is from its first event to this one (both as Postgres stamped them).
+   * duration (first event to this one, as Postgres stamped them) is read at the next scrape.
    */
   private countAtOutcome(tx: Tx, def: AggregateDefinition, command: string, streamId: string, before: AggregateState<unknown>, after: AggregateState<unknown>, stored: StoredEventLike[]): void {
     const finals = this.finalStatesOf(def);
@@ -107,16 +107,7 @@ export class ActorSystem {
       () => {
         countCommand(def.type, command, 'executed');
         countEvents(def.type, stored);
-        if (!final) return;
-        this.db
-          .raw<{ rows: { seconds: number | null }[] }>(
-            'SELECT extract(epoch FROM max(created_at) - min(created_at))::float8 AS seconds FROM events WHERE stream_id = ? AND version IN (1, ?)',
-            [streamId, after.version],
-          )
-          .then(
-            ({ rows }) => countFinalState(def.type, after.status, rows[0]?.seconds ?? undefined),
-            () => countFinalState(def.type, after.status, undefined),
-          );
+        if (final) countFinalState(def.type, after.status, streamId, after.version);
       },
       (err) => {
         if (err instanceof ConcurrencyError) countCommand(def.type, command, 'conflicted');

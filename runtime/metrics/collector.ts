@@ -5,6 +5,15 @@ import type { Topology } from '../messaging/topology';
 import { describePartitions, type GroupTopics } from '../messaging/partition-report';
 import { ScrapeCache } from './scrape-cache';
 import * as m from './messaging';
+import { observeSagaDurations } from './commands';
+
+/** Seconds from each stream's first event to the given (final) version, in the order asked. */
+const SAGA_DURATIONS_SQL = `
+  SELECT extract(epoch FROM f.created_at - s.created_at)::float8 AS seconds
+  FROM unnest(?::text[], ?::int[]) WITH ORDINALITY AS t(stream_id, version, n)
+  LEFT JOIN events s ON s.stream_id = t.stream_id AND s.version = 1
+  LEFT JOIN events f ON f.stream_id = t.stream_id AND f.version = t.version
+  ORDER BY t.n`;
 
 /** A consumer's own per-partition counts (see `StreamConsumer.counts`). */
 export interface ConsumerCounts {
@@ -58,12 +67,13 @@ export class RuntimeMetrics {
   /** Brings the counters up to date and the gauges at most `cacheMs` old. */
   async refresh(): Promise<void> {
     this.syncCounters();
-    try {
-      await this.cache.get();
-    } catch {
-      // Counted; the scrape still answers with the last values rather than failing.
-      m.collectionErrors.inc();
-    }
+    const durations = observeSagaDurations(async (streams, versions) => {
+      const { rows } = await this.sources.db.raw<{ rows: { seconds: number | null }[] }>(SAGA_DURATIONS_SQL, [streams, versions]);
+      return rows.map((r) => r.seconds);
+    });
+    const results = await Promise.allSettled([durations, this.cache.get()]);
+    // Counted; the scrape still answers with the last values rather than failing.
+    for (const r of results) if (r.status === 'rejected') m.collectionErrors.inc();
   }
 
   private add(counter: { inc(n: number): void }, total: number): void {

@@ -66,9 +66,34 @@ export function countEvents(aggregateType: string, types: readonly { type: strin
   for (const e of types) eventChild(aggregateType, e.type).inc();
 }
 
-/** Counts an aggregate reaching a final state, and how long it took since its first event. */
-export function countFinalState(aggregateType: string, finalState: string, seconds: number | undefined): void {
+/** Final states reached whose duration is still to be read: [aggregate type, state, stream id, version]. */
+let pendingDurations: [string, string, string, number][] = [];
+/** Beyond this many unread durations (nobody scrapes), new ones are not kept: memory stays bounded. */
+const MAX_PENDING_DURATIONS = 10_000;
+
+/**
+ * Counts an aggregate reaching a final state. Its duration (first event → this one) needs the
+ * first event's time, which the state does not hold: it is read at the next scrape, for every
+ * aggregate that became final since the last one, in one query ({@link observeSagaDurations}),
+ * rather than one query per saga on the hot path.
+ */
+export function countFinalState(aggregateType: string, finalState: string, streamId: string, version: number): void {
   if (!state.enabled) return;
   outcomeChild(aggregateType, finalState).inc();
-  if (seconds !== undefined) durationChild(aggregateType, finalState).observe(seconds);
+  if (pendingDurations.length < MAX_PENDING_DURATIONS) pendingDurations.push([aggregateType, finalState, streamId, version]);
+}
+
+/** What reads the durations: stream id and final version in, seconds out (in the same order; null when unknown). */
+export type DurationReader = (streams: string[], versions: number[]) => Promise<(number | null)[]>;
+
+/** Observes the durations of the sagas that ended since the last call (a scrape). */
+export async function observeSagaDurations(read: DurationReader): Promise<void> {
+  if (pendingDurations.length === 0) return;
+  const batch = pendingDurations;
+  pendingDurations = [];
+  const seconds = await read(batch.map((b) => b[2]), batch.map((b) => b[3]));
+  for (let i = 0; i < batch.length; i++) {
+    const s = seconds[i];
+    if (s !== null && s !== undefined) durationChild(batch[i][0], batch[i][1]).observe(s);
+  }
 }
