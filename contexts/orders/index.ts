@@ -20,7 +20,7 @@ export default defineContext({
   // It reads the account's state in-process; warehouse and payments are reached through streams only.
   dependencies: ['accounts'],
   // Compensations: the failures that make the saga undo its earlier steps (release, cancel).
-  aggregates: [{ ...orderAggregate, compensations: [OrderEventType.RESERVATION_FAILED, OrderEventType.PAYMENT_FAILED, OrderEventType.ORDER_FAILED] }],
+  aggregates: [{ ...orderAggregate, compensations: [OrderEventType.RESERVATION_FAILED, OrderEventType.PAYMENT_FAILED] }],
   collections: { orders: '/v1/orders{?page,size,accountId,status}' },
   routes: orderRoutes,
   // The seed's account command: listed on an active account, served by this context's routes.

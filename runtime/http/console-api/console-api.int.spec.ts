@@ -73,7 +73,9 @@ describe('console API', function () {
       }
       const order = list.find((m) => m.type === 'order');
       expect(order.states.filter((s: any) => s.final).map((s: any) => s.name)).to.deep.equal(['ORDER_SUCCEEDED', 'ORDER_FAILED']);
-      expect(order.compensations).to.include.members(['PAYMENT_FAILED', 'ORDER_FAILED']);
+      expect(order.compensations).to.include.members(['RESERVATION_FAILED', 'PAYMENT_FAILED']);
+      // The failure itself is the outcome, not a step that undoes another.
+      expect(order.compensations).to.not.include('ORDER_FAILED');
       expect(order._links.collection.href).to.equal('/v1/orders{?page,size,accountId,status}');
       expect(order.transitions).to.deep.include({ from: 'PAYMENT_SUCCEEDED', to: 'ORDER_SUCCEEDED', event: 'ORDER_SUCCEEDED', commands: ['complete'] });
       const inventory = list.find((m) => m.type === 'inventory');
@@ -231,7 +233,8 @@ describe('console API', function () {
       expect(r.body.outcome.status).to.equal('failed');
       expect(r.body.outcome.reason).to.equal(declined.failureReason).and.to.match(/declined/);
       const marked = events.filter((e) => e.compensation).map((e) => `${e.aggregateType}:${e.type}`);
-      expect(marked).to.include.members(['order:PAYMENT_FAILED', 'order:ORDER_FAILED', 'payment:PAYMENT_FAILED', 'inventory:INVENTORY_RELEASED']);
+      expect(marked).to.include.members(['order:PAYMENT_FAILED', 'payment:PAYMENT_FAILED', 'inventory:INVENTORY_RELEASED']);
+      expect(marked).to.not.include('order:ORDER_FAILED');
       expect(events.filter((e) => !e.compensation).map((e) => e.type)).to.include('ORDER_CREATED');
     });
 
