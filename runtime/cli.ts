@@ -1,5 +1,5 @@
 /**
- * `tributary <command>`: start | migrate | contexts | partitions | dlq list | dlq redrive <id> | simulate.
+ * `tributary <command>`: start | migrate | contexts | partitions | repartition --to N | dlq list | dlq redrive <id> | simulate.
  *
  * Telemetry starts before any instrumented module (pg, ioredis, koa) is required, so the
  * rest of the runtime is loaded lazily below.
@@ -26,9 +26,14 @@ const USAGE = `usage: tributary <command>
   migrate               create the database if needed and run all migrations
   contexts              list the contexts this build contains
   partitions [--json]   who owns each partition of each consumer group, and its lag
+  repartition --to N    move a stopped deployment's streams to N partitions and record N
   dlq list [limit]      list dead letters
   dlq redrive <id>      put a dead letter back on its stream
-  simulate [options]    the load simulator over HTTP (same as npm run simulate; --help lists options)`;
+  simulate [options]    the load simulator over HTTP (same as npm run simulate; --help lists options)
+  keys create --name N --scopes read,write[,ops] [--account <uuid>]
+                        create an API key (printed once, never stored in clear)
+  keys list [--json]    list API keys (never their secrets)
+  keys revoke <keyId>   revoke an API key (every process refuses it within AUTH_KEY_CACHE_MS)`;
 
 /**
  * `simulate` runs the load simulator (ops/simulator) as a child process: the runtime never
@@ -116,11 +121,19 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'partitions') {
     const { partitions } = await import('./admin');
     const report = await partitions(config);
-    if (sub === '--json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else {
-      const { formatPartitions } = await import('./messaging/partition-report');
-      process.stdout.write(formatPartitions(report));
-    }
+    const { formatPartitions, formatUnreadStreams } = await import('./messaging/partition-report');
+    // --json stays the list of groups; streams no partition reads are flagged on stderr there.
+    if (sub === '--json') {
+      process.stdout.write(`${JSON.stringify(report.groups, null, 2)}\n`);
+      process.stderr.write(formatUnreadStreams(report.unreadStreams));
+    } else process.stdout.write(formatPartitions(report.groups) + formatUnreadStreams(report.unreadStreams));
+    return;
+  }
+  if (command === 'repartition') {
+    const to = sub === '--to' ? Number(arg) : NaN;
+    if (!Number.isInteger(to) || to < 1 || to > 1024) fail(`repartition takes --to N, a partition count from 1 to 1024${sub === '--to' ? `, not ${arg}` : ''}`);
+    const [{ repartition }, { formatRepartition }] = await Promise.all([import('./admin'), import('./messaging/repartition')]);
+    process.stdout.write(formatRepartition(await repartition(config, to)));
     return;
   }
   if (command === 'dlq' && (sub === 'list' || sub === 'redrive')) {
@@ -137,8 +150,51 @@ async function main(argv: string[]): Promise<void> {
     }
     return;
   }
+  if (command === 'keys' && (sub === 'create' || sub === 'list' || sub === 'revoke')) {
+    await keys(config, sub, argv.slice(2));
+    return;
+  }
   process.stderr.write(`${USAGE}\n`);
   process.exit(command ? 2 : 0);
+}
+
+/** `--flag value` pairs of `args`; an unknown flag or one without a value fails. */
+function flags(args: string[], known: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < args.length; i += 2) {
+    const name = args[i].replace(/^--/, '');
+    if (!args[i].startsWith('--') || !known.includes(name)) fail(`unknown option ${args[i]} (known: ${known.map((k) => `--${k}`).join(', ')})`);
+    if (args[i + 1] === undefined) fail(`${args[i]} needs a value`);
+    out[name] = args[i + 1];
+  }
+  return out;
+}
+
+async function keys(config: Config, sub: 'create' | 'list' | 'revoke', args: string[]): Promise<void> {
+  const { withDatabase, migrate } = await import('./admin');
+  const { createApiKey, listApiKeys, revokeApiKey } = await import('./auth/api-key-store');
+  // The table may not exist yet on a fresh database.
+  if (config.migrateOnStart) await migrate(config);
+  if (sub === 'create') {
+    const f = flags(args, ['name', 'scopes', 'account']);
+    if (!f.name || !f.scopes) fail('keys create needs --name and --scopes (read, write, ops, comma-separated)');
+    const { key, info } = await withDatabase(config, (db) => createApiKey(db, { name: f.name, scopes: f.scopes.split(','), accountId: f.account }));
+    process.stderr.write(`created key ${info.keyId} (${info.name}; scopes ${info.scopes.join(',')}${info.accountId ? `; account ${info.accountId}` : ''}). It is shown once; store it now:\n`);
+    process.stdout.write(`${key}\n`);
+  } else if (sub === 'list') {
+    const list = await withDatabase(config, listApiKeys);
+    if (args[0] === '--json') process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    else {
+      for (const k of list) {
+        process.stdout.write(`${k.keyId}  ${k.revokedAt ? 'revoked' : 'active '}  ${k.scopes.join(',').padEnd(14)}  ${(k.accountId ?? '-').padEnd(36)}  ${k.createdAt}  ${k.name}\n`);
+      }
+      if (!list.length) process.stdout.write('no API keys\n');
+    }
+  } else {
+    if (!args[0] || !/^[0-9a-f]{16}$/.test(args[0])) fail('keys revoke needs a key id (16 hex digits, see keys list)');
+    const info = await withDatabase(config, (db) => revokeApiKey(db, args[0]));
+    process.stdout.write(`revoked ${info.keyId} (${info.name}) at ${info.revokedAt}\n`);
+  }
 }
 
 main(process.argv.slice(2)).catch(async (err: Error) => {

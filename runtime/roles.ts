@@ -5,15 +5,18 @@ import { createLogger, type Logger } from './logger';
 import { loadContexts, subscriptionGroups, CONTEXTS_DIR, type ContextPlugin, type ReactionContext, type RuntimeServices, type Subscription } from './context';
 import { createDb, ensureDatabase } from './store/database';
 import { migrateLatest, waitForMigrations } from './store/migrate';
+import { checkPartitions } from './store/deployment-settings';
 import { connectRedis, createRedis, type Redis } from './messaging/redis';
 import { Topology } from './messaging/topology';
 import { OutboxRelay } from './messaging/outbox-relay';
 import { OutboxSignal } from './messaging/outbox-signal';
 import { StreamConsumer } from './messaging/stream-consumer';
 import { PartitionLeases } from './messaging/partition-leases';
+import { unreadStreams } from './messaging/partition-report';
 import { ActorSystem } from './actors/actor-system';
 import { JobQueues } from './jobs/job-queues';
 import { createWebApp } from './http/web-app';
+import { Authenticator } from './auth';
 import { closeEventStreams } from './http/console-api';
 import { CommandRejectedError, StartupError } from './errors';
 import { TimerPoller } from './messaging/timer-poller';
@@ -66,6 +69,13 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
       { signal: options.signal },
     );
   }
+  // Before anything reads or writes streams: a process with another PARTITIONS would strand entries.
+  await checkPartitions(db, config.partitions).catch(async (err) => {
+    await db.destroy();
+    throw err;
+  });
+  // Decided once the api_keys table exists: open (development only, said loudly), or closed.
+  const auth = await Authenticator.start(db, config, log);
   const redis = await connectRedis(config.redisUrl);
   const topology = new Topology(config.redisPrefix, config.partitions);
   const signal = new OutboxSignal(db);
@@ -82,7 +92,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   {
     // A worker alone still answers /healthz and /readyz (container and k8s probes).
     // Not ready until every part of this role has started, nor once stopping.
-    const app = createWebApp(services, runsWeb ? plugins : [], () => (stopping ? 'stopping' : started ? 'running' : 'starting'), runsWeb);
+    const app = createWebApp(services, runsWeb ? plugins : [], () => (stopping ? 'stopping' : started ? 'running' : 'starting'), runsWeb, auth);
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, config.host, () => resolve(s));
       s.once('error', (err: NodeJS.ErrnoException) =>
@@ -137,6 +147,9 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
     // The first round takes this worker's share (all of it when it runs alone) before reading.
     await leases.start();
     for (const c of consumers) await c.start();
+    // Entries a larger PARTITIONS wrote are read by nobody until a repartition moves them.
+    for (const u of await unreadStreams(redis, topology).catch(() => []))
+      log.warn({ stream: u.key, length: u.length, partitions: config.partitions }, 'stream holds entries no partition reads: run tributary repartition --to <PARTITIONS> to move them');
   }
   attachMetrics(
     services,

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { subscriptionGroups, type ContextPlugin, type RuntimeServices } from '../context';
-import { describePartitions } from '../messaging/partition-report';
+import { describePartitions, unreadStreams } from '../messaging/partition-report';
 import { listDeadLetters, redriveDeadLetter } from '../messaging/dead-letters';
 import { HAL_JSON, link, resource } from './hal';
 import { validate } from '../validation';
@@ -24,6 +24,9 @@ const partitionStatus = z
 const partitionsSchema = z
   .object({
     partitions: z.number().int().min(1),
+    unreadStreams: z
+      .array(z.object({ key: z.string(), length: z.number().int().min(1) }).strict())
+      .describe('Non-empty partition streams that no partition reads (written under a larger PARTITIONS): stranded until `tributary repartition` moves them'),
     _links: linksSchema(['self']),
     _embedded: z
       .object({
@@ -94,9 +97,9 @@ export function mountOpsRoutes(router: Router, services: RuntimeServices, plugin
     scope: 'ops',
     responses: { 200: { description: 'Every consumer group with its partitions', schema: partitionsSchema } },
   }, async (ctx) => {
-    const report = await describePartitions(services.db, services.redis, services.topology, groups);
+    const [report, unread] = await Promise.all([describePartitions(services.db, services.redis, services.topology, groups), unreadStreams(services.redis, services.topology)]);
     ctx.type = HAL_JSON;
-    ctx.body = resource({ partitions: services.topology.partitions }, { self: link('/v1/ops/partitions') }, { groupList: report });
+    ctx.body = resource({ partitions: services.topology.partitions, unreadStreams: unread }, { self: link('/v1/ops/partitions') }, { groupList: report });
   });
   route(router, {
     method: 'get',

@@ -24,7 +24,9 @@ interface OutboxRow {
   locked: boolean;
   id: string;
   topic: string;
+  /** As written; advisory only: the relay routes by {@link OutboxRow.actor_id} (see publish). */
   partition: number;
+  actor_id: string;
   json: string;
   traceparent: string | null;
   tracestate: string | null;
@@ -42,7 +44,7 @@ export const RELAY_BATCH = `WITH lock AS (SELECT pg_try_advisory_xact_lock(?) AS
         moved AS (
           DELETE FROM outbox o
            WHERE o.id = ANY (ARRAY(SELECT id FROM outbox WHERE (SELECT locked FROM lock) ORDER BY id LIMIT ?))
-          RETURNING o.id, o.topic, o.partition, o.message::text AS json, o.message->>'traceparent' AS traceparent,
+          RETURNING o.id, o.topic, o.partition, o.message->'actor'->>'id' AS actor_id, o.message::text AS json, o.message->>'traceparent' AS traceparent,
                     o.message->>'tracestate' AS tracestate, o.message->>'type' AS type)
    SELECT lock.locked, moved.* FROM lock LEFT JOIN moved ON true`;
 
@@ -216,12 +218,15 @@ export class OutboxRelay {
     const byKey = new Map<string, string[]>();
     const spans = [];
     for (const row of rows) {
-      const key = this.topology.streamKey(row.topic, row.partition);
+      // The partition under this relay's PARTITIONS, not the row's: a row written by a process
+      // started before a repartition must still land where the deployment's workers read.
+      const partition = this.topology.partitionOf(row.actor_id);
+      const key = this.topology.streamKey(row.topic, partition);
       let entries = byKey.get(key);
       if (!entries) byKey.set(key, (entries = []));
       entries.push(row.type, row.json);
       if (row.traceparent) {
-        const destination = this.topology.destination(row.topic, row.partition);
+        const destination = this.topology.destination(row.topic, partition);
         spans.push(
           tracer().startSpan(
             SpanNames.publish(destination),

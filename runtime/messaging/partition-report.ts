@@ -1,6 +1,7 @@
 import type { Queryable } from '../store/database';
 import type { Redis } from './redis';
 import type { Topology } from './topology';
+import { partitionStreams } from './stream-scan';
 
 /** One partition of one consumer group, as an operator sees it. */
 export interface PartitionStatus {
@@ -92,6 +93,27 @@ export async function describePartitions(db: Queryable, redis: Redis, topology: 
   return out;
 }
 
+/** A partition stream that holds entries but that no partition of this PARTITIONS reads. */
+export interface UnreadStream {
+  key: string;
+  length: number;
+}
+
+/**
+ * Non-empty partition streams of the prefix whose partition number is PARTITIONS or more
+ * (written under a larger PARTITIONS): their entries are stranded until
+ * `tributary repartition` moves them. One SCAN of the prefix, and an XLEN per such stream.
+ */
+export async function unreadStreams(redis: Redis, topology: Topology): Promise<UnreadStream[]> {
+  const beyond = [...(await partitionStreams(redis, topology)).values()].flat().filter((s) => s.partition >= topology.partitions);
+  const out: UnreadStream[] = [];
+  for (const { key } of beyond) {
+    const length = await redis.xlen(key);
+    if (length > 0) out.push({ key, length });
+  }
+  return out;
+}
+
 function fields(flat: XinfoGroup): Record<string, string | number | null> {
   const o: Record<string, string | number | null> = {};
   for (let k = 0; k < flat.length; k += 2) o[String(flat[k])] = flat[k + 1];
@@ -109,4 +131,9 @@ export function formatPartitions(report: readonly GroupPartitions[]): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Warning lines for streams no partition reads, for the CLI (empty string when there are none). */
+export function formatUnreadStreams(unread: readonly UnreadStream[]): string {
+  return unread.map((u) => `UNREAD ${u.key}: ${u.length} entries no partition reads (a larger PARTITIONS wrote them): run tributary repartition\n`).join('');
 }

@@ -4187,6 +4187,11 @@ export interface operations {
                 content: {
                     "application/hal+json": {
                         partitions: number;
+                        /** @description Non-empty partition streams that no partition reads (written under a larger PARTITIONS): stranded until `tributary repartition` moves them */
+                        unreadStreams: {
+                            key: string;
+                            length: number;
+                        }[];
                         _links: {
                             self: components["schemas"]["HalLink"];
                         };
