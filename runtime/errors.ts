@@ -100,6 +100,19 @@ export class DatabaseUnavailableError extends ServiceUnavailableError {
   }
 }
 
+/**
+ * Over a quota: requests per window of one client, or orders in flight of one account: 429,
+ * with `Retry-After` (seconds) and the limit that was hit in `limit`.
+ */
+export class TooManyRequestsError extends TributaryError {
+  readonly status = 429;
+  readonly slug = 'too-many-requests';
+  constructor(message: string, readonly retryAfterSeconds: number, limit: Record<string, unknown>) {
+    super(message);
+    this.extensions.limit = limit;
+  }
+}
+
 /** Start-up cannot continue (service down, bad plugin): one line, no stack trace, exit 1. */
 export class StartupError extends Error {
   override readonly name: string = 'StartupError';

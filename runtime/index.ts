@@ -17,7 +17,7 @@ export {
 } from './http/openapi/schemas';
 export { bodyOf } from './http/json-body';
 export { validate } from './validation';
-export { ValidationError, NotFoundError, ConflictError, CommandRejectedError, ConcurrencyError, TributaryError, StartupError } from './errors';
+export { ValidationError, NotFoundError, ConflictError, CommandRejectedError, ConcurrencyError, TributaryError, StartupError, TooManyRequestsError } from './errors';
 export { SpanNames, Attr } from './telemetry/names';
 export { inSpan, currentTraceCarrier, contextFromCarrier, type TraceCarrier } from './telemetry/propagation';
 export { TIMER_FIRED, type TimerRequest } from './store/timers';

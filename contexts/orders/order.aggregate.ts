@@ -3,23 +3,26 @@ import { defineAggregate, type AggregateState } from '../../runtime';
 import { ORDER, ORDERS_TOPIC } from './contract';
 import { orderMachine, OrderEventType as E, type OrderContext } from './order.machine';
 import { orderRow } from './read-model';
+import { productIdSchema } from '../warehouse/contract';
+import { centsOf, moneySchema } from './money';
+import { ORDER_CEILING } from './limits';
 
 const text = (field: string, max = 200) =>
   z.string({ error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`) }).trim().min(1, `${field} is required`).max(max, `${field} is too long`);
-const money = (field: string) =>
-  z
-    .number({ error: `${field} must be a number` })
-    .min(0, `${field} must be 0 or more`)
-    .max(1_000_000, `${field} is too large`)
-    .refine((v) => Math.abs(Math.round(v * 100) - v * 100) < 1e-6, `${field} must have at most 2 decimals`);
 
 export const lineItemSchema = z
   .object({
-    productId: text('productId', 64),
+    // One product-id rule with the warehouse, which must find the product an order names.
+    productId: productIdSchema,
     name: text('name'),
-    quantity: z.number({ error: 'quantity must be a number' }).int('quantity must be a whole number').min(1, 'quantity must be at least 1').max(1000, 'quantity must be at most 1000'),
-    price: money('price'),
-    tax: money('tax'),
+    quantity: z
+      .number({ error: 'quantity must be a number' })
+      .int('quantity must be a whole number')
+      .min(1, 'quantity must be at least 1')
+      .max(ORDER_CEILING.unitsPerLine, `quantity must be at most ${ORDER_CEILING.unitsPerLine}`),
+    // A unit cannot be free (an order of total 0 is not a payment); tax may be 0.
+    price: moneySchema('price', 0.01, ORDER_CEILING.unitAmount),
+    tax: moneySchema('tax', 0, ORDER_CEILING.unitAmount),
   })
   .strict();
 
@@ -40,7 +43,12 @@ export const shippingAddressSchema = z
 /** What a client posts (the account comes from the path for postOrder). */
 export const orderDraftSchema = z
   .object({
-    lineItems: z.array(lineItemSchema, { error: 'lineItems must be an array' }).min(1, 'an order needs at least one line item').max(100),
+    lineItems: z
+      .array(lineItemSchema, { error: 'lineItems must be an array' })
+      .min(1, 'an order needs at least one line item')
+      .max(ORDER_CEILING.lines, `an order holds at most ${ORDER_CEILING.lines} line items`)
+      // The payment must be able to take the total: never past its largest amount.
+      .refine((lines) => totalCents(lines) <= Math.round(ORDER_CEILING.total * 100), `the order total must be at most ${ORDER_CEILING.total.toFixed(2)}`),
     shippingAddress: shippingAddressSchema,
   })
   .strict();
@@ -51,7 +59,7 @@ export type NewOrder = z.infer<typeof newOrderSchema>;
 
 /** Σ (price + tax) × quantity, in cents (tax is an amount per unit, as in the seed). */
 export function totalCents(lines: { price: number; tax: number; quantity: number }[]): number {
-  return lines.reduce((sum, l) => sum + (Math.round(l.price * 100) + Math.round(l.tax * 100)) * l.quantity, 0);
+  return lines.reduce((sum, l) => sum + (centsOf(l.price) + centsOf(l.tax)) * l.quantity, 0);
 }
 
 type State = AggregateState<OrderContext>;

@@ -11,7 +11,8 @@ import { ACCOUNT, AccountStatus } from '../accounts/contract';
 import { ORDER, ORDERS_COMMANDS_TOPIC, OrderStatus } from './contract';
 import { DEADLINE } from './order.saga';
 import { sagaSettings } from './settings';
-import { newOrderSchema, orderAggregate, orderDraftSchema } from './order.aggregate';
+import { checkOrderSize, checkOrdersInFlight, orderLimits, type OrderLimits } from './limits';
+import { newOrderSchema, orderAggregate, orderDraftSchema, totalCents } from './order.aggregate';
 import { findOrder, listOrders, newOrderView, type OrderView } from './read-model';
 import type { OrderContext } from './order.machine';
 
@@ -48,6 +49,10 @@ export const orderResourceSchema = z
 const tags = ['Orders'];
 const created = { description: 'The new order (ORDER_CREATED); follow it to ORDER_SUCCEEDED or ORDER_FAILED', schema: orderResourceSchema, headers: { Location: "The new order's URL" } };
 const rejected = { description: 'The account is not active (command-rejected)' };
+const tooMany = {
+  description: 'The account has ORDERS_IN_FLIGHT_PER_ACCOUNT orders not yet succeeded or failed (`limit` names the cap), or the client is over its request rate',
+  headers: { 'Retry-After': 'Seconds to wait before trying again' },
+};
 const accountFilter = pageQuerySchema.extend({
   accountId: z.string().optional().describe("Only this account's orders (a UUID; anything else is answered 404)"),
   status: statusFilterSchema(orderAggregate),
@@ -97,8 +102,9 @@ async function accountFor(services: RuntimeServices, tx: Tx, accountId: string, 
 }
 
 /** Places an order for an account that must be ACCOUNT_ACTIVE now (checked again by the saga). */
-async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs: number, input: unknown, accountMissing: 'invalid' | 'not-found') {
+async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs: number, limits: OrderLimits, input: unknown, accountMissing: 'invalid' | 'not-found') {
   const draft = validate(newOrderSchema, input);
+  checkOrderSize(draft.lineItems, totalCents(draft.lineItems), limits);
   const id = randomUUID();
   const actor = { type: ORDER, id };
   let placed: OrderView | undefined;
@@ -107,6 +113,7 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
       placed = await services.db.transaction(async (tx) => {
         tx.writes.optimistic = attempt === 1;
         await accountFor(services, tx, draft.accountId, accountMissing);
+        await checkOrdersInFlight(tx, draft.accountId, limits);
         // The order id is the saga's correlation id: every message of this order carries it.
         const { state } = await services.actors.execute<OrderContext>(ORDER, id, 'place', draft, {
           tx,
@@ -143,6 +150,7 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
 export function orderRoutes(router: Router, services: RuntimeServices): void {
   // Read once, when the web role starts: a bad ORDER_* value stops start-up.
   const { stepTimeoutMs } = sagaSettings(services.config.env);
+  const limits = orderLimits(services.config.env);
   route(router, {
     method: 'post',
     path: BASE,
@@ -152,8 +160,8 @@ export function orderRoutes(router: Router, services: RuntimeServices): void {
     tags,
     scope: 'write',
     body: newOrderSchema,
-    responses: { 201: created, 409: rejected },
-  }, (ctx) => placeOrder(ctx, services, stepTimeoutMs, bodyOf(ctx), 'invalid'));
+    responses: { 201: created, 409: rejected, 429: tooMany },
+  }, (ctx) => placeOrder(ctx, services, stepTimeoutMs, limits, bodyOf(ctx), 'invalid'));
 
   route(router, {
     method: 'post',
@@ -164,11 +172,11 @@ export function orderRoutes(router: Router, services: RuntimeServices): void {
     scope: 'write',
     params: idParamsSchema,
     body: orderDraftSchema,
-    responses: { 201: created, 404: { description: 'No account with that id' }, 409: rejected },
+    responses: { 201: created, 404: { description: 'No account with that id' }, 409: rejected, 429: tooMany },
   }, async (ctx) => {
     const accountId = requireUuid(ctx.params.id, ACCOUNT);
     const body = validate(orderDraftSchema, bodyOf(ctx) ?? {});
-    await placeOrder(ctx, services, stepTimeoutMs, { ...body, accountId }, 'not-found');
+    await placeOrder(ctx, services, stepTimeoutMs, limits, { ...body, accountId }, 'not-found');
   });
 
   route(router, {

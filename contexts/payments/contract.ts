@@ -17,6 +17,12 @@ export const PaymentCommand = {
 } as const;
 export type PaymentCommand = (typeof PaymentCommand)[keyof typeof PaymentCommand];
 
+/**
+ * The largest amount a payment takes (its read model's numeric(12,2)); a CREATE_PAYMENT above
+ * it fails the payment. Orders cap their totals at or below it, so the payment can always honour one.
+ */
+export const MAX_PAYMENT_AMOUNT = 9_999_999_999.99;
+
 export interface CreatePaymentData {
   orderId: string;
   paymentId: string;

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { defineAggregate, type AggregateState } from '../../runtime';
-import { PAYMENT, PAYMENTS_TOPIC, PaymentStatus as S } from './contract';
+import { MAX_PAYMENT_AMOUNT, PAYMENT, PAYMENTS_TOPIC, PaymentStatus as S } from './contract';
 import { CREDIT_CARD, PaymentEventType as E, paymentMachine, type PaymentContext } from './payment.machine';
 import { hasCents } from './money';
 import { ONE_PAYMENT_PER_ORDER, paymentRow } from './read-model';
 
-/** Largest amount the read model holds (numeric(12,2)). */
-export const MAX_AMOUNT = 9_999_999_999.99;
+/** Largest amount the read model holds (numeric(12,2)), as the contract publishes it. */
+export const MAX_AMOUNT = MAX_PAYMENT_AMOUNT;
 
 const id = (field: string) =>
   z.string({ error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`) }).uuid(`${field} must be a UUID`);

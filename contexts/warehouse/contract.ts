@@ -6,7 +6,23 @@
  * idempotent: sending it again (a saga step re-sent after its deadline) changes nothing
  * more and is answered again with the same reply on `orders.commands`.
  */
+import { z } from 'zod';
+
 export const WAREHOUSE = 'warehouse';
+
+/** Longest product id (SKU) anywhere: order lines, inventory units, reservations. */
+export const PRODUCT_ID_MAX = 100;
+
+/**
+ * A product id (SKU), the one rule for every context that names products: a non-blank string
+ * of at most {@link PRODUCT_ID_MAX} characters, trimmed. Blankness is a pattern checked before
+ * the trim, so that the API document (which cannot trim) refuses it too.
+ */
+export const productIdSchema = z
+  .string({ error: (i) => (i.input === undefined ? 'productId is required' : 'productId must be a string') })
+  .regex(/\S/, 'productId is required')
+  .trim()
+  .max(PRODUCT_ID_MAX, `productId must be at most ${PRODUCT_ID_MAX} characters`);
 export const INVENTORY = 'inventory';
 export const RESERVATION = 'reservation';
 export const WAREHOUSES_TOPIC = 'warehouses';

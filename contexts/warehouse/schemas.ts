@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { productIdSchema } from './contract';
 
 /** The message for a value that is not an object; other issues (unknown keys) keep zod's message. */
 const objectExpected = (message: string) => (i: { code?: string }) => (i.code === 'invalid_type' ? message : undefined);
@@ -17,8 +18,8 @@ export const text = (field: string, max = 100) =>
 export const uuid = (field: string) =>
   z.string({ error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`) }).pipe(z.uuid(`${field} must be a UUID`));
 
-/** A product id (SKU): what order lines and inventory units name. */
-export const productId = text('productId', 100);
+/** A product id (SKU): what order lines and inventory units name (the rule orders share, from the contract). */
+export const productId = productIdSchema;
 
 export const address = z
   .object(

@@ -200,7 +200,8 @@ export class ActorSystem {
   /** Validates, decides and commits one command. */
   async execute<C = any>(type: string, id: string, command: string, input: unknown, options: ExecuteOptions = {}): Promise<ExecuteResult<C>> {
     const def = this.definition(type);
-    const spec = def.commands[command];
+    // An own property only: `constructor` or `__proto__` name no command (404, not a TypeError).
+    const spec = Object.hasOwn(def.commands, command) ? def.commands[command] : undefined;
     if (!spec) throw new NotFoundError(`${type} has no command ${command}`);
     if (options.tx) return this.executeIn(options.tx, def, spec, command, id, input, options);
     return this.db.transaction((tx) => this.executeIn(tx, def, spec, command, id, input, options));

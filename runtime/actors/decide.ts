@@ -14,7 +14,8 @@ export interface Decision<C> {
  * Throws ValidationError (400), NotFoundError (404) or CommandRejectedError (409).
  */
 export function decideCommand<C>(def: AggregateDefinition<C>, before: AggregateState<C>, command: string, rawInput: unknown): Decision<C> {
-  const spec = def.commands[command];
+  // An own property only: `constructor` or `__proto__` name no command, whatever the prototype holds.
+  const spec = Object.hasOwn(def.commands, command) ? def.commands[command] : undefined;
   if (!spec) throw new NotFoundError(`${def.type} has no command ${command}`);
   if (!spec.creates && !exists(before)) throw new NotFoundError(`No ${def.type} with id ${before.id}`);
   if (spec.creates && exists(before)) throw new CommandRejectedError(spec.rejection(before), command, before.status);

@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import { context as otelContext, propagation, trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger';
-import { ServiceUnavailableError } from '../errors';
+import { ServiceUnavailableError, ValidationError } from '../errors';
 import { tracer } from '../telemetry/propagation';
 import { Attr, SpanNames } from '../telemetry/names';
 import { withCorrelationId } from '../telemetry/correlation';
@@ -73,5 +73,39 @@ export function requestTimeout(ms: number) {
     } finally {
       clearTimeout(timer);
     }
+  };
+}
+
+/**
+ * Methods no route has and that only serve to probe or tunnel: TRACE and TRACK echo the request
+ * (cross-site tracing), CONNECT opens a tunnel. Refused with 405 problem+json before routing
+ * (the router would answer 501 with a plain-text body).
+ */
+const REFUSED_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
+
+/** 405 problem+json for TRACE, TRACK and CONNECT, whatever the path. */
+export function refuseProbeMethods() {
+  return async function refuseMethods(ctx: Context, next: Next): Promise<void> {
+    if (REFUSED_METHODS.has(ctx.method)) {
+      ctx.set('Allow', 'GET, HEAD, POST, PUT, DELETE');
+      throw Object.assign(new Error(`${ctx.method} is not allowed on this server`), { status: 405 });
+    }
+    await next();
+  };
+}
+
+/**
+ * A query parameter given twice (`?accountId=A&accountId=B`) is a 400 naming it. Koa turns it
+ * into an array, which a string schema may coerce or a filter may silently drop, answering
+ * with every account's data; no route takes a list in the query, so one value per name.
+ */
+export function singleQueryValues() {
+  return async function singleValues(ctx: Context, next: Next): Promise<void> {
+    for (const [name, value] of Object.entries(ctx.query)) {
+      if (Array.isArray(value)) {
+        throw new ValidationError(`The query parameter ${JSON.stringify(name)} is repeated; give it once`, [{ path: name, message: 'must be given once' }]);
+      }
+    }
+    await next();
   };
 }

@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { RETRY_AFTER_SECONDS, ServiceUnavailableError, TributaryError } from '../errors';
+import { RETRY_AFTER_SECONDS, ServiceUnavailableError, TooManyRequestsError, TributaryError } from '../errors';
 import type { Logger } from '../logger';
 
 export const PROBLEM_JSON = 'application/problem+json';
@@ -23,6 +23,7 @@ const TITLES: Record<number, string> = {
   412: 'Precondition Failed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -62,6 +63,9 @@ export interface ProblemAnswer {
 export function toProblem(err: unknown, instance: string): ProblemAnswer {
   if (err instanceof ServiceUnavailableError) {
     return { problem: problem(503, err.slug, err.message, err.extensions, instance), headers: { 'Retry-After': String(err.retryAfterSeconds) }, unexpected: false };
+  }
+  if (err instanceof TooManyRequestsError) {
+    return { problem: problem(429, err.slug, err.message, err.extensions, instance), headers: { 'Retry-After': String(err.retryAfterSeconds) }, unexpected: false };
   }
   if (err instanceof TributaryError) {
     return { problem: problem(err.status, err.slug, err.message, err.extensions, instance), headers: {}, unexpected: false };

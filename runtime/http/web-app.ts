@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { ContextPlugin, RuntimeServices } from '../context';
 import { errorHandler } from './problem';
 import { jsonBody } from './json-body';
-import { requestLog, requestTimeout, traceRequests } from './middleware';
+import { refuseProbeMethods, requestLog, requestTimeout, singleQueryValues, traceRequests } from './middleware';
+import { rateLimit, rateLimitSettings } from './rate-limit';
 import { mountHealth, type Lifecycle } from './health';
 import { mountMetrics } from '../metrics/route';
 import { mountOpsRoutes } from './ops-routes';
@@ -27,9 +28,14 @@ export function createWebApp(services: RuntimeServices, plugins: ContextPlugin[]
 
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
+  // Input no route should ever see: 405 for TRACE/TRACK/CONNECT, 400 for a repeated query parameter.
+  app.use(refuseProbeMethods());
+  app.use(singleQueryValues());
   app.use(traceRequests());
   app.use(requestTimeout(services.config.http.requestTimeoutMs));
   app.use(jsonBody(services.config.http.bodyLimitBytes));
+  // After the guard: an authenticated request counts against its credential, others against their address.
+  app.use(rateLimit(services.redis, services.config.redisPrefix, rateLimitSettings(services.config.env)));
   // Bull Board (operators) is a Koa app of its own under /console/queues, ahead of the router.
   if (api) app.use(bullBoard(services, plugins));
   app.use(router.routes());

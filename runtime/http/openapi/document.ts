@@ -3,6 +3,7 @@ import { HAL_JSON } from '../hal';
 import { PROBLEM_JSON } from '../problem';
 import { ownerOf, type RouteSpec, type ResponseSpec } from '../route-spec';
 import { problemSchema } from './schemas';
+import { RATE_LIMIT_EXEMPT } from '../rate-limit';
 import { SchemaSet, type JsonSchema } from './json-schemas';
 
 export interface DocumentInfo {
@@ -20,6 +21,11 @@ const COMMON: Record<number, { description: string; applies: (s: RouteSpec) => b
   404: { description: 'No resource with that id', applies: (s) => s.path.includes(':') },
   413: { description: 'The request body is larger than the limit (HTTP_BODY_LIMIT_BYTES)', applies: hasBody },
   415: { description: 'The request body is not JSON (`application/json` or `application/*+json`)', applies: hasBody },
+  429: {
+    description: 'Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds',
+    applies: (s) => !RATE_LIMIT_EXEMPT.has(s.path),
+    headers: { 'Retry-After': 'Seconds to wait before trying again' },
+  },
   500: { description: 'An unexpected error (logged by the server)', applies: () => true },
   503: {
     description: 'Postgres or Redis is not answering, or the request outlived its time: try again after Retry-After seconds',

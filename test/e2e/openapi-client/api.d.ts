@@ -1555,6 +1555,17 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -1593,6 +1604,17 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description An unexpected error (logged by the server) */
@@ -1647,6 +1669,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -1693,6 +1726,17 @@ export interface operations {
             /** @description No such file in the build */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1887,6 +1931,17 @@ export interface operations {
                     };
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -1949,6 +2004,17 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2042,6 +2108,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -2090,6 +2167,17 @@ export interface operations {
             /** @description No account with that id */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2198,6 +2286,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -2256,6 +2355,17 @@ export interface operations {
             /** @description No account with that id */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2359,6 +2469,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -2450,6 +2571,17 @@ export interface operations {
             /** @description The request body is not JSON (`application/json` or `application/*+json`) */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2553,6 +2685,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -2592,8 +2735,10 @@ export interface operations {
                         productId: string;
                         name: string;
                         quantity: number;
-                        price: number;
-                        tax: number;
+                        /** @description Currency units with at most 2 decimals (no rounding: 0.001 is refused), 0.01 to 1000000.00 */
+                        price: number | string;
+                        /** @description Currency units with at most 2 decimals (no rounding: 0.001 is refused), 0.00 to 1000000.00 */
+                        tax: number | string;
                     }[];
                     shippingAddress: {
                         street1: string;
@@ -2657,6 +2802,17 @@ export interface operations {
             /** @description The request body is not JSON (`application/json` or `application/*+json`) */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account has ORDERS_IN_FLIGHT_PER_ACCOUNT orders not yet succeeded or failed (`limit` names the cap), or the client is over its request rate */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2760,6 +2916,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -2820,6 +2987,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -2868,6 +3046,17 @@ export interface operations {
             /** @description No such account, or it has no such event */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2953,6 +3142,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -3024,6 +3224,17 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3107,6 +3318,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -3183,6 +3405,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -3221,6 +3454,17 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description An unexpected error (logged by the server) */
@@ -3269,6 +3513,17 @@ export interface operations {
             /** @description Not one of the reference page's files */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3329,6 +3584,17 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3409,6 +3675,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -3457,6 +3734,17 @@ export interface operations {
             /** @description No inventory unit with that id */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3527,6 +3815,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -3587,6 +3886,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -3641,6 +3951,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -3686,6 +4007,17 @@ export interface operations {
                             machineList: components["schemas"]["Machine"][];
                         };
                     };
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description An unexpected error (logged by the server) */
@@ -3734,6 +4066,17 @@ export interface operations {
             /** @description No aggregate type of that name */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3791,6 +4134,17 @@ export interface operations {
                     } & {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description An unexpected error (logged by the server) */
@@ -3853,6 +4207,17 @@ export interface operations {
                             redrive: components["schemas"]["HalLink"];
                         };
                     };
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description An unexpected error (logged by the server) */
@@ -3927,6 +4292,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -3980,6 +4356,17 @@ export interface operations {
             /** @description No dead letter with that id */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4072,6 +4459,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -4148,6 +4546,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -4214,6 +4623,17 @@ export interface operations {
                             }[];
                         };
                     };
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description An unexpected error (logged by the server) */
@@ -4295,6 +4715,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -4331,8 +4762,10 @@ export interface operations {
                         productId: string;
                         name: string;
                         quantity: number;
-                        price: number;
-                        tax: number;
+                        /** @description Currency units with at most 2 decimals (no rounding: 0.001 is refused), 0.01 to 1000000.00 */
+                        price: number | string;
+                        /** @description Currency units with at most 2 decimals (no rounding: 0.001 is refused), 0.00 to 1000000.00 */
+                        tax: number | string;
                     }[];
                     shippingAddress: {
                         street1: string;
@@ -4395,6 +4828,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The account has ORDERS_IN_FLIGHT_PER_ACCOUNT orders not yet succeeded or failed (`limit` names the cap), or the client is over its request rate */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -4443,6 +4887,17 @@ export interface operations {
             /** @description No order with that id */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4513,6 +4968,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -4573,6 +5039,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -4621,6 +5098,17 @@ export interface operations {
             /** @description No such order, or it has no such event */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4683,6 +5171,17 @@ export interface operations {
             /** @description No resource with that id */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4759,6 +5258,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -4807,6 +5317,17 @@ export interface operations {
             /** @description No payment with that id */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4877,6 +5398,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -4937,6 +5469,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -4985,6 +5528,17 @@ export interface operations {
             /** @description No such payment, or it has no such event */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5061,6 +5615,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -5109,6 +5674,17 @@ export interface operations {
             /** @description No reservation with that id */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5179,6 +5755,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -5239,6 +5826,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -5287,6 +5885,17 @@ export interface operations {
             /** @description No such reservation, or it has no such event */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5345,6 +5954,17 @@ export interface operations {
                             self: components["schemas"]["HalLink"];
                         };
                     };
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description An unexpected error (logged by the server) */
@@ -5409,6 +6029,17 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5498,6 +6129,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -5546,6 +6188,17 @@ export interface operations {
             /** @description No warehouse with that id */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5616,6 +6269,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -5676,6 +6340,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -5724,6 +6399,17 @@ export interface operations {
             /** @description No such warehouse, or it has no such event */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5809,6 +6495,17 @@ export interface operations {
             /** @description No warehouse with that id */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5909,6 +6606,17 @@ export interface operations {
             /** @description The request body is not JSON (`application/json` or `application/*+json`) */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {

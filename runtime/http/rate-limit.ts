@@ -1,0 +1,86 @@
+import type { Context, Next } from 'koa';
+import { z } from 'zod';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Redis } from '../messaging/redis';
+import { readSettings } from '../config';
+import { TooManyRequestsError } from '../errors';
+
+const schema = z.object({
+  /** Requests one client may make per window; 0 turns the limit off. */
+  RATE_LIMIT_POINTS: z.coerce.number().int().min(0).max(1_000_000_000).default(2000),
+  /** The window, in seconds. */
+  RATE_LIMIT_DURATION_S: z.coerce.number().int().min(1).max(86_400).default(1),
+});
+
+/** The request quota of one client: `points` requests per `durationSeconds` (0 points: no limit). */
+export interface RateLimitSettings {
+  points: number;
+  durationSeconds: number;
+}
+
+/** The variables {@link rateLimitSettings} reads, for the configuration table and the manifests. */
+export const rateLimitVariables = Object.keys(schema.shape);
+
+/**
+ * The quota from the environment. The default is generous (2000 a second): it is a guard
+ * against one client starving the others, not a billing plan, and the test suites hammer the
+ * API from one address.
+ */
+export function rateLimitSettings(env: Readonly<Record<string, string | undefined>>): RateLimitSettings {
+  const r = readSettings(schema, env);
+  return { points: r.RATE_LIMIT_POINTS, durationSeconds: r.RATE_LIMIT_DURATION_S };
+}
+
+/** Paths never limited: probes and scrapes come from the platform, not from clients. */
+export const RATE_LIMIT_EXEMPT: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+interface PrincipalLike {
+  kind?: string;
+  keyId?: string;
+  subject?: string;
+}
+
+/**
+ * Who a request counts against: its credential when it was authenticated (the auth guard puts
+ * the principal in `ctx.state`), else its client address (the API is open, or the route is
+ * public). Every web process shares the count, in Redis.
+ */
+export function clientKey(ctx: Context): string {
+  const p = ctx.state.principal as PrincipalLike | undefined;
+  if (p?.kind === 'api-key' && p.keyId) return `key:${p.keyId}`;
+  if (p?.kind === 'jwt' && p.subject) return `jwt:${p.subject}`;
+  return `ip:${ctx.ip}`;
+}
+
+/**
+ * Per-client request quota: over it, 429 problem+json with `Retry-After` (seconds until the
+ * window frees a request). Counted in Redis under the deployment's prefix (`<prefix>ratelimit:`),
+ * so it holds across web processes. Mounted after the auth guard, so that an authenticated
+ * request counts against its credential rather than the address it comes from.
+ */
+export function rateLimit(redis: Redis, keyPrefix: string, settings: RateLimitSettings) {
+  if (settings.points === 0) return async (_ctx: Context, next: Next): Promise<void> => next();
+  const limiter = new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix: `${keyPrefix}ratelimit`,
+    points: settings.points,
+    duration: settings.durationSeconds,
+  });
+  return async function quota(ctx: Context, next: Next): Promise<void> {
+    if (RATE_LIMIT_EXEMPT.has(ctx.path)) return next();
+    const key = clientKey(ctx);
+    try {
+      await limiter.consume(key);
+    } catch (res) {
+      // A Redis failure rejects with an Error: it is an outage (503), not a verdict.
+      if (!(res instanceof RateLimiterRes)) throw res;
+      const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+      throw new TooManyRequestsError(
+        `Too many requests from this client: at most ${settings.points} every ${settings.durationSeconds} s (RATE_LIMIT_POINTS, RATE_LIMIT_DURATION_S); retry in ${retryAfter} s`,
+        retryAfter,
+        { name: 'RATE_LIMIT_POINTS', value: settings.points, durationSeconds: settings.durationSeconds },
+      );
+    }
+    await next();
+  };
+}
