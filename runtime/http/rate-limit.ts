@@ -60,15 +60,12 @@ export function clientKey(ctx: Context): string {
  */
 export function rateLimit(redis: Redis, keyPrefix: string, settings: RateLimitSettings) {
   if (settings.points === 0) return async (_ctx: Context, next: Next): Promise<void> => next();
-  const limiter = new RateLimiterRedis({
-    storeClient: redis,
-    keyPrefix: `${keyPrefix}ratelimit`,
-    points: settings.points,
-    duration: settings.durationSeconds,
-  });
+  // Made on the first request: building the app (the API document generator does) must not touch Redis.
+  let limiter: RateLimiterRedis | undefined;
   return async function quota(ctx: Context, next: Next): Promise<void> {
     if (RATE_LIMIT_EXEMPT.has(ctx.path)) return next();
     const key = clientKey(ctx);
+    limiter ??= new RateLimiterRedis({ storeClient: redis, keyPrefix: `${keyPrefix}ratelimit`, points: settings.points, duration: settings.durationSeconds });
     try {
       await limiter.consume(key);
     } catch (res) {
