@@ -56,6 +56,16 @@ const schema = z.object({
   EVENT_STREAM_BUFFER_EVENTS: int(1, 1_000_000).default(1000),
   EVENT_STREAM_BUFFER_BYTES: int(1024).default(1024 * 1024),
   EVENT_STREAM_GAP_MS: int(100, 600_000).default(3_000),
+  // Authentication (docs/security.md). In production, at least an API key or a JWT key is required.
+  NODE_ENV: z.string().default('development'),
+  AUTH_JWKS_URL: z.string().url().optional(),
+  AUTH_JWT_SECRET: z.string().min(32, 'at least 32 characters (HS256 needs 256 bits)').optional(),
+  AUTH_JWT_PUBLIC_KEY: z.string().regex(/-----BEGIN PUBLIC KEY-----/, 'a PEM public key (-----BEGIN PUBLIC KEY-----)').optional(),
+  AUTH_ISSUER: z.string().optional(),
+  AUTH_AUDIENCE: z.string().optional(),
+  AUTH_SCOPE_CLAIM: z.string().regex(/^[\w.:/-]{1,100}$/, 'a claim name').default('scope'),
+  AUTH_ACCOUNT_CLAIM: z.string().regex(/^[\w.:/-]{1,100}$/, 'a claim name').default('account_id'),
+  AUTH_KEY_CACHE_MS: int(0, 300_000).default(5_000),
 });
 
 type Raw = z.infer<typeof schema>;
@@ -102,6 +112,13 @@ export interface Config {
     traceUiUrl?: string;
     eventStream: { pollMs: number; heartbeatMs: number; bufferEvents: number; bufferBytes: number; gapMs: number };
   };
+  /** NODE_ENV is `production`: the API refuses to start without a credential configured. */
+  production: boolean;
+  /** Authentication (docs/security.md): JWT verification, and how long a looked-up API key is trusted. */
+  auth: {
+    jwt?: { jwksUrl?: string; secret?: string; publicKey?: string; issuer: string; audience: string; scopeClaim: string; accountClaim: string };
+    keyCacheMs: number;
+  };
   /** The environment this config was read from: contexts read their own settings from it. */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -138,6 +155,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (r.LEASE_RENEW_MS * 2 > r.LEASE_TTL_MS) {
     throw new ConfigError(`Invalid LEASE_RENEW_MS=${r.LEASE_RENEW_MS}: must be at most half of LEASE_TTL_MS (${r.LEASE_TTL_MS}), or leases expire between renewals`);
   }
+  const jwtKeys = [r.AUTH_JWKS_URL && 'AUTH_JWKS_URL', r.AUTH_JWT_SECRET && 'AUTH_JWT_SECRET', r.AUTH_JWT_PUBLIC_KEY && 'AUTH_JWT_PUBLIC_KEY'].filter(Boolean);
+  if (jwtKeys.length > 1) throw new ConfigError(`Invalid ${jwtKeys[1]}: set only one of AUTH_JWKS_URL, AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY (also set: ${jwtKeys[0]})`);
+  // A token minted for another service of the same identity provider must not open this one.
+  if (jwtKeys.length && !r.AUTH_ISSUER) throw new ConfigError(`Invalid AUTH_ISSUER="": required with ${jwtKeys[0]} (tokens are checked against it)`);
+  if (jwtKeys.length && !r.AUTH_AUDIENCE) throw new ConfigError(`Invalid AUTH_AUDIENCE="": required with ${jwtKeys[0]} (tokens are checked against it)`);
   const contexts = r.CONTEXTS.trim() === 'all' ? 'all' : r.CONTEXTS.split(',').map((s) => s.trim()).filter(Boolean);
   if (contexts !== 'all' && contexts.length === 0) throw new ConfigError(`Invalid CONTEXTS=${JSON.stringify(env.CONTEXTS ?? '')}: name at least one context or "all"`);
   return {
@@ -178,6 +200,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         bufferBytes: r.EVENT_STREAM_BUFFER_BYTES,
         gapMs: r.EVENT_STREAM_GAP_MS,
       },
+    },
+    production: r.NODE_ENV === 'production',
+    auth: {
+      jwt: jwtKeys.length
+        ? {
+            jwksUrl: r.AUTH_JWKS_URL,
+            secret: r.AUTH_JWT_SECRET,
+            publicKey: r.AUTH_JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+            issuer: r.AUTH_ISSUER!,
+            audience: r.AUTH_AUDIENCE!,
+            scopeClaim: r.AUTH_SCOPE_CLAIM,
+            accountClaim: r.AUTH_ACCOUNT_CLAIM,
+          }
+        : undefined,
+      keyCacheMs: r.AUTH_KEY_CACHE_MS,
     },
     env: { ...env },
   };

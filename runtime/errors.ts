@@ -29,6 +29,43 @@ export class ValidationError extends TributaryError {
   }
 }
 
+/** The realm named in every `WWW-Authenticate` challenge. */
+export const AUTH_REALM = 'tributary';
+
+/**
+ * Authentication or authorization refused (401, 403). `challenge` is the `WWW-Authenticate`
+ * value that goes with the answer (RFC 6750), so `http/problem.ts` sets it in one place.
+ */
+export abstract class AuthError extends TributaryError {
+  abstract readonly challenge: string;
+}
+
+/** No credential, or one that is malformed, unknown, revoked or expired: 401. */
+export class UnauthorizedError extends AuthError {
+  readonly status = 401;
+  readonly slug = 'unauthorized';
+  /** `invalid_token` when a credential was sent but refused; nothing when none was sent. */
+  constructor(message: string, readonly invalidToken = false) {
+    super(message);
+  }
+  get challenge(): string {
+    return this.invalidToken ? `Bearer realm="${AUTH_REALM}", error="invalid_token"` : `Bearer realm="${AUTH_REALM}"`;
+  }
+}
+
+/** A valid credential without the scope the route needs (or bound to one account where the route is not per account): 403. */
+export class ForbiddenError extends AuthError {
+  readonly status = 403;
+  readonly slug = 'forbidden';
+  constructor(message: string, readonly scope: string) {
+    super(message);
+    this.extensions.requiredScope = scope;
+  }
+  get challenge(): string {
+    return `Bearer realm="${AUTH_REALM}", error="insufficient_scope", scope="${this.scope}"`;
+  }
+}
+
 /** The addressed resource does not exist: 404. */
 export class NotFoundError extends TributaryError {
   readonly status = 404;

@@ -16,6 +16,7 @@ export {
   halLinkSchema, linksSchema, pageMetadataSchema, pagedCollectionSchema, problemSchema, fieldIssueSchema, timestampSchema, idParamsSchema,
 } from './http/openapi/schemas';
 export { bodyOf } from './http/json-body';
+export { ALL_ACCOUNTS, accessCondition, accessOf, canSeeAccount, type AccountAccess } from './auth';
 export { validate } from './validation';
 export { ValidationError, NotFoundError, ConflictError, CommandRejectedError, ConcurrencyError, TributaryError, StartupError, TooManyRequestsError } from './errors';
 export { SpanNames, Attr } from './telemetry/names';

@@ -1,4 +1,4 @@
-import { selectPage, type Change, type Queryable, type RowUpsert } from '../../runtime';
+import { accessCondition, selectPage, type AccountAccess, type Change, type Queryable, type RowUpsert } from '../../runtime';
 import type { AccountContext } from './account.machine';
 import type { AccountStatus, AccountView } from './contract';
 
@@ -43,13 +43,21 @@ export function accountRow(change: Change<AccountContext>): RowUpsert {
 
 export const EMAIL_TAKEN = { accounts_email_unique: 'An account with the supplied email already exists' };
 
-export async function findAccount(db: Queryable, id: string): Promise<AccountView | undefined> {
-  const { rows } = await db.raw<{ rows: AccountRow[] }>('SELECT * FROM accounts WHERE account_id = ?', [id]);
+/** The account with this id, if `access` reaches it. */
+export async function findAccount(db: Queryable, id: string, access: AccountAccess): Promise<AccountView | undefined> {
+  const only = accessCondition(access, 'account_id');
+  const { rows } = await db.raw<{ rows: AccountRow[] }>(`SELECT * FROM accounts WHERE account_id = ?${only.sql ? ` AND ${only.sql}` : ''}`, [id, ...only.params]);
   return rows[0] && toView(rows[0]);
 }
 
-export async function listAccounts(db: Queryable, page: number, size: number, status?: string): Promise<{ items: AccountView[]; total: number }> {
-  const filter = status ? { where: 'status = ?', params: [status] } : {};
+/** The accounts `access` reaches, one page (optionally in one status). */
+export async function listAccounts(db: Queryable, access: AccountAccess, page: number, size: number, status?: string): Promise<{ items: AccountView[]; total: number }> {
+  const where: string[] = [];
+  const params: string[] = [];
+  const only = accessCondition(access, 'account_id');
+  if (only.sql) where.push(only.sql), params.push(...only.params);
+  if (status) where.push('status = ?'), params.push(status);
+  const filter = where.length ? { where: where.join(' AND '), params } : {};
   const { rows, total } = await selectPage<AccountRow>(db, { from: 'accounts', ...filter, orderBy: 'created_at, account_id' }, page, size);
   return { items: rows.map(toView), total };
 }

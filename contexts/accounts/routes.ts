@@ -4,7 +4,7 @@ import { z } from 'zod';
 import {
   ETAG_HEADER, HAL_JSON, NotFoundError, ifMatchVersion, ifMatchSchema, ValidationError, bodyOf, correlationOf, idParamsSchema, link, linksSchema,
   mountAggregateRoutes, pageQuerySchema, pageRequest, statusFilterSchema, validate, halFormsTemplate, templatesSchema, pagedCollection, pagedCollectionSchema, requireUuid, resource, route, timestampSchema,
-  type Queryable, type RuntimeServices,
+  ALL_ACCOUNTS, accessOf, canSeeAccount, type AccountAccess, type Queryable, type RuntimeServices,
 } from '../../runtime';
 import { ACCOUNT, AccountStatus, type AccountView } from './contract';
 import { findAccount, listAccounts } from './read-model';
@@ -55,8 +55,8 @@ export function accountResource(a: AccountView) {
   });
 }
 
-async function presentAccount(q: Queryable, id: string) {
-  const account = await findAccount(q, id);
+async function presentAccount(q: Queryable, id: string, access: AccountAccess) {
+  const account = await findAccount(q, id, access);
   if (!account) throw new NotFoundError(`No account with id ${id}`);
   return accountResource(account);
 }
@@ -72,12 +72,13 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
     summary: 'The accounts, oldest first, paged (optionally those in one status)',
     tags,
     scope: 'read',
+    perAccount: true,
     query: pageQuerySchema.extend(statusFilter.shape),
     responses: { 200: { description: 'One page of accounts', schema: pagedCollectionSchema(ACCOUNT, accountResourceSchema) } },
   }, async (ctx) => {
     const page = pageRequest(ctx.query);
     const { status } = validate(statusFilter, { status: ctx.query.status });
-    const { items, total } = await listAccounts(db, page.page, page.size, status);
+    const { items, total } = await listAccounts(db, accessOf(ctx), page.page, page.size, status);
     ctx.type = HAL_JSON;
     ctx.body = pagedCollection(BASE, ACCOUNT, items.map(accountResource), page, total, { status });
   });
@@ -100,7 +101,7 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
     ctx.status = 201;
     ctx.set('Location', `${BASE}/${id}`);
     ctx.type = HAL_JSON;
-    ctx.body = await presentAccount(db, id);
+    ctx.body = await presentAccount(db, id, ALL_ACCOUNTS);
   });
 
   route(router, {
@@ -110,12 +111,13 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
     summary: 'One account',
     tags,
     scope: 'read',
+    perAccount: true,
     params: idParamsSchema,
     description: '`_templates.default` is the HAL-FORMS form of the profile update: PUT to the account with If-Match set to this ETag.',
     responses: { 200: { description: 'The account', schema: accountWithFormSchema, headers: ETAG_HEADER }, 404: notFound },
   }, async (ctx) => {
     const id = requireUuid(ctx.params.id, ACCOUNT);
-    const body = await presentAccount(db, id);
+    const body = await presentAccount(db, id, accessOf(ctx));
     ctx.type = HAL_JSON;
     ctx.set('ETag', `"${body.version}"`);
     ctx.body = { ...body, _templates: { default: profileTemplate(id) } };
@@ -130,6 +132,7 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
     description: "The status is not part of it (400 if sent): a status change is a command (GET .../commands).",
     tags,
     scope: 'write',
+    perAccount: true,
     params: idParamsSchema,
     headers: { 'If-Match': ifMatchSchema.optional() },
     body: accountProfile,
@@ -148,9 +151,12 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
     }
     const expectedVersion = ifMatchVersion(ctx.get('if-match'));
     // Read back in the command's transaction: the answer is this write, not a later writer's.
+    const access = accessOf(ctx);
     const account = await db.transaction(async (tx) => {
+      // Another account's, for a bound credential: 404 before anything is written.
+      if (!canSeeAccount(access, id)) throw new NotFoundError(`No account with id ${id}`);
       await actors.execute(ACCOUNT, id, 'updateProfile', body, { tx, expectedVersion, causation: correlationOf(ctx) });
-      return presentAccount(tx, id);
+      return presentAccount(tx, id, ALL_ACCOUNTS);
     });
     ctx.type = HAL_JSON;
     ctx.set('ETag', `"${account.version}"`);
@@ -161,6 +167,7 @@ export function accountRoutes(router: Router, services: RuntimeServices): void {
     basePath: BASE,
     aggregate: ACCOUNT,
     schema: accountResourceSchema,
-    present: (state, _s, q) => presentAccount(q, state.id),
+    present: (state, _s, q) => presentAccount(q, state.id, ALL_ACCOUNTS),
+    visible: async (_q, id, access) => canSeeAccount(access, id),
   });
 }

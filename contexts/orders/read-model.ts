@@ -1,4 +1,4 @@
-import { selectPage, type AggregateState, type Change, type Queryable, type RowUpsert } from '../../runtime';
+import { accessCondition, selectPage, type AccountAccess, type AggregateState, type Change, type Queryable, type RowUpsert } from '../../runtime';
 import type { LineItem, OrderStatus } from './contract';
 import type { OrderContext, ShippingAddress } from './order.machine';
 
@@ -86,14 +86,26 @@ export function newOrderView(id: string, state: AggregateState<OrderContext>, at
   return toView({ ...(values as Omit<OrderRow, 'created_at' | 'updated_at'>), created_at: at, updated_at: at });
 }
 
-export async function findOrder(db: Queryable, id: string): Promise<OrderView | undefined> {
-  const { rows } = await db.raw<{ rows: OrderRow[] }>('SELECT * FROM orders WHERE order_id = ?', [id]);
+/** The order with this id, if `access` reaches its account. */
+export async function findOrder(db: Queryable, id: string, access: AccountAccess): Promise<OrderView | undefined> {
+  const only = accessCondition(access, 'account_id');
+  const { rows } = await db.raw<{ rows: OrderRow[] }>(`SELECT * FROM orders WHERE order_id = ?${only.sql ? ` AND ${only.sql}` : ''}`, [id, ...only.params]);
   return rows[0] && toView(rows[0]);
 }
 
-export async function listOrders(db: Queryable, page: number, size: number, accountId?: string, status?: string): Promise<{ items: OrderView[]; total: number }> {
+/** Does the order exist and belong to an account `access` reaches? */
+export async function orderVisible(db: Queryable, id: string, access: AccountAccess): Promise<boolean> {
+  const only = accessCondition(access, 'account_id');
+  const { rows } = await db.raw<{ rows: unknown[] }>(`SELECT 1 FROM orders WHERE order_id = ?${only.sql ? ` AND ${only.sql}` : ''}`, [id, ...only.params]);
+  return rows.length > 0;
+}
+
+/** The orders `access` reaches, one page (optionally of one account, in one status). */
+export async function listOrders(db: Queryable, access: AccountAccess, page: number, size: number, accountId?: string, status?: string): Promise<{ items: OrderView[]; total: number }> {
   const where: string[] = [];
   const params: string[] = [];
+  const only = accessCondition(access, 'account_id');
+  if (only.sql) where.push(only.sql), params.push(...only.params);
   if (accountId) where.push('account_id = ?'), params.push(accountId);
   if (status) where.push('status = ?'), params.push(status);
   const filter = where.length ? { where: where.join(' AND '), params } : {};

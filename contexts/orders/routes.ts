@@ -5,7 +5,7 @@ import { z } from 'zod';
 import {
   CommandRejectedError, ConcurrencyError, ETAG_HEADER, HAL_JSON, currentTraceCarrier, NotFoundError, ValidationError, bodyOf, exists, idParamsSchema, link,
   linksSchema, mountAggregateRoutes, pageQuerySchema, pageRequest, pagedCollection, pagedCollectionSchema, requireUuid, resource, route, timestampSchema,
-  statusFilterSchema, validate, type Queryable, type RuntimeServices, type Tx,
+  statusFilterSchema, validate, ALL_ACCOUNTS, accessOf, canSeeAccount, type AccountAccess, type Queryable, type RuntimeServices, type Tx,
 } from '../../runtime';
 import { ACCOUNT, AccountStatus } from '../accounts/contract';
 import { ORDER, ORDERS_COMMANDS_TOPIC, OrderStatus } from './contract';
@@ -13,7 +13,7 @@ import { DEADLINE } from './order.saga';
 import { sagaSettings } from './settings';
 import { checkOrderSize, checkOrdersInFlight, orderLimits, type OrderLimits } from './limits';
 import { newOrderSchema, orderAggregate, orderDraftSchema, totalCents } from './order.aggregate';
-import { findOrder, listOrders, newOrderView, type OrderView } from './read-model';
+import { findOrder, listOrders, newOrderView, orderVisible, type OrderView } from './read-model';
 import type { OrderContext } from './order.machine';
 
 const BASE = '/v1/orders';
@@ -74,8 +74,8 @@ export function orderResource(o: OrderView) {
   });
 }
 
-async function presentOrder(q: Queryable, id: string) {
-  const order = await findOrder(q, id);
+async function presentOrder(q: Queryable, id: string, access: AccountAccess) {
+  const order = await findOrder(q, id, access);
   if (!order) throw new NotFoundError(`No order with id ${id}`);
   return orderResource(order);
 }
@@ -105,6 +105,8 @@ async function accountFor(services: RuntimeServices, tx: Tx, accountId: string, 
 async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs: number, limits: OrderLimits, input: unknown, accountMissing: 'invalid' | 'not-found') {
   const draft = validate(newOrderSchema, input);
   checkOrderSize(draft.lineItems, totalCents(draft.lineItems), limits);
+  // A credential bound to another account: 404, before anything is written.
+  if (!canSeeAccount(accessOf(ctx), draft.accountId)) throw new NotFoundError(`No account with id ${draft.accountId}`);
   const id = randomUUID();
   const actor = { type: ORDER, id };
   let placed: OrderView | undefined;
@@ -159,8 +161,9 @@ export function orderRoutes(router: Router, services: RuntimeServices): void {
     description: 'A 400 also answers an accountId that names no account.',
     tags,
     scope: 'write',
+    perAccount: true,
     body: newOrderSchema,
-    responses: { 201: created, 409: rejected, 429: tooMany },
+    responses: { 201: created, 404: { description: 'For a credential bound to an account: accountId names another account' }, 409: rejected, 429: tooMany },
   }, (ctx) => placeOrder(ctx, services, stepTimeoutMs, limits, bodyOf(ctx), 'invalid'));
 
   route(router, {
@@ -170,6 +173,7 @@ export function orderRoutes(router: Router, services: RuntimeServices): void {
     summary: "Places an order for this account (the account's postOrder command, offered by the orders context)",
     tags,
     scope: 'write',
+    perAccount: true,
     params: idParamsSchema,
     body: orderDraftSchema,
     responses: { 201: created, 404: { description: 'No account with that id' }, 409: rejected, 429: tooMany },
@@ -186,6 +190,7 @@ export function orderRoutes(router: Router, services: RuntimeServices): void {
     summary: 'The orders, oldest first, paged (optionally those of one account)',
     tags,
     scope: 'read',
+    perAccount: true,
     query: accountFilter,
     responses: {
       200: { description: 'One page of orders', schema: pagedCollectionSchema(ORDER, orderResourceSchema) },
@@ -196,7 +201,7 @@ export function orderRoutes(router: Router, services: RuntimeServices): void {
     const accountId = typeof ctx.query.accountId === 'string' ? ctx.query.accountId : undefined;
     if (accountId !== undefined) requireUuid(accountId, ACCOUNT);
     const { status } = validate(statusFilter, { status: ctx.query.status });
-    const { items, total } = await listOrders(services.db, page.page, page.size, accountId?.toLowerCase(), status);
+    const { items, total } = await listOrders(services.db, accessOf(ctx), page.page, page.size, accountId?.toLowerCase(), status);
     ctx.type = HAL_JSON;
     ctx.body = pagedCollection(BASE, ORDER, items.map(orderResource), page, total, { accountId, status });
   });
@@ -208,13 +213,19 @@ export function orderRoutes(router: Router, services: RuntimeServices): void {
     summary: "An account's orders, oldest first, paged",
     tags,
     scope: 'read',
+    perAccount: true,
     params: idParamsSchema,
     query: pageQuerySchema,
-    responses: { 200: { description: 'One page of orders', schema: pagedCollectionSchema(ORDER, orderResourceSchema, { extraLinks: ['account'] }) } },
+    responses: {
+      200: { description: 'One page of orders', schema: pagedCollectionSchema(ORDER, orderResourceSchema, { extraLinks: ['account'] }) },
+      404: { description: 'Not an account id, or (for a credential bound to an account) another account' },
+    },
   }, async (ctx) => {
     const accountId = requireUuid(ctx.params.id, ACCOUNT);
+    const access = accessOf(ctx);
+    if (!canSeeAccount(access, accountId)) throw new NotFoundError(`No account with id ${accountId}`);
     const page = pageRequest(ctx.query);
-    const { items, total } = await listOrders(services.db, page.page, page.size, accountId);
+    const { items, total } = await listOrders(services.db, access, page.page, page.size, accountId);
     ctx.type = HAL_JSON;
     const body = pagedCollection(`/v1/accounts/${accountId}/orders`, ORDER, items.map(orderResource), page, total);
     body._links.account = link(`/v1/accounts/${accountId}`);
@@ -228,15 +239,18 @@ export function orderRoutes(router: Router, services: RuntimeServices): void {
     summary: 'One order',
     tags,
     scope: 'read',
+    perAccount: true,
     params: idParamsSchema,
     responses: { 200: { description: 'The order', schema: orderResourceSchema, headers: ETAG_HEADER }, 404: { description: 'No order with that id' } },
   }, async (ctx) => {
     const id = requireUuid(ctx.params.id, ORDER);
-    const body = await presentOrder(services.db, id);
+    const body = await presentOrder(services.db, id, accessOf(ctx));
     ctx.type = HAL_JSON;
     ctx.set('ETag', `"${body.version}"`);
     ctx.body = body;
   });
 
-  mountAggregateRoutes(router, services, { basePath: BASE, aggregate: ORDER, schema: orderResourceSchema, present: (state, _s, q) => presentOrder(q, state.id) });
+  mountAggregateRoutes(router, services, { basePath: BASE, aggregate: ORDER, schema: orderResourceSchema, present: (state, _s, q) => presentOrder(q, state.id, ALL_ACCOUNTS),
+    visible: (q, id, access) => orderVisible(q, id, access),
+  });
 }

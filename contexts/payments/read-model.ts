@@ -1,4 +1,4 @@
-import { readIn, selectPage, type Change, type Queryable, type RowUpsert, type Tx } from '../../runtime';
+import { accessCondition, readIn, selectPage, type AccountAccess, type Change, type Queryable, type RowUpsert, type Tx } from '../../runtime';
 import type { PaymentStatus } from './contract';
 import type { PaymentContext } from './payment.machine';
 import { fromCents } from './money';
@@ -71,8 +71,19 @@ export function paymentRow(change: Change<PaymentContext>): RowUpsert {
 /** One payment per order: a second one is a 409, not a 500. */
 export const ONE_PAYMENT_PER_ORDER = { payments_order_unique: 'The order already has another payment' };
 
-export async function findPayment(db: Queryable, id: string): Promise<PaymentView | undefined> {
-  const { rows } = await db.raw<{ rows: PaymentRow[] }>('SELECT * FROM payments WHERE payment_id = ?', [id]);
+/**
+ * The condition that limits payments to the accounts `access` reaches. A payment names its
+ * order, and the order its account: the orders read model (same database) says whose it is.
+ */
+function accessOnPayments(access: AccountAccess): { sql?: string; params: string[] } {
+  const only = accessCondition(access, 'account_id');
+  return only.sql ? { sql: `order_id IN (SELECT order_id FROM orders WHERE ${only.sql})`, params: only.params } : only;
+}
+
+/** The payment with this id, if `access` reaches its order's account. */
+export async function findPayment(db: Queryable, id: string, access: AccountAccess): Promise<PaymentView | undefined> {
+  const only = accessOnPayments(access);
+  const { rows } = await db.raw<{ rows: PaymentRow[] }>(`SELECT * FROM payments WHERE payment_id = ?${only.sql ? ` AND ${only.sql}` : ''}`, [id, ...only.params]);
   return rows[0] && toView(rows[0]);
 }
 
@@ -92,14 +103,18 @@ export async function paymentIdOfOrder(db: Queryable, orderId: string): Promise<
   return rows[0]?.payment_id;
 }
 
+/** The payments `access` reaches, one page (optionally of one order, in one status). */
 export async function listPayments(
   db: Queryable,
+  access: AccountAccess,
   filter: { orderId?: string; status?: string },
   page: number,
   size: number,
 ): Promise<{ items: PaymentView[]; total: number }> {
   const conditions: string[] = [];
   const params: string[] = [];
+  const only = accessOnPayments(access);
+  if (only.sql) conditions.push(only.sql), params.push(...only.params);
   if (filter.orderId) conditions.push('order_id = ?'), params.push(filter.orderId);
   if (filter.status) conditions.push('status = ?'), params.push(filter.status);
   const where = conditions.length ? { where: conditions.join(' AND '), params } : {};

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import {
   ETAG_HEADER, HAL_JSON, NotFoundError, idParamsSchema, link, linksSchema, mountAggregateRoutes, pageQuerySchema, pageRequest, pagedCollection,
-  pagedCollectionSchema, requireUuid, resource, route, statusFilterSchema, timestampSchema, validate, type Queryable, type RuntimeServices,
+  pagedCollectionSchema, requireUuid, resource, route, statusFilterSchema, timestampSchema, validate, ALL_ACCOUNTS, accessOf, type AccountAccess, type Queryable, type RuntimeServices,
 } from '../../runtime';
 import { PAYMENT, PaymentStatus } from './contract';
 import { findPayment, listPayments, type PaymentView } from './read-model';
@@ -21,8 +21,8 @@ export function paymentResource(p: PaymentView) {
   });
 }
 
-async function presentPayment(q: Queryable, id: string) {
-  const payment = await findPayment(q, id);
+async function presentPayment(q: Queryable, id: string, access: AccountAccess) {
+  const payment = await findPayment(q, id, access);
   if (!payment) throw new NotFoundError(`No payment with id ${id}`);
   return paymentResource(payment);
 }
@@ -64,12 +64,13 @@ export function paymentRoutes(router: Router, services: RuntimeServices): void {
     summary: 'The payments, oldest first, paged (optionally those of one order)',
     tags,
     scope: 'read',
+    perAccount: true,
     query: pageQuerySchema.extend(filter.shape),
     responses: { 200: { description: 'One page of payments', schema: pagedCollectionSchema(PAYMENT, paymentResourceSchema) } },
   }, async (ctx) => {
     const page = pageRequest(ctx.query);
     const { orderId, status } = validate(filter, { orderId: typeof ctx.query.orderId === 'string' ? ctx.query.orderId.toLowerCase() : ctx.query.orderId, status: ctx.query.status });
-    const { items, total } = await listPayments(services.db, { orderId, status }, page.page, page.size);
+    const { items, total } = await listPayments(services.db, accessOf(ctx), { orderId, status }, page.page, page.size);
     ctx.type = HAL_JSON;
     ctx.body = pagedCollection(BASE, PAYMENT, items.map(paymentResource), page, total, { orderId, status });
   });
@@ -81,11 +82,12 @@ export function paymentRoutes(router: Router, services: RuntimeServices): void {
     summary: 'One payment',
     tags,
     scope: 'read',
+    perAccount: true,
     params: idParamsSchema,
     responses: { 200: { description: 'The payment', schema: paymentResourceSchema, headers: ETAG_HEADER }, 404: { description: 'No payment with that id' } },
   }, async (ctx) => {
     const id = requireUuid(ctx.params.id, PAYMENT);
-    const body = await presentPayment(services.db, id);
+    const body = await presentPayment(services.db, id, accessOf(ctx));
     ctx.type = HAL_JSON;
     ctx.set('ETag', `"${body.version}"`);
     ctx.body = body;
@@ -95,6 +97,7 @@ export function paymentRoutes(router: Router, services: RuntimeServices): void {
     basePath: BASE,
     aggregate: PAYMENT,
     schema: paymentResourceSchema,
-    present: (state, _s, q) => presentPayment(q, state.id),
+    present: (state, _s, q) => presentPayment(q, state.id, ALL_ACCOUNTS),
+    visible: async (q, id, access) => (await findPayment(q, id, access)) !== undefined,
   });
 }

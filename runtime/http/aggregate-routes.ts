@@ -12,6 +12,7 @@ import { route } from './route-spec';
 import { idParamsSchema, linksSchema } from './openapi/schemas';
 import { halFormsTemplate, templatesSchema, type HalFormsTemplate } from './console-api/hal-forms';
 import { offeredInputOf, recordBasePath } from './console-api/aggregate-paths';
+import { accessOf, type AccountAccess } from '../auth/principal';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -33,6 +34,12 @@ export interface AggregateRoutesOptions<C> {
   present(state: AggregateState<C>, services: RuntimeServices, q: Queryable): Promise<object> | object;
   /** The schema of what `present` returns, for the API document (any object when omitted). */
   schema?: ZodType;
+  /**
+   * Whether the aggregate `id` belongs to an account `access` may see (its read model adds the
+   * WHERE clause). Given: the routes are per account (a bound credential gets 404 for another
+   * account's aggregate, before anything is written). Omitted: a bound credential is refused (403).
+   */
+  visible?(q: Queryable, id: string, access: AccountAccess): Promise<boolean>;
 }
 
 /** `If-Match`, as the routes that take it declare it: an aggregate version, quoted or not. */
@@ -111,6 +118,13 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
   const eventSchema = eventResourceSchema(aggregate);
   // The console finds an aggregate's collection and items (machines, timelines) where its routes are.
   recordBasePath(actors, aggregate, basePath);
+  const perAccount = Boolean(options.visible);
+  /** 404 when the request's access does not reach this aggregate (checked in `q`: the command's transaction). */
+  const requireVisible = async (ctx: Context, q: Queryable, id: string): Promise<void> => {
+    const access = accessOf(ctx);
+    if (access.kind === 'all') return;
+    if (!options.visible || !(await options.visible(q, id, access))) throw new NotFoundError(`No ${aggregate} with id ${id}`);
+  };
 
   route(router, {
     method: 'get',
@@ -120,6 +134,7 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
     description: 'One link per allowed command (derived from the aggregate\'s machine); POST to it to run the command. `_templates` holds a HAL-FORMS template per allowed command (`schema`: the JSON Schema of its input).',
     tags,
     scope: 'read',
+    perAccount,
     params: idParamsSchema,
     responses: {
       200: {
@@ -130,6 +145,7 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
     },
   }, async (ctx) => {
     const id = requireUuid(ctx.params.id, aggregate);
+    await requireVisible(ctx, services.db, id);
     const state = await actors.get(aggregate, id);
     const links: Links = { self: link(`${basePath}/${id}/commands`), [aggregate]: link(`${basePath}/${id}`) };
     const templates: Record<string, HalFormsTemplate> = {};
@@ -158,6 +174,7 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
       description: `409 when the ${aggregate}'s status does not allow it. The input, if any, is the JSON body (or the query string when there is no body).`,
       tags,
       scope: 'write',
+      perAccount,
       params: idParamsSchema,
       // Optional: an input-less command takes no body (or an empty object).
       body: (spec.input ?? z.object({}).strict()).optional(),
@@ -172,6 +189,7 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
       const input = bodyOf(ctx) ?? (Object.keys(ctx.query).length ? { ...ctx.query } : undefined);
       const expectedVersion = ifMatchVersion(ctx.get('if-match'));
       const { state, body } = await services.db.transaction(async (tx) => {
+        await requireVisible(ctx, tx, id);
         const { state } = await actors.execute<C>(aggregate, id, name, input, { tx, expectedVersion, causation: correlationOf(ctx) });
         return { state, body: await options.present(state, services, tx) };
       });
@@ -188,6 +206,7 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
     summary: `The ${aggregate}'s event log, oldest first`,
     tags,
     scope: 'read',
+    perAccount,
     params: idParamsSchema,
     responses: {
       200: {
@@ -203,6 +222,7 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
     },
   }, async (ctx) => {
     const id = requireUuid(ctx.params.id, aggregate);
+    await requireVisible(ctx, services.db, id);
     const events = await actors.events(aggregate, id);
     if (events.length === 0) throw new NotFoundError(`No ${aggregate} with id ${id}`);
     ctx.type = HAL_JSON;
@@ -218,6 +238,7 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
     summary: `One event of the ${aggregate}`,
     tags,
     scope: 'read',
+    perAccount,
     params: z.object({ id: idParamsSchema.shape.id, eventId: z.string().describe('The event id (a UUID; anything else is answered 404).') }),
     responses: {
       200: { description: 'The event', schema: eventSchema },
@@ -226,6 +247,7 @@ export function mountAggregateRoutes<C>(router: Router, services: RuntimeService
   }, async (ctx) => {
     const id = requireUuid(ctx.params.id, aggregate);
     const eventId = requireUuid(ctx.params.eventId, `event of ${aggregate} ${id}`);
+    await requireVisible(ctx, services.db, id);
     const event = await actors.event(aggregate, id, eventId);
     if (!event) throw new NotFoundError(`${aggregate} ${id} has no event ${eventId}`);
     ctx.type = HAL_JSON;

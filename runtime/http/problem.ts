@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { RETRY_AFTER_SECONDS, ServiceUnavailableError, TooManyRequestsError, TributaryError } from '../errors';
+import { AuthError, RETRY_AFTER_SECONDS, ServiceUnavailableError, TooManyRequestsError, TributaryError } from '../errors';
 import type { Logger } from '../logger';
 
 export const PROBLEM_JSON = 'application/problem+json';
@@ -17,6 +17,8 @@ export interface Problem {
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
@@ -63,6 +65,9 @@ export interface ProblemAnswer {
 export function toProblem(err: unknown, instance: string): ProblemAnswer {
   if (err instanceof ServiceUnavailableError) {
     return { problem: problem(503, err.slug, err.message, err.extensions, instance), headers: { 'Retry-After': String(err.retryAfterSeconds) }, unexpected: false };
+  }
+  if (err instanceof AuthError) {
+    return { problem: problem(err.status, err.slug, err.message, err.extensions, instance), headers: { 'WWW-Authenticate': err.challenge }, unexpected: false };
   }
   if (err instanceof TooManyRequestsError) {
     return { problem: problem(429, err.slug, err.message, err.extensions, instance), headers: { 'Retry-After': String(err.retryAfterSeconds) }, unexpected: false };

@@ -37,6 +37,12 @@ export interface RouteSpec {
   /** Groups operations in the document; defaults to the context (or `runtime`). */
   tags?: string[];
   scope: RouteScope;
+  /**
+   * The handler limits what it reads and writes to the request's account access
+   * (`accessOf(ctx)`): a credential bound to one account may call it. Without it, such a
+   * credential is answered 403 (docs/security.md).
+   */
+  perAccount?: boolean;
   params?: ZodType;
   query?: ZodType;
   body?: ZodType;

@@ -15,18 +15,27 @@ import { linksSchema } from './openapi/schemas';
 import { mountOpenApi } from './openapi/routes';
 import { mountConsole } from '../console/serve';
 import { bullBoard, consoleLinks, mountConsoleApi } from './console-api';
+import { corsFor, securityHeaders } from './security-headers';
+import { QUEUES_PATH } from './console-api/bull-board';
+import { attachAuthenticator, authGuard, mountSessionRoutes, type Authenticator } from '../auth';
 
 /**
  * The web role's Koa app: middleware, health, the `GET /v1` entry point and every context's
  * routes. With `api` false (worker role alone) it serves the health endpoints and `/metrics` only.
+ * `auth` guards every route by its spec's scope (docs/security.md); without it (an app built
+ * alone in a test) nothing is checked.
  */
-export function createWebApp(services: RuntimeServices, plugins: ContextPlugin[], lifecycle: Lifecycle, api = true): Koa {
+export function createWebApp(services: RuntimeServices, plugins: ContextPlugin[], lifecycle: Lifecycle, api = true, auth?: Authenticator): Koa {
   const app = new Koa();
   app.proxy = true;
   const router = buildRouter(services, plugins, lifecycle, api);
   for (const r of undeclaredRoutes(router)) services.log.warn({ route: r }, `route without schemas: ${r} is served but not in the API document (declare it with route())`);
 
   app.use(requestLog(services.log));
+  // Ahead of the error handler, so problem responses (and preflights) carry them too.
+  app.use(securityHeaders());
+  const corsMiddleware = corsFor(services.config.cors);
+  if (corsMiddleware) app.use(corsMiddleware);
   app.use(errorHandler(services.log));
   // Input no route should ever see: 405 for TRACE/TRACK/CONNECT, 400 for a repeated query parameter.
   app.use(refuseProbeMethods());
@@ -34,6 +43,11 @@ export function createWebApp(services: RuntimeServices, plugins: ContextPlugin[]
   app.use(traceRequests());
   app.use(requestTimeout(services.config.http.requestTimeoutMs));
   app.use(jsonBody(services.config.http.bodyLimitBytes));
+  // One guard for every route, from the matched route's spec; ahead of Bull Board, which needs ops.
+  if (auth) {
+    attachAuthenticator(services, auth);
+    app.use(authGuard(auth, router, api ? [{ prefix: QUEUES_PATH, scope: 'ops' }] : []));
+  }
   // After the guard: an authenticated request counts against its credential, others against their address.
   app.use(rateLimit(services.redis, services.config.redisPrefix, rateLimitSettings(services.config.env)));
   // Bull Board (operators) is a Koa app of its own under /console/queues, ahead of the router.
@@ -93,6 +107,7 @@ function mountApi(router: Router, services: RuntimeServices, plugins: ContextPlu
   }, (ctx) => {
     ctx.redirect('/console');
   });
+  mountSessionRoutes(router, services);
   mountOpsRoutes(router, services, plugins);
   mountConsoleApi(router, services, plugins);
   for (const p of plugins) declaredBy(router, p.name, () => p.routes?.(router, services));

@@ -273,10 +273,10 @@ describe('ops/k8s manifests', () => {
     });
 
     it('leaves the secrets and the per-Deployment settings to the Secret and the Deployments', () => {
-      expect(Object.keys(secret.stringData).sort()).to.deep.equal(['DATABASE_URL', 'REDIS_URL']);
+      expect(Object.keys(secret.stringData).sort()).to.deep.equal(['AUTH_JWT_SECRET', 'DATABASE_URL', 'REDIS_URL']);
       for (const value of Object.values(secret.stringData)) expect(value, 'an example, marked').to.include('REPLACE_ME');
       expect(fs.readFileSync(path.join(REPO, '.gitignore'), 'utf8').split('\n'), 'secrets.env is never committed').to.include('ops/k8s/secrets.env');
-      for (const key of [...perDeployment, 'DATABASE_URL', 'REDIS_URL']) expect(settings, key).to.not.have.property(key);
+      for (const key of [...perDeployment, 'DATABASE_URL', 'REDIS_URL', 'AUTH_JWT_SECRET']) expect(settings, key).to.not.have.property(key);
     });
 
     it('sets every runtime variable somewhere: ConfigMap, Secret or each Deployment', () => {

@@ -18,6 +18,16 @@ const COMMON: Record<number, { description: string; applies: (s: RouteSpec) => b
     description: 'The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields)',
     applies: (s) => Boolean(s.query || s.body || s.headers) || hasBody(s),
   },
+  401: {
+    description: 'No credential, or one that is malformed, unknown, revoked or expired (docs/security.md)',
+    applies: (s) => s.scope !== 'public',
+    headers: { 'WWW-Authenticate': 'Bearer realm="tributary" (with error="invalid_token" when a credential was refused)' },
+  },
+  403: {
+    description: 'The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account',
+    applies: (s) => s.scope !== 'public',
+    headers: { 'WWW-Authenticate': 'Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>"' },
+  },
   404: { description: 'No resource with that id', applies: (s) => s.path.includes(':') },
   413: { description: 'The request body is larger than the limit (HTTP_BODY_LIMIT_BYTES)', applies: hasBody },
   415: { description: 'The request body is not JSON (`application/json` or `application/*+json`)', applies: hasBody },
@@ -31,6 +41,21 @@ const COMMON: Record<number, { description: string; applies: (s: RouteSpec) => b
     description: 'Postgres or Redis is not answering, or the request outlived its time: try again after Retry-After seconds',
     applies: () => true,
     headers: { 'Retry-After': 'Seconds to wait before trying again' },
+  },
+};
+
+/** How credentials are presented (docs/security.md); each operation's `security` names its scope. */
+const SECURITY_SCHEMES = {
+  bearerAuth: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key (trb_<keyId>_<secret>, `tributary keys create`) or a JWT from the configured issuer. Scopes: read, write, ops.',
+  },
+  cookieAuth: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'tributary_session',
+    description: 'The console\'s session (POST /v1/auth/session). Requests other than GET must also send X-Requested-With: tributary-console.',
   },
 };
 
@@ -96,6 +121,9 @@ export function buildDocument(specs: readonly RouteSpec[], info: DocumentInfo): 
       ...(spec.description ? { description: spec.description } : {}),
       tags: spec.tags ?? [ownerOf(spec) ?? 'runtime'],
       'x-scope': spec.scope,
+      ...(spec.perAccount ? { 'x-per-account': true } : {}),
+      // Public operations need nothing; the others take an API key or a JWT as a bearer token, or the console's cookie.
+      security: spec.scope === 'public' ? [] : [{ bearerAuth: [spec.scope] }, { cookieAuth: [spec.scope] }],
       ...(parameters.length ? { parameters } : {}),
       ...(p.body
         ? { requestBody: { required: !p.body.optional && !acceptsUndefined(p.body.schema), content: { 'application/json': { schema: components.renameInput(input.top(p.body.key)) } } } }
@@ -111,7 +139,7 @@ export function buildDocument(specs: readonly RouteSpec[], info: DocumentInfo): 
     info: { title: info.title, version: info.version, ...(info.description ? { description: info.description } : {}) },
     servers: [{ url: '/', description: 'The web role that serves this document' }],
     paths: sortKeys(paths),
-    components: { schemas: sortKeys(components.all) },
+    components: { schemas: sortKeys(components.all), securitySchemes: SECURITY_SCHEMES },
   };
 }
 

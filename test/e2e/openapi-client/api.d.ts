@@ -373,6 +373,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Signs a browser in: checks the API key and sets it as an HttpOnly session cookie
+         * @description The cookie (tributary_session) is HttpOnly and SameSite=Strict, Secure over https. Requests it authenticates that are not GET must carry X-Requested-With: tributary-console.
+         */
+        post: operations["createSession"];
+        /** Signs a browser out: clears the session cookie */
+        delete: operations["deleteSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/correlations/{id}": {
         parameters: {
             query?: never;
@@ -1459,6 +1480,12 @@ export interface components {
                 reservation: components["schemas"]["HalLink"];
             };
         };
+        Session: {
+            keyId: string;
+            name: string;
+            scopes: ("read" | "write" | "ops")[];
+            accountId: string | null;
+        };
         ShippingAddress: {
             street1: string;
             street2?: string;
@@ -1825,6 +1852,28 @@ export interface operations {
                     "text/plain; version=0.0.4": string;
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -2010,6 +2059,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -2075,6 +2146,28 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2164,6 +2257,28 @@ export interface operations {
                     "application/hal+json": components["schemas"]["AccountWithForm"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No account with that id */
             404: {
                 headers: {
@@ -2244,6 +2359,28 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2352,6 +2489,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No account with that id */
             404: {
                 headers: {
@@ -2427,6 +2586,28 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2541,6 +2722,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No account with that id */
             404: {
                 headers: {
@@ -2643,6 +2846,28 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2772,6 +2997,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No account with that id */
             404: {
                 headers: {
@@ -2880,6 +3127,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No account with that id */
             404: {
                 headers: {
@@ -2978,6 +3247,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No account with that id */
             404: {
                 headers: {
@@ -3041,6 +3332,28 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["AccountEvent"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such account, or it has no such event */
@@ -3133,7 +3446,29 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No resource with that id */
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an account id, or (for a credential bound to an account) another account */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3230,6 +3565,177 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (logged by the server) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Postgres or Redis is not answering, or the request outlived its time: try again after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description An API key (trb_<keyId>_<secret>) */
+                    apiKey: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Signed in; the cookie is set */
+            200: {
+                headers: {
+                    /** @description tributary_session=<the key>; HttpOnly; SameSite=Strict */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key is malformed, unknown or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (HTTP_BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON (`application/json` or `application/*+json`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (logged by the server) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Postgres or Redis is not answering, or the request outlived its time: try again after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cookie is cleared */
+            204: {
+                headers: {
+                    /** @description tributary_session=; Max-Age=0 */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -3309,6 +3815,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No event carries that correlation id */
             404: {
                 headers: {
@@ -3381,6 +3909,28 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3590,6 +4140,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -3675,6 +4247,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -3729,6 +4323,28 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["InventoryUnit"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No inventory unit with that id */
@@ -3806,6 +4422,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No inventory with that id */
             404: {
                 headers: {
@@ -3877,6 +4515,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No inventory with that id */
             404: {
                 headers: {
@@ -3940,6 +4600,28 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["InventoryEvent"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such inventory, or it has no such event */
@@ -4009,6 +4691,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -4061,6 +4765,28 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["Machine"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No aggregate type of that name */
@@ -4209,6 +4935,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -4292,6 +5040,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -4347,6 +5117,28 @@ export interface operations {
             /** @description The id is not a stream entry id */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4426,6 +5218,28 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4522,6 +5336,28 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4625,6 +5461,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -4700,6 +5558,28 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4801,6 +5681,37 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description For a credential bound to an account: accountId names another account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The account is not active (command-rejected) */
             409: {
                 headers: {
@@ -4884,6 +5795,28 @@ export interface operations {
                     "application/hal+json": components["schemas"]["Order"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No order with that id */
             404: {
                 headers: {
@@ -4959,6 +5892,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No order with that id */
             404: {
                 headers: {
@@ -5030,6 +5985,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No order with that id */
             404: {
                 headers: {
@@ -5093,6 +6070,28 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["OrderEvent"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such order, or it has no such event */
@@ -5166,6 +6165,28 @@ export interface operations {
                             reservationList: components["schemas"]["Reservation"][];
                         };
                     };
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No resource with that id */
@@ -5258,6 +6279,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -5312,6 +6355,28 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["Payment"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No payment with that id */
@@ -5389,6 +6454,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No payment with that id */
             404: {
                 headers: {
@@ -5460,6 +6547,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No payment with that id */
             404: {
                 headers: {
@@ -5523,6 +6632,28 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["PaymentEvent"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such payment, or it has no such event */
@@ -5615,6 +6746,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -5669,6 +6822,28 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["Reservation"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No reservation with that id */
@@ -5746,6 +6921,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No reservation with that id */
             404: {
                 headers: {
@@ -5817,6 +7014,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No reservation with that id */
             404: {
                 headers: {
@@ -5880,6 +7099,28 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["ReservationEvent"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such reservation, or it has no such event */
@@ -5956,6 +7197,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -6029,6 +7292,28 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6111,6 +7396,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is larger than the limit (HTTP_BODY_LIMIT_BYTES) */
             413: {
                 headers: {
@@ -6183,6 +7490,28 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["Warehouse"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No warehouse with that id */
@@ -6260,6 +7589,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No warehouse with that id */
             404: {
                 headers: {
@@ -6331,6 +7682,28 @@ export interface operations {
                     };
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No warehouse with that id */
             404: {
                 headers: {
@@ -6394,6 +7767,28 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["WarehouseEvent"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such warehouse, or it has no such event */
@@ -6492,6 +7887,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No warehouse with that id */
             404: {
                 headers: {
@@ -6579,6 +7996,28 @@ export interface operations {
             /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="tributary" (with error="invalid_token" when a credential was refused) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential lacks the scope this operation needs (x-scope), or is bound to one account and this operation is not per account */
+            403: {
+                headers: {
+                    /** @description Bearer realm="tributary", error="insufficient_scope", scope="<the scope needed>" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
