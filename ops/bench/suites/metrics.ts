@@ -41,6 +41,9 @@ function start(env: BenchEnv, on: boolean): Promise<Runtime> {
     PORT: '0',
     LOG_LEVEL: 'info',
     ORDER_STEP_TIMEOUT_MS: '120000',
+    // One client, one account, 32 orders in flight: no cap of the API's may stop it.
+    ORDERS_IN_FLIGHT_PER_ACCOUNT: '1000000',
+    RATE_LIMIT_POINTS: '1000000',
     METRICS: String(on),
     LOG_TRACE_IDS: String(on),
   });
