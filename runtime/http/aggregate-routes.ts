@@ -42,10 +42,16 @@ export interface AggregateRoutesOptions<C> {
   visible?(q: Queryable, id: string, access: AccountAccess): Promise<boolean>;
 }
 
+/**
+ * An aggregate version as `If-Match` carries it: `"3"`, `W/"3"` or a bare `3`, at most 15
+ * digits (a safe integer; a version never gets near it). Quotes come in pairs.
+ */
+const IF_MATCH = /^(?:(?:W\/)?"[0-9]{1,15}"|[0-9]{1,15})$/;
+
 /** `If-Match`, as the routes that take it declare it: an aggregate version, quoted or not. */
 export const ifMatchSchema = z
   .string()
-  .regex(/^(W\/)?"?[0-9]+"?$/, 'If-Match must be an aggregate version such as "3"')
+  .regex(IF_MATCH, 'If-Match must be an aggregate version such as "3"')
   .describe('The aggregate version the change expects (the ETag of the resource read): 409 if it moved on.');
 
 /** The response header of a resource with a version. */
@@ -82,7 +88,7 @@ function newEventResourceSchema(aggregate: string) {
 /** `If-Match: "3"` (or `3`) → expected version 3; absent → no check; anything else → 400. */
 export function ifMatchVersion(header: string): number | undefined {
   if (!header) return undefined;
-  const v = Number(header.replace(/^W\//, '').replace(/"/g, ''));
+  const v = IF_MATCH.test(header) ? Number(header.replace(/^W\//, '').replace(/"/g, '')) : NaN;
   if (!Number.isInteger(v) || v < 0) throw new ValidationError(`If-Match must be an aggregate version such as "3", not ${header}`);
   return v;
 }

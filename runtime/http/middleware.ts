@@ -77,16 +77,18 @@ export function requestTimeout(ms: number) {
 }
 
 /**
- * Methods no route has and that only serve to probe or tunnel: TRACE and TRACK echo the request
- * (cross-site tracing), CONNECT opens a tunnel. Refused with 405 problem+json before routing
- * (the router would answer 501 with a plain-text body).
+ * The methods any route of the API can have. Everything else is refused with 405
+ * problem+json before routing: TRACE and TRACK echo the request (cross-site tracing), CONNECT
+ * opens a tunnel, WebDAV methods and the like serve nothing here (the router would answer 501
+ * with a plain-text body). Node's own parser refuses TRACK and unknown tokens before the app
+ * (400, connection closed).
  */
-const REFUSED_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
+const SERVED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
 
-/** 405 problem+json for TRACE, TRACK and CONNECT, whatever the path. */
+/** 405 problem+json for TRACE, CONNECT and any method no route can have, whatever the path. */
 export function refuseProbeMethods() {
   return async function refuseMethods(ctx: Context, next: Next): Promise<void> {
-    if (REFUSED_METHODS.has(ctx.method)) {
+    if (!SERVED_METHODS.has(ctx.method)) {
       ctx.set('Allow', 'GET, HEAD, POST, PUT, DELETE');
       throw Object.assign(new Error(`${ctx.method} is not allowed on this server`), { status: 405 });
     }
