@@ -66,6 +66,9 @@ const schema = z.object({
   AUTH_SCOPE_CLAIM: z.string().regex(/^[\w.:/-]{1,100}$/, 'a claim name').default('scope'),
   AUTH_ACCOUNT_CLAIM: z.string().regex(/^[\w.:/-]{1,100}$/, 'a claim name').default('account_id'),
   AUTH_KEY_CACHE_MS: int(0, 300_000).default(5_000),
+  // Browser clients served from other origins (docs/security.md, "Operations and headers").
+  CORS_ORIGINS: z.string().default(''),
+  CORS_CREDENTIALS: bool.default(false),
 });
 
 type Raw = z.infer<typeof schema>;
@@ -119,6 +122,11 @@ export interface Config {
     jwt?: { jwksUrl?: string; secret?: string; publicKey?: string; issuer: string; audience: string; scopeClaim: string; accountClaim: string };
     keyCacheMs: number;
   };
+  /**
+   * CORS for browser clients hosted elsewhere: the origins allowed (`['*']`: any, never with
+   * credentials; empty: no CORS headers at all), and whether credentials (cookies) are allowed.
+   */
+  cors: { origins: string[]; credentials: boolean };
   /** The environment this config was read from: contexts read their own settings from it. */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -150,6 +158,31 @@ export function readSettings<S extends z.ZodObject>(schema: S, env: Env): z.infe
   return parsed.data;
 }
 
+/**
+ * `CORS_ORIGINS`: a comma list of origins (`https://shop.example.com`, no path), or `*` alone.
+ * A browser sends the origin exactly so, so anything else could never match: refused at start.
+ */
+function parseCorsOrigins(value: string, credentials: boolean): string[] {
+  const origins = value.split(',').map((o) => o.trim()).filter(Boolean);
+  const bad = (why: string) => new ConfigError(`Invalid CORS_ORIGINS=${JSON.stringify(value)}: ${why}`);
+  if (origins.includes('*')) {
+    if (origins.length > 1) throw bad('* allows every origin: give it alone, or list origins');
+    // Browsers refuse a credentialed response to `*`; echoing any origin with credentials would let every site act as the user.
+    if (credentials) throw bad('* cannot be used with CORS_CREDENTIALS=true: list the origins');
+    return origins;
+  }
+  for (const o of origins) {
+    let url: URL | undefined;
+    try {
+      url = new URL(o);
+    } catch {
+      // reported below
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== o) throw bad(`${o} is not an origin (scheme://host[:port], no path or trailing slash)`);
+  }
+  return origins;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const r = readSettings(schema, env);
   if (r.LEASE_RENEW_MS * 2 > r.LEASE_TTL_MS) {
@@ -160,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // A token minted for another service of the same identity provider must not open this one.
   if (jwtKeys.length && !r.AUTH_ISSUER) throw new ConfigError(`Invalid AUTH_ISSUER="": required with ${jwtKeys[0]} (tokens are checked against it)`);
   if (jwtKeys.length && !r.AUTH_AUDIENCE) throw new ConfigError(`Invalid AUTH_AUDIENCE="": required with ${jwtKeys[0]} (tokens are checked against it)`);
+  const corsOrigins = parseCorsOrigins(r.CORS_ORIGINS, r.CORS_CREDENTIALS);
   const contexts = r.CONTEXTS.trim() === 'all' ? 'all' : r.CONTEXTS.split(',').map((s) => s.trim()).filter(Boolean);
   if (contexts !== 'all' && contexts.length === 0) throw new ConfigError(`Invalid CONTEXTS=${JSON.stringify(env.CONTEXTS ?? '')}: name at least one context or "all"`);
   return {
@@ -216,6 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
       keyCacheMs: r.AUTH_KEY_CACHE_MS,
     },
+    cors: { origins: corsOrigins, credentials: r.CORS_CREDENTIALS },
     env: { ...env },
   };
 }
