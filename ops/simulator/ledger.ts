@@ -43,6 +43,8 @@ export class Ledger {
   readonly inFlight = new Map<string, PendingOrder>();
   readonly byKind = new Map<OrderKind, KindCounts>(ORDER_KINDS.map((k) => [k, emptyCounts()]));
   readonly latency = new Histogram();
+  /** Per kind too: a declined or unanswered payment ends on other clocks than an ordinary order. */
+  readonly latencyByKind = new Map<OrderKind, Histogram>(ORDER_KINDS.map((k) => [k, new Histogram()]));
   /** Checks other than orders (conflicts, malformed requests, set-up) that did not hold. */
   failedChecks = 0;
   passedChecks = 0;
@@ -63,6 +65,7 @@ export class Ledger {
     if (status === 'ORDER_SUCCEEDED') c.succeeded += 1;
     else c.failed += 1;
     this.latency.record(now - order.postedAt);
+    this.latencyByKind.get(order.kind)!.record(now - order.postedAt);
     const ok = status === order.expected.status && (status === 'ORDER_SUCCEEDED' || !order.expected.reason || order.expected.reason.test(failureReason ?? ''));
     if (ok) c.asExpected += 1;
     else {

@@ -5,7 +5,12 @@
  */
 import type { RequestStats } from './api';
 import type { KindCounts, Ledger } from './ledger';
+import type { Histogram } from './histogram';
 import type { MemorySample } from './memory';
+
+type Latency = { count: number; p50?: number; p95?: number; p99?: number; max?: number };
+
+const latencyOf = (h: Histogram): Latency => ({ count: h.count, p50: h.percentile(50), p95: h.percentile(95), p99: h.percentile(99), max: h.count ? Math.round(h.max) : undefined });
 
 export interface Summary {
   ok: boolean;
@@ -22,7 +27,8 @@ export interface Summary {
   abandoned: number;
   lost: number;
   checks: { passed: number; failed: number };
-  latencyMs: { count: number; p50?: number; p95?: number; p99?: number; max?: number };
+  latencyMs: Latency;
+  latencyByKindMs: Record<string, Latency>;
   problems: string[];
   /** The simulator's own memory: now, its peak, and samples over the run. */
   memory: RunFacts['memory'];
@@ -42,7 +48,6 @@ export function summarize(stats: RequestStats, ledger: Ledger, facts: RunFacts):
     .flatMap(([kind, m]) => [...m.entries()].map(([status, count]) => ({ kind, status: status === 0 ? 'no answer' : String(status), count })))
     .sort((a, b) => a.kind.localeCompare(b.kind) || a.status.localeCompare(b.status));
   const total = ledger.totals();
-  const h = ledger.latency;
   const ok = stats.unexpectedServerErrors === 0 && total.unexpected === 0 && ledger.failedChecks === 0 && facts.abandoned === 0 && ledger.inFlight.size === 0;
   return {
     ok,
@@ -59,7 +64,8 @@ export function summarize(stats: RequestStats, ledger: Ledger, facts: RunFacts):
     abandoned: facts.abandoned,
     lost: ledger.lostOrders,
     checks: { passed: ledger.passedChecks, failed: ledger.failedChecks },
-    latencyMs: { count: h.count, p50: h.percentile(50), p95: h.percentile(95), p99: h.percentile(99), max: h.count ? Math.round(h.max) : undefined },
+    latencyMs: latencyOf(ledger.latency),
+    latencyByKindMs: Object.fromEntries([...ledger.latencyByKind].map(([k, h]) => [k, latencyOf(h)])),
     problems: [...ledger.problems, ...stats.lastErrors],
     memory: facts.memory,
   };
@@ -82,8 +88,11 @@ export function formatSummary(s: Summary): string {
   const kinds = Object.entries(s.orders).filter(([, c]) => c.placed > 0);
   out.push(
     table(
-      ['orders', 'placed', 'succeeded', 'failed', 'as expected', 'unexpected'],
-      [...kinds.map(([k, c]) => [k, c.placed, c.succeeded, c.failed, c.asExpected, c.unexpected]), ['total', s.ordersTotal.placed, s.ordersTotal.succeeded, s.ordersTotal.failed, s.ordersTotal.asExpected, s.ordersTotal.unexpected]],
+      ['orders', 'placed', 'succeeded', 'failed', 'as expected', 'unexpected', 'p50', 'p99'],
+      [
+        ...kinds.map(([k, c]) => [k, c.placed, c.succeeded, c.failed, c.asExpected, c.unexpected, ms(s.latencyByKindMs[k]?.p50), ms(s.latencyByKindMs[k]?.p99)]),
+        ['total', s.ordersTotal.placed, s.ordersTotal.succeeded, s.ordersTotal.failed, s.ordersTotal.asExpected, s.ordersTotal.unexpected, ms(s.latencyMs.p50), ms(s.latencyMs.p99)],
+      ],
     ),
     '',
   );
