@@ -94,7 +94,8 @@ function withRedrive(redis: Redis): WithRedrive {
 }
 
 /**
- * Puts a dead letter back on its original stream (as a new entry) and removes it from the
+ * Puts a dead letter back on its stream (as a new entry; the returned `streamKey` is that stream:
+ * its actor's partition under the current PARTITIONS) and removes it from the
  * dead letters, atomically and once (see {@link REDRIVE}): a second re-drive of the same
  * letter, concurrent or later, is a 404. Groups that handled it before skip it through their
  * inbox; the group it failed in handles it again.
@@ -105,8 +106,11 @@ export async function redriveDeadLetter(redis: Redis, topology: Topology, id: st
   if (rows.length === 0) throw new NotFoundError(`No dead letter with id ${id}`);
   const letter = toDeadLetter(rows[0][0], rows[0][1]);
   if (!letter.message) throw new NotFoundError(`Dead letter ${id} holds no message to re-drive`);
+  // The stream of its actor's partition under the current PARTITIONS: the key it came from
+  // names a partition of the layout it was parked under, which a repartition may have changed.
+  const target = topology.streamKey(topology.parseStreamKey(letter.streamKey).topic, topology.partitionOf(letter.message.actor.id));
   // The entry's fields never change once written, so what was read is what the script publishes.
-  const added = await withRedrive(redis).tributaryRedrive(topology.deadLetterKey(), letter.streamKey, id, letter.message.type, JSON.stringify(letter.message));
+  const added = await withRedrive(redis).tributaryRedrive(topology.deadLetterKey(), target, id, letter.message.type, JSON.stringify(letter.message));
   if (!added) throw new NotFoundError(`Dead letter ${id} was re-driven already`);
-  return letter;
+  return { ...letter, streamKey: target };
 }

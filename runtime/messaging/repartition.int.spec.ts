@@ -4,7 +4,7 @@
  * group that reads the topic has no group yet), where they go (their actor's partition under
  * the new count, in order), what is left (nothing on a stream no partition reads), an
  * interrupted run finished by a second one, the refusal while a worker is live, and the
- * relay routing by the actor under its own PARTITIONS.
+ * relay and the dead letters' re-drive routing by the actor under their own PARTITIONS.
  */
 import { expect } from 'chai';
 import { IntHarness, TOPIC, envelope, publish } from '../../test/support/int-fixtures';
@@ -15,6 +15,7 @@ import { repartition, type RepartitionOptions } from './repartition';
 import { unreadStreams } from './partition-report';
 import { checkPartitions, recordedPartitions } from '../store/deployment-settings';
 import { OutboxRelay } from './outbox-relay';
+import { deadLetter, listDeadLetters, redriveDeadLetter } from './dead-letters';
 import { StartupError } from '../errors';
 
 const G1 = 'ctx.one';
@@ -168,6 +169,21 @@ describe('repartition (int)', function () {
     expect(await keysLike(`{${TOPIC}.p3}`)).to.deep.equal([]);
     expect(await keysLike('*:moving')).to.deep.equal([]);
     expect(await recordedPartitions(h.db, 4)).to.equal(2);
+  });
+
+  it('a dead letter parked before the repartition is re-driven to its actor\'s partition under the current PARTITIONS', async () => {
+    const t2 = new Topology(prefix, 2);
+    const message = envelope('parked-actor', 1);
+    // Parked from p3 under PARTITIONS=4: a stream no partition reads any more.
+    const oldKey = new Topology(prefix, 4).streamKey(TOPIC, 3);
+    await deadLetter(h.redis, t2, G1, oldKey, '1-1', 'boom', 5, message);
+    const [letter] = (await listDeadLetters(h.redis, t2)).filter((l) => l.message?.id === message.id);
+    expect(letter.streamKey).to.equal(oldKey);
+    const redriven = await redriveDeadLetter(h.redis, t2, letter.id);
+    const target = t2.streamKey(TOPIC, t2.partitionOf('parked-actor'));
+    expect(redriven.streamKey).to.equal(target);
+    expect((await streams(2))[t2.partitionOf('parked-actor')].map((m) => m.id)).to.include(message.id);
+    expect(await h.redis.xlen(oldKey)).to.equal(0);
   });
 
   it('the relay routes each row by its actor under its own PARTITIONS, not by the partition stored in the row', async () => {
