@@ -56,9 +56,23 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** Calls the API; resolves for 2xx, rejects with {@link ApiError} otherwise. */
+/**
+ * Dispatched on `window` when the API answers 401: the console then asks for an API key
+ * (components/sign-in.tsx). Views keep their own error too.
+ */
+export const UNAUTHORIZED_EVENT = 'tributary:unauthorized';
+
+/**
+ * Calls the API; resolves for 2xx, rejects with {@link ApiError} otherwise. Every request
+ * carries `X-Requested-With: tributary-console`: the API refuses a write authenticated by the
+ * session cookie without it (a cross-site form cannot add it; docs/security.md).
+ */
 export async function request<T = Resource>(href: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
-  const headers: Record<string, string> = { Accept: 'application/hal+json, application/json, application/problem+json', ...options.headers };
+  const headers: Record<string, string> = {
+    Accept: 'application/hal+json, application/json, application/problem+json',
+    'X-Requested-With': 'tributary-console',
+    ...options.headers,
+  };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   let res: Response;
   try {
@@ -68,6 +82,7 @@ export async function request<T = Resource>(href: string, options: RequestOption
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: options.signal,
       cache: 'no-store',
+      credentials: 'same-origin',
     });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
@@ -82,6 +97,7 @@ export async function request<T = Resource>(href: string, options: RequestOption
       body = text;
     }
   }
+  if (res.status === 401) window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
   if (!res.ok) {
     const problem = body && typeof body === 'object' ? (body as Record<string, unknown>) : undefined;
     const message = String(problem?.message ?? problem?.detail ?? problem?.title ?? `${res.status} ${res.statusText || 'error'}`);

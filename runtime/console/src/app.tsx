@@ -1,5 +1,7 @@
-import { linkOf, type Resource } from './api';
+import { useEffect, useState } from 'preact/hooks';
+import { linkOf, UNAUTHORIZED_EVENT, type Resource } from './api';
 import { ErrorBanner } from './components/banner';
+import { SignIn, signOut } from './components/sign-in';
 import { useResource } from './hooks';
 import { DiscoveryContext, humanize, slugOf, type Discovery, type Machine } from './model';
 import { hashOf, useRoute, type Route } from './router';
@@ -40,6 +42,7 @@ function Sidebar({ discovery, route }: { discovery: Discovery; route: Route }) {
       {item('analytics', 'Analytics', 'nav-analytics')}
       {item('ops', 'Operations', 'nav-ops')}
       {docs && <a href={docs.href} target="_blank" rel="noopener">API document</a>}
+      <button class="link" onClick={() => void signOut()} data-testid="sign-out">Sign out</button>
     </nav>
   );
 }
@@ -50,6 +53,13 @@ function Sidebar({ discovery, route }: { discovery: Discovery; route: Route }) {
  */
 export function App() {
   const route = useRoute();
+  // Any 401 from the API (no credential, or the key was revoked): ask for a key.
+  const [signIn, setSignIn] = useState(false);
+  useEffect(() => {
+    const ask = () => setSignIn(true);
+    window.addEventListener(UNAUTHORIZED_EVENT, ask);
+    return () => window.removeEventListener(UNAUTHORIZED_EVENT, ask);
+  }, []);
   const root = useResource<Resource>('/v1');
   const machinesHref = linkOf(root.data, 'machines')?.href;
   const machines = useResource<Resource>(machinesHref);
@@ -61,8 +71,14 @@ export function App() {
       <div class="shell">
         <Sidebar discovery={discovery} route={route} />
         <main class="content" data-testid="content">
-          <ErrorBanner error={root.error ?? machines.error} retryIn={root.error ? root.retryIn : machines.retryIn} onRetry={root.error ? root.reload : machines.reload} testid="api-banner" />
-          {ready ? page(route, discovery) : !root.error && <div class="empty">Loading…</div>}
+          {signIn ? (
+            <SignIn />
+          ) : (
+            <>
+              <ErrorBanner error={root.error ?? machines.error} retryIn={root.error ? root.retryIn : machines.retryIn} onRetry={root.error ? root.reload : machines.reload} testid="api-banner" />
+              {ready ? page(route, discovery) : !root.error && <div class="empty">Loading…</div>}
+            </>
+          )}
         </main>
       </div>
     </DiscoveryContext.Provider>
