@@ -12,7 +12,7 @@ import { repartition as moveStreams, type RepartitionResult } from './messaging/
 
 /** One-shot operator tasks behind the CLI. */
 export async function migrate(config: Config): Promise<string[]> {
-  const plugins = loadContexts(config.contexts, config.contextsDir);
+  const plugins = loadContexts(config.contexts, config.contextsDirs);
   await ensureDatabase(config.databaseUrl);
   return migrateLatest(config.databaseUrl, migrationDirs(plugins));
 }
@@ -31,7 +31,7 @@ export const redrive = (config: Config, id: string): Promise<DeadLetter> => with
 
 /** Ownership and lag of every partition of the consumer groups of CONTEXTS, and the streams no partition reads. */
 export async function partitions(config: Config): Promise<{ groups: GroupPartitions[]; unreadStreams: UnreadStream[] }> {
-  const groups = subscriptionGroups(loadContexts(config.contexts, config.contextsDir), config).map(({ group, subscription }) => ({ group, topics: subscription.topics }));
+  const groups = subscriptionGroups(loadContexts(config.contexts, config.contextsDirs), config).map(({ group, subscription }) => ({ group, topics: subscription.topics }));
   const db = createDb(config.databaseUrl, 1);
   try {
     return await withRedis(config, async (r, t) => ({ groups: await describePartitions(db, r, t, groups), unreadStreams: await unreadStreams(r, t) }));
@@ -45,7 +45,7 @@ export async function partitions(config: Config): Promise<{ groups: GroupPartiti
  * migrations first, so that a deployment older than `deployment_settings` can be moved too.
  */
 export async function repartition(config: Config, to: number): Promise<RepartitionResult> {
-  const plugins = loadContexts(config.contexts, config.contextsDir);
+  const plugins = loadContexts(config.contexts, config.contextsDirs);
   await ensureDatabase(config.databaseUrl);
   await migrateLatest(config.databaseUrl, migrationDirs(plugins));
   const groups = subscriptionGroups(plugins, config).map(({ group, subscription }) => ({ group, topics: subscription.topics }));

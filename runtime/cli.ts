@@ -114,8 +114,10 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'contexts') {
-    const { availableContexts } = await import('./context');
-    process.stdout.write(`${availableContexts(config.contextsDir).join('\n')}\n`);
+    const { discoverContexts } = await import('./context');
+    const found = discoverContexts(config.contextsDirs);
+    const width = Math.max(...found.map((c) => c.name.length));
+    process.stdout.write(found.map((c) => `${c.name.padEnd(width)}  ${c.bundled ? 'bundled' : 'CONTEXTS_DIR'}  ${c.dir}`).join('\n') + '\n');
     return;
   }
   if (command === 'partitions') {

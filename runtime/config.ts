@@ -83,7 +83,8 @@ export interface Config {
   /** Context names to load, or 'all'. */
   contexts: readonly string[] | 'all';
   /** Directory the context plugins are loaded from; undefined: the bundled `contexts/`. */
-  contextsDir?: string;
+  /** Directories of contexts loaded besides the bundled ones (`CONTEXTS_DIR`, a comma list). */
+  contextsDirs: string[];
   host: string;
   port: number;
   redisPrefix: string;
@@ -201,7 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: r.REDIS_URL,
     role: r.ROLE,
     contexts,
-    contextsDir: r.CONTEXTS_DIR ? path.resolve(r.CONTEXTS_DIR) : undefined,
+    contextsDirs: (r.CONTEXTS_DIR ?? '').split(',').map((d) => d.trim()).filter(Boolean).map((d) => path.resolve(d)),
     host: r.HOST,
     port: r.PORT,
     redisPrefix: r.REDIS_PREFIX,

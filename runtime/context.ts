@@ -144,37 +144,79 @@ export function defineContext(plugin: ContextPlugin): ContextPlugin {
   return plugin;
 }
 
-/** The contexts directory of this repository. */
+/** The contexts bundled with this repository. */
 export const CONTEXTS_DIR = path.resolve(__dirname, '..', 'contexts');
 
-/** Names of every context found in the directory (a folder with an index.ts). */
-export function availableContexts(dir: string = CONTEXTS_DIR): string[] {
-  if (!fs.existsSync(dir)) return [];
+/** A context found on disk: its name, its folder, and whether it is one of the bundled ones. */
+export interface ContextSource {
+  name: string;
+  dir: string;
+  bundled: boolean;
+}
+
+const hasIndex = (dir: string) => fs.existsSync(path.join(dir, 'index.ts')) || fs.existsSync(path.join(dir, 'index.js'));
+
+/** The context folders directly under `dir` (a folder, or a link to one, holding an index.ts or index.js). */
+function contextFolders(dir: string): string[] {
   return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && (fs.existsSync(path.join(dir, d.name, 'index.ts')) || fs.existsSync(path.join(dir, d.name, 'index.js'))))
-    .map((d) => d.name)
+    .readdirSync(dir)
+    .filter((name) => {
+      // statSync follows symlinks: a linked context folder counts like a real one.
+      const stat = fs.statSync(path.join(dir, name), { throwIfNoEntry: false });
+      return stat?.isDirectory() && hasIndex(path.join(dir, name));
+    })
     .sort();
 }
 
 /**
- * Loads the requested contexts ('all' = every one found), checks their dependencies are
- * loaded too, and returns them in dependency order.
+ * Every context that can be loaded: the bundled ones, then those of each extra directory
+ * (`CONTEXTS_DIR`). An extra directory that is missing, unreadable or holds no context stops
+ * start-up with one line naming it, and so does a context name found twice.
  */
-export function loadContexts(requested: readonly string[] | 'all', dir: string = CONTEXTS_DIR): ContextPlugin[] {
-  const available = availableContexts(dir);
-  const names = requested === 'all' ? available : [...requested];
-  for (const name of names) {
-    if (!available.includes(name)) {
-      throw new StartupError(`Unknown context "${name}" in CONTEXTS; available: ${available.join(', ') || '(none)'}`);
+export function discoverContexts(extraDirs: readonly string[] = []): ContextSource[] {
+  const found: ContextSource[] = fs.existsSync(CONTEXTS_DIR) ? contextFolders(CONTEXTS_DIR).map((name) => ({ name, dir: path.join(CONTEXTS_DIR, name), bundled: true })) : [];
+  for (const extra of extraDirs) {
+    const dir = path.resolve(extra);
+    if (dir === CONTEXTS_DIR) continue;
+    let names: string[];
+    try {
+      names = contextFolders(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be read (${code ?? (err as Error).message})`;
+      throw new StartupError(`CONTEXTS_DIR ${dir} ${why}`);
+    }
+    if (names.length === 0) throw new StartupError(`CONTEXTS_DIR ${dir} holds no context (a folder with an index.ts or index.js)`);
+    for (const name of names) {
+      const clash = found.find((c) => c.name === name);
+      if (clash) throw new StartupError(`Context "${name}" is found twice: in ${clash.dir} and in ${path.join(dir, name)}`);
+      found.push({ name, dir: path.join(dir, name), bundled: false });
     }
   }
+  return found;
+}
+
+/** Names of every context that can be loaded (see {@link discoverContexts}). */
+export function availableContexts(extraDirs: readonly string[] = []): string[] {
+  return discoverContexts(extraDirs).map((c) => c.name);
+}
+
+/**
+ * Loads the requested contexts ('all' = the bundled ones and those of every extra directory),
+ * checks their dependencies are loaded too, and returns them in dependency order.
+ */
+export function loadContexts(requested: readonly string[] | 'all', extraDirs: readonly string[] = []): ContextPlugin[] {
+  const sources = discoverContexts(extraDirs);
+  const names = requested === 'all' ? sources.map((c) => c.name) : [...requested];
   const plugins = new Map<string, ContextPlugin>();
   for (const name of names) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(path.join(dir, name)) as { default?: ContextPlugin };
+    const source = sources.find((c) => c.name === name);
+    if (!source) {
+      throw new StartupError(`Unknown context "${name}" in CONTEXTS; available: ${sources.map((c) => c.name).join(', ') || '(none)'}`);
+    }
+    const mod = require(source.dir) as { default?: ContextPlugin };
     const plugin = mod.default;
-    if (!plugin || plugin.name !== name) throw new StartupError(`${path.join(dir, name, 'index.ts')} must default-export defineContext({ name: '${name}', ... })`);
+    if (!plugin || plugin.name !== name) throw new StartupError(`${path.join(source.dir, 'index.ts')} must default-export defineContext({ name: '${name}', ... })`);
     plugins.set(name, plugin);
   }
   const ordered: ContextPlugin[] = [];

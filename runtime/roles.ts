@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createLogger, type Logger } from './logger';
-import { loadContexts, subscriptionGroups, CONTEXTS_DIR, type ContextPlugin, type ReactionContext, type RuntimeServices, type Subscription } from './context';
+import { loadContexts, subscriptionGroups, type ContextPlugin, type ReactionContext, type RuntimeServices, type Subscription } from './context';
 import { createDb, ensureDatabase } from './store/database';
 import { migrateLatest, waitForMigrations } from './store/migrate';
 import { checkPartitions } from './store/deployment-settings';
@@ -27,7 +27,8 @@ import { attachMetrics } from './metrics/route';
 
 export interface StartOptions {
   log?: Logger;
-  contextsDir?: string;
+  /** Context directories besides the bundled one; defaults to the config's (`CONTEXTS_DIR`). */
+  contextsDirs?: string[];
   /** Aborted when a stop is requested while starting: ends what start-up waits for. */
   signal?: AbortSignal;
 }
@@ -54,7 +55,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   const log = options.log ?? createLogger(config.logLevel, undefined, { traceIds: metrics.logTraceIds });
   metricsState.enabled = metrics.enabled;
   if (metrics.enabled) enableProcessMetrics();
-  const plugins = loadContexts(config.contexts, options.contextsDir ?? config.contextsDir ?? CONTEXTS_DIR);
+  const plugins = loadContexts(config.contexts, options.contextsDirs ?? config.contextsDirs);
   const runsWeb = config.role !== 'worker';
   const runsWorker = config.role !== 'web';
 

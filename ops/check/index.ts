@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const settleMs = i > 0 ? Number(process.argv[i + 1]) : 60_000;
   if (!Number.isFinite(settleMs) || settleMs < 0) throw new Error('--settle-ms takes a number of milliseconds');
   const config = loadConfig();
-  const plugins = loadContexts(config.contexts, config.contextsDir);
+  const plugins = loadContexts(config.contexts, config.contextsDirs);
   const db = createDb(config.databaseUrl, 2);
   try {
     const report = await runChecks(db, plugins, settleMs);

@@ -96,7 +96,7 @@ describe('the API document (OpenAPI 3.1)', () => {
 
 describe('the API document of a context from outside the repository', () => {
   it('lists its declared routes from their schemas alone, and names the routes it cannot describe', async () => {
-    const { document, undeclared } = generateApiDocument({ contexts: ['catalog'], contextsDir: FIXTURES });
+    const { document, undeclared } = generateApiDocument({ contexts: ['catalog'], contextsDirs: [FIXTURES] });
     const doc = document as Json;
     const op = doc.paths['/v1/catalog/greetings'].post;
     expect(op.operationId).to.equal('greetCatalog');
@@ -111,7 +111,7 @@ describe('the API document of a context from outside the repository', () => {
   it('is reported at start-up: one warning line naming the method and path of a route without schemas', () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
-    const plugins = loadContexts(['catalog'], FIXTURES);
+    const plugins = loadContexts(['catalog'], [FIXTURES]);
     createWebApp(offlineServices(plugins, {}, pino({ level: 'warn' }, sink)), plugins, () => 'running');
     const warnings = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
     expect(warnings).to.have.length(1);

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../config';
-import { CONTEXTS_DIR, loadContexts, type ContextPlugin, type RuntimeServices } from '../../context';
+import { loadContexts, type ContextPlugin, type RuntimeServices } from '../../context';
 import { createLogger, type Logger } from '../../logger';
 import { Topology } from '../../messaging/topology';
 import { OutboxSignal } from '../../messaging/outbox-signal';
@@ -34,8 +34,8 @@ export interface GeneratedDocument {
  * definitions, never a connection. The settings are the defaults (plus `env`), so the
  * document does not depend on the shell that generates it.
  */
-export function generateApiDocument(options: { contexts?: readonly string[] | 'all'; contextsDir?: string; env?: NodeJS.ProcessEnv } = {}): GeneratedDocument {
-  const plugins = loadContexts(options.contexts ?? 'all', options.contextsDir ?? CONTEXTS_DIR);
+export function generateApiDocument(options: { contexts?: readonly string[] | 'all'; contextsDirs?: string[]; env?: NodeJS.ProcessEnv } = {}): GeneratedDocument {
+  const plugins = loadContexts(options.contexts ?? 'all', options.contextsDirs ?? []);
   const router = buildRouter(offlineServices(plugins, options.env), plugins, () => 'running', true);
   return { document: apiDocument(declaredRoutes(router), plugins), undeclared: undeclaredRoutes(router), plugins };
 }
