@@ -103,7 +103,8 @@ function mountApi(router: Router, services: RuntimeServices, plugins: ContextPlu
     summary: 'Redirects to the console',
     tags: ['Entry point'],
     scope: 'public',
-    responses: { 302: { description: 'To /console', headers: { Location: '/console' } } },
+    // Koa writes a short note in the body, as text or HTML after the client's Accept.
+    responses: { 302: { description: 'To /console', headers: { Location: '/console' }, contentType: '*/*' } },
   }, (ctx) => {
     ctx.redirect('/console');
   });

@@ -14,9 +14,10 @@ export interface DocumentInfo {
 
 /** The answers any route can give, added where a route does not declare them itself. */
 const COMMON: Record<number, { description: string; applies: (s: RouteSpec) => boolean; headers?: Record<string, string> }> = {
+  // Any route: a query parameter given twice, or a NUL or lone surrogate in the path or query, is refused before routing.
   400: {
-    description: 'The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields)',
-    applies: (s) => Boolean(s.query || s.body || s.headers) || hasBody(s),
+    description: 'The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields)',
+    applies: () => true,
   },
   401: {
     description: 'No credential, or one that is malformed, unknown, revoked or expired (docs/security.md)',

@@ -1580,7 +1580,18 @@ export interface operations {
                     Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
@@ -1631,6 +1642,15 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
@@ -1685,6 +1705,15 @@ export interface operations {
                 };
                 content: {
                     "text/javascript": string;
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such file in the build */
@@ -1750,6 +1779,15 @@ export interface operations {
                     "text/css": string;
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such file in the build */
             404: {
                 headers: {
@@ -1812,6 +1850,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -1850,6 +1897,15 @@ export interface operations {
                 };
                 content: {
                     "text/plain; version=0.0.4": string;
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -1922,6 +1978,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error (logged by the server) */
             500: {
                 headers: {
@@ -1978,6 +2043,15 @@ export interface operations {
                             [key: string]: components["schemas"]["HalLink"];
                         };
                     };
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
@@ -2050,7 +2124,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2143,7 +2217,7 @@ export interface operations {
                     "application/hal+json": components["schemas"]["Account"];
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2257,6 +2331,15 @@ export interface operations {
                     "application/hal+json": components["schemas"]["AccountWithForm"];
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -2356,7 +2439,7 @@ export interface operations {
                     "application/hal+json": components["schemas"]["Account"];
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2489,6 +2572,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -2583,7 +2675,7 @@ export interface operations {
                     "application/hal+json": components["schemas"]["Account"];
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2713,7 +2805,7 @@ export interface operations {
                     "application/hal+json": components["schemas"]["Account"];
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2843,7 +2935,7 @@ export interface operations {
                     "application/hal+json": components["schemas"]["Account"];
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2988,7 +3080,7 @@ export interface operations {
                     "application/hal+json": components["schemas"]["Order"];
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3118,7 +3210,7 @@ export interface operations {
                     "application/hal+json": components["schemas"]["Account"];
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3247,6 +3339,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -3332,6 +3433,15 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["AccountEvent"];
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -3437,7 +3547,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3556,7 +3666,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3647,7 +3757,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3736,6 +3846,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -3813,6 +3932,15 @@ export interface operations {
                             trace?: components["schemas"]["HalLink"];
                         };
                     };
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -3906,7 +4034,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4006,6 +4134,15 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -4058,6 +4195,15 @@ export interface operations {
                 };
                 content: {
                     "*/*": unknown;
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not one of the reference page's files */
@@ -4131,7 +4277,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4238,7 +4384,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4323,6 +4469,15 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["InventoryUnit"];
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -4422,6 +4577,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -4515,6 +4679,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -4600,6 +4773,15 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["InventoryEvent"];
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -4691,6 +4873,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -4765,6 +4956,15 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["Machine"];
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -4862,6 +5062,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over the request quota of this client (RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, per credential or per address): try again after Retry-After seconds */
             429: {
                 headers: {
@@ -4933,6 +5142,15 @@ export interface operations {
                             redrive: components["schemas"]["HalLink"];
                         };
                     };
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -5031,7 +5249,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5215,7 +5433,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5333,7 +5551,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5461,6 +5679,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -5555,7 +5782,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5672,7 +5899,7 @@ export interface operations {
                     "application/hal+json": components["schemas"]["Order"];
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5795,6 +6022,15 @@ export interface operations {
                     "application/hal+json": components["schemas"]["Order"];
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -5892,6 +6128,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -5985,6 +6230,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -6070,6 +6324,15 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["OrderEvent"];
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -6165,6 +6428,15 @@ export interface operations {
                             reservationList: components["schemas"]["Reservation"][];
                         };
                     };
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -6270,7 +6542,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6355,6 +6627,15 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["Payment"];
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -6454,6 +6735,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -6547,6 +6837,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -6632,6 +6931,15 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["PaymentEvent"];
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -6737,7 +7045,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6822,6 +7130,15 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["Reservation"];
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -6921,6 +7238,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -7014,6 +7340,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -7099,6 +7434,15 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["ReservationEvent"];
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -7197,6 +7541,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -7289,7 +7642,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7387,7 +7740,7 @@ export interface operations {
                     "application/hal+json": components["schemas"]["Warehouse"];
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7492,6 +7845,15 @@ export interface operations {
                     "application/hal+json": components["schemas"]["Warehouse"];
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -7589,6 +7951,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -7682,6 +8053,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
             401: {
                 headers: {
@@ -7767,6 +8147,15 @@ export interface operations {
                 };
                 content: {
                     "application/hal+json": components["schemas"]["WarehouseEvent"];
+                };
+            };
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No credential, or one that is malformed, unknown, revoked or expired (docs/security.md) */
@@ -7878,7 +8267,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7993,7 +8382,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is invalid: a parameter, header or body the schema refuses, or malformed JSON (`errors` lists the fields) */
+            /** @description The request is invalid: a parameter, header or body the schema refuses, malformed JSON, a query parameter given twice, or a NUL character or lone surrogate anywhere (`errors` lists the fields) */
             400: {
                 headers: {
                     [name: string]: unknown;
