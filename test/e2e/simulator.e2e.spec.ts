@@ -203,7 +203,7 @@ describe('load simulator', function () {
       const env = await freshDeployment('sim_split');
       [web] = await Promise.all([startServer(env, { ...SETTINGS, ROLE: 'web' }), startServer(env, { ...SETTINGS, ROLE: 'worker' }).then((w) => workers.push(w))]);
       const file = summaryFile();
-      const run = simulate(['--url', web.url, '--duration', '10', '--json-summary', file, ...CHAOS_RUN]);
+      const run = simulate(['--url', web.url, '--duration', '8', '--json-summary', file, ...CHAOS_RUN]);
       while (!/orders\/s [1-9]/.test(run.stderr()) && !(await Promise.race([run.exited.then(() => true), sleep(100).then(() => false)]))) {
         /* until orders flow */
       }
