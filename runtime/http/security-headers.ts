@@ -10,7 +10,7 @@ import type { Config } from '../config';
  * - `frame-ancestors 'self'`: the console shows Bull Board in a frame of its own origin.
  * No `upgrade-insecure-requests` (helmet's default): a deployment reached over plain HTTP
  * inside a cluster would have its scripts and styles rewritten to https and broken.
- * Bull Board's page also asks for Google Fonts: refused (it falls back to system fonts).
+ * (Bull Board's page asks for Google Fonts: console-api/bull-board.ts drops that link.)
  */
 export const CONTENT_SECURITY_POLICY = {
   useDefaults: false,
