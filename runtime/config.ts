@@ -256,5 +256,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** The variables, their defaults and meaning, for `tributary config` and the README table. */
+/** Every variable the runtime reads (the k8s manifest test checks the ConfigMap sets each one). */
 export const configVariables = Object.keys(schema.shape);

@@ -54,10 +54,6 @@ export class JobQueues {
     return worker;
   }
 
-  get hasWorkers(): boolean {
-    return this.workers.length > 0;
-  }
-
   /** Workers finish their active jobs first; then queues and connections close. */
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));

@@ -1,15 +1,13 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import { StartupError } from '../errors';
+import { redactUrl as redact } from '../redact';
 
 export type { Redis };
 
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]+@/, '//$1:***@');
-}
-
 /**
- * A Redis connection. `blocking` connections serve XREADGROUP BLOCK and nothing else, so a
- * blocked read never delays a command of the same process.
+ * A Redis connection. Each consumer gets one of its own for its blocking XREADGROUP reads
+ * (and the relay one for its publishing), so a blocked read or a long pipeline never delays
+ * another part's commands.
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
   const redis = new Redis(url, {

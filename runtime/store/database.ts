@@ -3,6 +3,7 @@ import pg from 'pg';
 import knexFactory, { type Knex } from 'knex';
 import { DatabaseUnavailableError, StartupError, TributaryError } from '../errors';
 import { WriteBuffer } from './write-buffer';
+import { redactUrl as redact } from '../redact';
 
 /** What queries run on: the pool, or an open transaction. `?` placeholders, pg results. */
 export interface Queryable {
@@ -25,8 +26,6 @@ export interface Tx extends Queryable {
   readUnflushed<R = any>(sql: string, bindings?: readonly unknown[]): Promise<R>;
   /** Runs `fn` in a savepoint: rolled back alone if `fn` throws. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
-  /** Settles when this transaction (or savepoint) commits, or rejects when it rolls back. */
-  readonly executionPromise: Promise<void>;
   /**
    * Settles when the outermost transaction commits, or rejects when it rolls back: what
    * others can see. (A savepoint's release is not that: its transaction may still roll back.)
@@ -139,15 +138,16 @@ class Session {
 }
 
 class PgTx implements Tx {
-  readonly executionPromise: Promise<void>;
+  /** Settles when this transaction (or savepoint) commits, or rejects when it rolls back. */
+  private readonly settled: Promise<void>;
   readonly outcome: Promise<void>;
   private settle!: { resolve: () => void; reject: (err: unknown) => void };
   private savepoints = 0;
 
   constructor(private readonly session: Session, outer?: PgTx) {
-    this.executionPromise = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
-    this.executionPromise.catch(() => undefined); // nobody has to listen
-    this.outcome = outer ? outer.outcome : this.executionPromise;
+    this.settled = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.settled.catch(() => undefined); // nobody has to listen
+    this.outcome = outer ? outer.outcome : this.settled;
   }
 
   get writes(): WriteBuffer {
@@ -288,10 +288,6 @@ export function createKnex(databaseUrl: string): Knex {
 
 /** Where to point people when Postgres does not answer. */
 const PG_HINT = 'start Postgres (docker compose up -d postgres) or set DATABASE_URL';
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
-}
 
 /** SQLSTATEs of a CREATE DATABASE that lost a race: the database exists now. */
 const ALREADY_CREATED = new Set([
