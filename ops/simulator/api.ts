@@ -42,6 +42,7 @@ export class RequestStats {
 export interface ApiOptions {
   baseUrl: string;
   allow503: boolean;
+  token?: string;
   timeoutMs?: number;
 }
 
@@ -57,6 +58,7 @@ export class Api {
   async request(kind: string, method: string, path: string, body?: unknown, raw?: string): Promise<Reply> {
     const headers: Record<string, string> = { accept: 'application/hal+json, application/json, application/problem+json' };
     if (body !== undefined || raw !== undefined) headers['content-type'] = 'application/json';
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     let reply: Reply;
     try {
       const res = await fetch(this.options.baseUrl + path, {

@@ -5,6 +5,8 @@
 
 export interface SimulatorConfig {
   url: string;
+  /** Sent as `Authorization: Bearer …` (an API key or a token) to a deployment that requires one. */
+  token?: string;
   accountsPerMinute: number;
   unitsPerSecond: number;
   ordersPerSecond: number;
@@ -47,6 +49,7 @@ interface Option {
 
 const OPTIONS: Option[] = [
   { flag: 'url', env: 'SIM_URL', key: 'url', kind: 'string', help: 'base URL of the deployment (any web process)' },
+  { flag: 'token', env: 'SIM_TOKEN', key: 'token', kind: 'string', help: 'API key or token, sent as Authorization: Bearer (docs/security.md)' },
   { flag: 'accounts-per-minute', env: 'SIM_ACCOUNTS_PER_MINUTE', key: 'accountsPerMinute', kind: 'number', help: 'new accounts per minute' },
   { flag: 'units-per-second', env: 'SIM_UNITS_PER_SECOND', key: 'unitsPerSecond', kind: 'number', help: 'inventory units added per second (one product after the other)' },
   { flag: 'orders-per-second', env: 'SIM_ORDERS_PER_SECOND', key: 'ordersPerSecond', kind: 'number', help: 'orders per second' },
