@@ -38,8 +38,8 @@ interface SimRun {
 const simulators = new Set<ChildProcess>();
 
 /** Spawns the simulator the way `npm run simulate` does (tsx on ops/simulator/index.ts), tracked by pid. */
-function simulate(args: string[]): SimRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'ops/simulator/index.ts', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function simulate(args: string[], entry = ['ops/simulator/index.ts']): SimRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...entry, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   simulators.add(child);
   let out = '';
   let err = '';
@@ -136,6 +136,10 @@ describe('load simulator', function () {
     for (const text of ['--url', 'http://127.0.0.1:3000', '--accounts-per-minute', '--units-per-second', '--orders-per-second', '--max-lines', '--products', '--duration', '--speed', '--chaos', '--chaos-share', '--json-summary', 'SIM_ORDERS_PER_SECOND']) {
       expect(run.stdout()).to.include(text);
     }
+    // The CLI's `tributary simulate` runs the same program.
+    const viaCli = simulate(['--help'], ['runtime/cli.ts', 'simulate']);
+    expect(await viaCli.exited).to.equal(0);
+    expect(viaCli.stdout()).to.equal(run.stdout());
     const bad = simulate(['--speed', 'fast']);
     expect(await bad.exited).to.equal(2);
     expect(bad.stderr()).to.match(/--speed: expected a number/);
