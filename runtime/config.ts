@@ -31,6 +31,10 @@ const schema = z.object({
   PARTITIONS: int(1, 1024).default(2),
   HTTP_BODY_LIMIT_BYTES: int(1024).default(64 * 1024),
   HTTP_REQUEST_TIMEOUT_MS: int(100).default(10_000),
+  // Generous: a guard against one client starving the others, not a billing plan (and the
+  // test suites hammer the API from one address). 0 points: no quota.
+  RATE_LIMIT_POINTS: int(0, 1_000_000_000).default(2000),
+  RATE_LIMIT_DURATION_S: int(1, 86_400).default(1),
   DB_POOL_MAX: int(1, 200).default(10),
   DB_CONNECT_TIMEOUT_MS: int(100).default(5_000),
   RELAY_BATCH_SIZE: int(1, 10_000).default(1000),
@@ -92,6 +96,8 @@ export interface Config {
   migrateOnStart: boolean;
   partitions: number;
   http: { bodyLimitBytes: number; requestTimeoutMs: number };
+  /** Requests per client (credential, or address when open) per window, in Redis (`http/rate-limit.ts`); 0 points: off. */
+  rateLimit: { points: number; durationSeconds: number };
   db: { poolMax: number; connectTimeoutMs: number };
   relay: { batchSize: number; pollMs: number; streamMaxLen: number };
   consumer: {
@@ -210,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrateOnStart: r.MIGRATE_ON_START,
     partitions: r.PARTITIONS,
     http: { bodyLimitBytes: r.HTTP_BODY_LIMIT_BYTES, requestTimeoutMs: r.HTTP_REQUEST_TIMEOUT_MS },
+    rateLimit: { points: r.RATE_LIMIT_POINTS, durationSeconds: r.RATE_LIMIT_DURATION_S },
     db: { poolMax: r.DB_POOL_MAX, connectTimeoutMs: r.DB_CONNECT_TIMEOUT_MS },
     relay: { batchSize: r.RELAY_BATCH_SIZE, pollMs: r.RELAY_POLL_MS, streamMaxLen: r.STREAM_MAXLEN },
     consumer: {

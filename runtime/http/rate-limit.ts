@@ -1,34 +1,12 @@
 import type { Context, Next } from 'koa';
-import { z } from 'zod';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Redis } from '../messaging/redis';
-import { readSettings } from '../config';
 import { TooManyRequestsError } from '../errors';
-
-const schema = z.object({
-  /** Requests one client may make per window; 0 turns the limit off. */
-  RATE_LIMIT_POINTS: z.coerce.number().int().min(0).max(1_000_000_000).default(2000),
-  /** The window, in seconds. */
-  RATE_LIMIT_DURATION_S: z.coerce.number().int().min(1).max(86_400).default(1),
-});
 
 /** The request quota of one client: `points` requests per `durationSeconds` (0 points: no limit). */
 export interface RateLimitSettings {
   points: number;
   durationSeconds: number;
-}
-
-/** The variables {@link rateLimitSettings} reads, for the configuration table and the manifests. */
-export const rateLimitVariables = Object.keys(schema.shape);
-
-/**
- * The quota from the environment. The default is generous (2000 a second): it is a guard
- * against one client starving the others, not a billing plan, and the test suites hammer the
- * API from one address.
- */
-export function rateLimitSettings(env: Readonly<Record<string, string | undefined>>): RateLimitSettings {
-  const r = readSettings(schema, env);
-  return { points: r.RATE_LIMIT_POINTS, durationSeconds: r.RATE_LIMIT_DURATION_S };
 }
 
 /** Paths never limited: probes and scrapes come from the platform, not from clients. */

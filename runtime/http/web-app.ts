@@ -5,7 +5,7 @@ import type { ContextPlugin, RuntimeServices } from '../context';
 import { errorHandler } from './problem';
 import { jsonBody } from './json-body';
 import { refuseProbeMethods, requestLog, requestTimeout, singleQueryValues, traceRequests } from './middleware';
-import { rateLimit, rateLimitSettings } from './rate-limit';
+import { rateLimit } from './rate-limit';
 import { mountHealth, type Lifecycle } from './health';
 import { mountMetrics } from '../metrics/route';
 import { mountOpsRoutes } from './ops-routes';
@@ -49,7 +49,7 @@ export function createWebApp(services: RuntimeServices, plugins: ContextPlugin[]
     app.use(authGuard(auth, router, api ? [{ prefix: QUEUES_PATH, scope: 'ops' }] : []));
   }
   // After the guard: an authenticated request counts against its credential, others against their address.
-  app.use(rateLimit(services.redis, services.config.redisPrefix, rateLimitSettings(services.config.env)));
+  app.use(rateLimit(services.redis, services.config.redisPrefix, services.config.rateLimit));
   // Bull Board (operators) is a Koa app of its own under /console/queues, ahead of the router.
   if (api) app.use(bullBoard(services, plugins));
   app.use(router.routes());

@@ -33,7 +33,7 @@ import { createDb } from '../../runtime/store/database';
 import { createApiKey } from '../../runtime/auth/api-key-store';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 500);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
 type Json = Record<string, any>;
 

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { configVariables, loadConfig } from '../../runtime/config';
+import { orderLimits } from '../../contexts/orders/limits';
 import { sagaSettings } from '../../contexts/orders/settings';
 import { loadPaymentsConfig } from '../../contexts/payments/config';
 
@@ -107,6 +108,7 @@ function variablesReadBy(read: (env: Env) => unknown): string[] {
 /** The contexts' own settings readers; `readers are all known` below keeps this list complete. */
 const CONTEXT_SETTINGS_READERS: Record<string, (env: Env) => unknown> = {
   'contexts/orders/settings.ts': sagaSettings,
+  'contexts/orders/limits.ts': orderLimits,
   'contexts/payments/config.ts': loadPaymentsConfig,
 };
 

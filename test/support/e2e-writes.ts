@@ -32,7 +32,7 @@ export async function writeSnapshot(env: Deployment): Promise<WriteSnapshot> {
     await redis.connect();
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.REDIS_PREFIX}*`, 'TYPE', 'stream', 'COUNT', 1000);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.REDIS_PREFIX}*`, 'COUNT', 1000, 'TYPE', 'stream');
       cursor = next;
       for (const key of keys) snapshot[`stream:${key}`] = await redis.xlen(key);
     } while (cursor !== '0');

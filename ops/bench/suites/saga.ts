@@ -88,6 +88,9 @@ export const sagaSuite: Suite = {
         PORT: '0',
         LOG_LEVEL: 'silent',
         ORDER_STEP_TIMEOUT_MS: '120000',
+        // One client, one account, hundreds of orders in flight at the offered rates: no cap of the API's may stop it.
+        ORDERS_IN_FLIGHT_PER_ACCOUNT: '1000000',
+        RATE_LIMIT_POINTS: '1000000',
       }),
     );
     const http = new JsonClient(rt.url!, 64);
