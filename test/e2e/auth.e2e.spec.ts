@@ -190,6 +190,28 @@ describe('auth end to end: API keys, scopes, account binding, session cookie', f
     expectChallenge(await user.get('/v1/accounts'), 401);
   });
 
+  it('keys create refuses hostile input with one line and writes no key', async () => {
+    const before = await count(db, 'SELECT count(*) AS n FROM api_keys');
+    const revokedBefore = await count(db, 'SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NOT NULL');
+    for (const args of [
+      ['--name', 'x', '--scopes', 'read,admin'],
+      ['--name', 'x', '--scopes', ''],
+      ['--name', "x'); DROP TABLE api_keys; --", '--scopes', 'read'],
+      ['--name', 'x', '--scopes', 'read', '--account', "' OR 1=1 --"],
+      ['--name', 'x', '--scopes', 'read', '--owner', 'me'],
+      ['--name'],
+    ]) {
+      const r = await keysCli(env, ['create', ...args]);
+      expect(r.code, args.join(' ')).to.equal(1);
+      expect(r.stderr.trim().split('\n'), r.stderr).to.have.length(1);
+      expect(r.stdout).to.not.match(/trb_/);
+    }
+    const revoke = await keysCli(env, ['revoke', "1 OR 1=1"]);
+    expect(revoke.code).to.equal(1);
+    expect(await count(db, 'SELECT count(*) AS n FROM api_keys'), 'no key written').to.equal(before);
+    expect(await count(db, 'SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NOT NULL'), 'none revoked').to.equal(revokedBefore);
+  });
+
   describe('a key bound to one account', () => {
     let a = '';
     let b = '';
