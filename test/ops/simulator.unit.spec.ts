@@ -3,6 +3,10 @@ import { expect } from 'chai';
 import { EXPECTED, nextKind, orderLines, unitsOf } from '../../ops/simulator/chaos';
 import { DEFAULTS, parseConfig, UsageError } from '../../ops/simulator/config';
 import { Histogram } from '../../ops/simulator/histogram';
+import { RequestStats } from '../../ops/simulator/api';
+import { Ledger, type PendingOrder } from '../../ops/simulator/ledger';
+import { Progress } from '../../ops/simulator/progress';
+import { formatSummary, summarize } from '../../ops/simulator/summary';
 import { Rate } from '../../ops/simulator/rates';
 import { StockLedger } from '../../ops/simulator/stock';
 
@@ -118,5 +122,43 @@ describe('simulator latency histogram', () => {
     expect(h.percentile(99)).to.be.within(980, 1_000);
     expect(h.max).to.equal(1_000);
     expect(new Histogram().percentile(50)).to.equal(undefined);
+  });
+});
+
+describe('simulator progress and summary', () => {
+  const facts = { elapsedMs: 10_000, orders: 20, inFlight: 3, succeeded: 15, failed: 2, p99: 640, errors: 0, stopping: false };
+
+  it('rewrites one line on a terminal, and prints a plain line every few seconds otherwise', () => {
+    const written: string[] = [];
+    const out = { write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
+    const tty = new Progress('tty', 5_000, out);
+    tty.update(facts, 0);
+    tty.update(facts, 100);
+    expect(written).to.have.length(2);
+    expect(written[0]).to.match(/^\r\x1b\[2K10 s {2}orders\/s 2\.00 {2}in flight 3 {2}succeeded 15 {2}failed 2 {2}p99 640 ms {2}errors 0$/);
+    written.length = 0;
+    const plain = new Progress('plain', 5_000, out);
+    for (const now of [10_000, 11_000, 14_999, 15_000]) plain.update(facts, now);
+    expect(written).to.have.length(2);
+    expect(written.every((l) => l.endsWith('\n') && !l.includes('\r'))).to.equal(true);
+  });
+
+  it('fails the run when an order ends otherwise than expected, and says which', () => {
+    const ledger = new Ledger();
+    const order = (orderId: string, kind: PendingOrder['kind'], status: 'ORDER_SUCCEEDED' | 'ORDER_FAILED'): PendingOrder => ({ orderId, href: `/v1/orders/${orderId}`, kind, expected: { status }, postedAt: 0, nextPollAt: 0, polls: 0, units: {} });
+    const facts = { elapsedMs: 1_000, accountsCreated: 1, unitsAdded: 10, skipped: {}, abandoned: 0, memory: { rssMb: 1, heapUsedMb: 1, peakRssMb: 1, samples: [] } };
+    const a = order('a', 'normal', 'ORDER_SUCCEEDED');
+    ledger.placed(a);
+    ledger.settled(a, 'ORDER_SUCCEEDED', undefined, 500);
+    const stats = new RequestStats();
+    stats.count('place order', 201);
+    expect(summarize(stats, ledger, facts).ok).to.equal(true);
+    const b = order('b', 'declined', 'ORDER_FAILED');
+    ledger.placed(b);
+    ledger.settled(b, 'ORDER_SUCCEEDED', undefined, 800);
+    const s = summarize(stats, ledger, facts);
+    expect(s.ok).to.equal(false);
+    expect(s.ordersTotal).to.include({ placed: 2, asExpected: 1, unexpected: 1 });
+    expect(formatSummary(s)).to.include('order b (declined) ended ORDER_SUCCEEDED, expected ORDER_FAILED').and.include('RESULT: FAILED');
   });
 });
