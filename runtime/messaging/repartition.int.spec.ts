@@ -153,6 +153,7 @@ describe('repartition (int)', function () {
       expect(refused).to.be.instanceOf(StartupError);
       expect(refused!.message).to.match(/^cannot repartition while 1 worker\(s\) run \(host-123-abcd\)/);
       expect(await recordedPartitions(h.db, 4)).to.equal(4);
+      await checkPartitions(h.db, 4); // no repartition left marked as unfinished
     } finally {
       await h.redis.del(members);
     }

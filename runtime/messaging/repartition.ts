@@ -154,18 +154,23 @@ export interface RepartitionOptions {
  */
 export async function repartition(db: Db, redis: Redis, options: RepartitionOptions): Promise<RepartitionResult> {
   const { prefix, to } = options;
-  const live = await liveWorkers(redis, prefix, options.leaseTtlMs);
-  if (live.length)
-    throw new StartupError(`cannot repartition while ${live.length} worker(s) run (${live.join(', ')}): stop every worker (ROLE=worker or all) first`);
   const from = await recordedPartitions(db, options.configured);
   let progress = await readProgress(db);
   if (progress && progress.to !== to)
     throw new StartupError(`an interrupted repartition to ${progress.to} is unfinished: run tributary repartition --to ${progress.to} to finish it first`);
   const resumed = !!progress;
+  // The row first, then the look for live workers: a process that starts from now on refuses
+  // (deployment-settings.ts), and one that started before shows in the leases. (One that is
+  // between its PARTITIONS check and its first lease round is not seen: start none meanwhile.)
+  if (!progress) await writeProgress(db, { to, phase: 'copy' });
+  const live = await liveWorkers(redis, prefix, options.leaseTtlMs);
+  if (live.length) {
+    if (!resumed) await db.raw("DELETE FROM deployment_settings WHERE name = 'repartition'");
+    throw new StartupError(`cannot repartition while ${live.length} worker(s) run (${live.join(', ')}): stop every worker (ROLE=worker or all) first`);
+  }
   const target = new Topology(prefix, to);
 
   if (!progress || progress.phase === 'copy') {
-    await writeProgress(db, { to, phase: 'copy' });
     progress = await copyPhase(redis, target, options.groups);
     await writeProgress(db, progress);
     if (options.crashAfter === 'copy') return { from, to, resumed, topics: progress.topics ?? [] };
