@@ -29,9 +29,9 @@ const pick = <T>(items: T[], random: Random): T => items[Math.floor(random() * i
 const between = (lo: number, hi: number, random: Random) => lo + Math.floor(random() * (hi - lo + 1));
 
 /** Which kind of order comes next: a failing one with probability `chaosShare` in chaos mode. */
-export function nextKind(chaos: boolean, chaosShare: number, random: Random): OrderKind {
-  if (!chaos || random() >= chaosShare) return 'normal';
-  return pick<OrderKind>(['declined', 'no-answer', 'out-of-stock'], random);
+export function nextKind(chaos: boolean, chaosShare: number, random: Random, kinds: OrderKind[] = ['declined', 'no-answer', 'out-of-stock']): OrderKind {
+  if (!chaos || kinds.length === 0 || random() >= chaosShare) return 'normal';
+  return pick(kinds, random);
 }
 
 export interface LineOptions {

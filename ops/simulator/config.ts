@@ -23,6 +23,8 @@ export interface SimulatorConfig {
   chaos: boolean;
   /** Share of orders (0..1) that chaos mode makes fail on purpose. */
   chaosShare: number;
+  /** Which failing orders chaos sends, evenly: declined, no-answer, out-of-stock. */
+  chaosKinds: string[];
   conflictsPerMinute: number;
   malformedPerMinute: number;
   /** How long an order may take from POST to a terminal status before it counts as unexpected. */
@@ -63,6 +65,7 @@ const OPTIONS: Option[] = [
   { flag: 'speed', env: 'SIM_SPEED', key: 'speed', kind: 'number', help: 'multiplies every rate' },
   { flag: 'chaos', env: 'SIM_CHAOS', key: 'chaos', kind: 'boolean', help: 'add orders that must fail, conflicting commands and malformed requests' },
   { flag: 'chaos-share', env: 'SIM_CHAOS_SHARE', key: 'chaosShare', kind: 'number', help: 'share of orders (0..1) that must fail in chaos mode' },
+  { flag: 'chaos-kinds', env: 'SIM_CHAOS_KINDS', key: 'chaosKinds', kind: 'list', help: 'failing orders chaos sends, comma-separated: declined, no-answer, out-of-stock' },
   { flag: 'conflicts-per-minute', env: 'SIM_CONFLICTS_PER_MINUTE', key: 'conflictsPerMinute', kind: 'number', help: 'chaos: concurrent suspend + archive pairs per minute' },
   { flag: 'malformed-per-minute', env: 'SIM_MALFORMED_PER_MINUTE', key: 'malformedPerMinute', kind: 'number', help: 'chaos: malformed requests per minute (each must get a 4xx)' },
   { flag: 'order-timeout', env: 'SIM_ORDER_TIMEOUT', key: 'orderTimeoutSeconds', kind: 'number', help: 'seconds an order may take to reach a terminal status' },
@@ -91,6 +94,7 @@ export const DEFAULTS: SimulatorConfig = {
   speed: 1,
   chaos: false,
   chaosShare: 0.25,
+  chaosKinds: ['declined', 'no-answer', 'out-of-stock'],
   conflictsPerMinute: 6,
   malformedPerMinute: 12,
   orderTimeoutSeconds: 300,
@@ -151,6 +155,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (c.maxLines < c.minLines || c.minLines < 1) throw new UsageError('--min-lines must be at least 1 and at most --max-lines');
   if (c.maxQuantity < 1) throw new UsageError('--max-quantity must be at least 1');
   if (c.chaosShare > 1) throw new UsageError('--chaos-share must be between 0 and 1');
+  const unknownKind = c.chaosKinds.find((k) => !['declined', 'no-answer', 'out-of-stock'].includes(k));
+  if (unknownKind !== undefined) throw new UsageError(`--chaos-kinds: unknown kind "${unknownKind}" (declined, no-answer, out-of-stock)`);
   if (c.speed <= 0) throw new UsageError('--speed must be above 0');
   if (!['auto', 'tty', 'plain', 'off'].includes(c.progress)) throw new UsageError('--progress must be auto, tty, plain or off');
   if (c.orderAccounts < 1) throw new UsageError('--order-accounts must be at least 1');

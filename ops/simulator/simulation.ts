@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { Api, untemplated, type Reply } from './api';
 import { ADDRESS, EXPECTED, malformedRequests, nextKind, orderLines, unitsOf, type MalformedRequest, type Random } from './chaos';
 import type { SimulatorConfig } from './config';
-import { Ledger, type PendingOrder, type Terminal } from './ledger';
+import { Ledger, type OrderKind, type PendingOrder, type Terminal } from './ledger';
 import { MemoryWatch } from './memory';
 import { Rate } from './rates';
 import { StockLedger } from './stock';
@@ -307,7 +307,7 @@ export class Simulation {
   private sendOrder(): void {
     if (this.orderAccounts.length === 0) return this.skip('orders (no active account yet)');
     if ((this.busy.get('place order') ?? 0) + this.ledger.inFlight.size >= this.config.maxInFlight * 4) return this.skip('orders (too many in flight)');
-    const kind = nextKind(this.config.chaos, this.config.chaosShare, this.random);
+    const kind = nextKind(this.config.chaos, this.config.chaosShare, this.random, this.config.chaosKinds as OrderKind[]);
     const free = this.stock.freeAll(this.config.products, this.unitsInFlight());
     const lines = orderLines(kind, free, this.runId, this.config, this.random);
     if (!lines) return this.skip('orders (waiting for stock)');

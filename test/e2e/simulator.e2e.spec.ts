@@ -193,6 +193,26 @@ describe('load simulator', function () {
       expect(placed).to.equal(summary.ordersTotal.placed);
       expect(after.accounts - before.accounts).to.equal(summary.accountsCreated);
     });
+
+    it('abandons the orders in flight at once on a second SIGINT, reports them, and exits 1', async () => {
+      const file = summaryFile();
+      // Only orders the gateway never answers (each lives ~2 s here): some are always in flight.
+      const run = simulate(['--url', server.url, '--json-summary', file, '--speed', '20', '--chaos', '--chaos-share', '1', '--chaos-kinds', 'no-answer', '--progress', 'plain', '--progress-every', '1']);
+      const deadline = Date.now() + 20_000;
+      while (!/in flight [1-9]/.test(run.stderr()) && Date.now() < deadline) await sleep(100);
+      run.child.kill('SIGINT');
+      await sleep(300);
+      const begin = Date.now();
+      run.child.kill('SIGINT');
+      const code = await run.exited;
+      expect(Date.now() - begin, 'exits without waiting for the orders').to.be.below(5_000);
+      const summary = JSON.parse(readFileSync(file, 'utf8'));
+      expect(run.stderr()).to.include('abandoning the orders in flight');
+      expect(summary.abandoned).to.be.greaterThan(0);
+      expect(summary.ok).to.equal(false);
+      expect(code).to.equal(1);
+      expect(run.stdout()).to.match(/orders abandoned in flight \(second Ctrl-C\): [1-9]/);
+    });
   });
 
   describe('web and worker processes, the worker killed mid-run', () => {

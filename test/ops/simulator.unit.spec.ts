@@ -40,6 +40,8 @@ describe('simulator settings', () => {
     expect(() => parseConfig(['--speed', '-1'], {})).to.throw(UsageError, /--speed/);
     expect(() => parseConfig(['--min-lines', '4'], {})).to.throw(UsageError, /--min-lines/);
     expect(() => parseConfig(['--chaos-share', '2'], {})).to.throw(UsageError, /--chaos-share/);
+    expect(() => parseConfig(['--chaos-kinds', 'declined,meteor'], {})).to.throw(UsageError, /unknown kind "meteor"/);
+    expect(parseConfig(['--chaos-kinds', 'no-answer'], {}).chaosKinds).to.deep.equal(['no-answer']);
     expect(DEFAULTS.orderTimeoutSeconds).to.be.greaterThan(0);
   });
 });
@@ -99,6 +101,7 @@ describe('simulator chaos plan', () => {
     expect(share).to.be.within(0.2, 0.3);
     expect(new Set(kinds)).to.have.keys('normal', 'declined', 'no-answer', 'out-of-stock');
     expect(Array.from({ length: 100 }, () => nextKind(false, 1, random)).every((k) => k === 'normal')).to.equal(true);
+    expect(new Set(Array.from({ length: 100 }, () => nextKind(true, 1, random, ['no-answer'])))).to.have.keys('no-answer');
   });
 });
 
