@@ -2,7 +2,8 @@
  * The load simulator (`npm run simulate`, ops/simulator) against real deployments, driven as
  * a real child process: its `--help`; a chaos run at high speed in both layouts whose JSON
  * summary must equal what Postgres holds; a worker killed with kill -9 mid-run and restarted
- * (every order still ends as its amount says); and Ctrl-C (SIGINT) handling.
+ * (every order still ends as its amount says); and Ctrl-C (SIGINT) handling, once (wait for
+ * the orders in flight) and twice (abandon them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
