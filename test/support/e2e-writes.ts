@@ -32,7 +32,8 @@ export async function writeSnapshot(env: Deployment): Promise<WriteSnapshot> {
     await redis.connect();
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.REDIS_PREFIX}*`, 'COUNT', 1000, 'TYPE', 'stream');
+      // ioredis' typings have no overload with both COUNT and TYPE; the command takes both.
+      const [next, keys] = (await redis.call('SCAN', cursor, 'MATCH', `${env.REDIS_PREFIX}*`, 'COUNT', 1000, 'TYPE', 'stream')) as [string, string[]];
       cursor = next;
       for (const key of keys) snapshot[`stream:${key}`] = await redis.xlen(key);
     } while (cursor !== '0');
