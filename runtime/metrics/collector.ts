@@ -41,6 +41,9 @@ const OUTBOX_AND_TIMERS_SQL = `
          (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox)::float8 AS oldest,
          (SELECT count(*) FROM timers WHERE due_at <= now())::int AS due`;
 
+/** The context of a consumer group (`<context>.<subscription>`). */
+const contextOf = (group: string): string => group.slice(0, Math.max(0, group.indexOf('.'))) || group;
+
 /** BullMQ's key per state: lists, or sorted sets. */
 const JOB_STATES: readonly [state: string, key: string, kind: 'list' | 'zset'][] = [
   ['waiting', 'wait', 'list'],
@@ -83,9 +86,9 @@ export class RuntimeMetrics {
   }
 
   private readonly children = new Map<string, ReturnType<Counter['labels']>>();
-  private child(counter: Counter<'group' | 'partition'>, key: string, group: string, partition: number) {
+  private child(counter: Counter<'context' | 'group' | 'partition'>, key: string, group: string, partition: number) {
     let c = this.children.get(key);
-    if (!c) this.children.set(key, (c = counter.labels(group, String(partition))));
+    if (!c) this.children.set(key, (c = counter.labels(contextOf(group), group, String(partition))));
     return c;
   }
 
@@ -117,7 +120,7 @@ export class RuntimeMetrics {
     m.timersDue.set(rows[0].due);
     for (const g of report) {
       for (const p of g.partitions) {
-        const labels = [g.group, String(p.partition)] as const;
+        const labels = [contextOf(g.group), g.group, String(p.partition)] as const;
         m.consumerPending.labels(...labels).set(p.pending);
         if (p.lag === null) m.consumerLag.remove(...labels);
         else m.consumerLag.labels(...labels).set(p.lag);

@@ -9,7 +9,8 @@ import { PREFIX, registry } from './registry';
  * the scrape cache.
  */
 
-const labelsGP = ['group', 'partition'] as const;
+/** The context (a group is `<context>.<subscription>`), the group, the partition. */
+const labelsGP = ['context', 'group', 'partition'] as const;
 
 export const relayed = new Counter({ name: `${PREFIX}outbox_relayed_total`, help: 'Outbox messages published to the streams by the relay of this process', registers: [registry] });
 export const outboxBacklog = new Gauge({ name: `${PREFIX}outbox_backlog`, help: 'Outbox rows not yet published (all processes of the deployment)', registers: [registry] });

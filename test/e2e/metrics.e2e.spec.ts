@@ -156,6 +156,8 @@ describe('GET /metrics on a web and a worker process', function () {
       expect(samples(k, 'tributary_consumer_pending', { group })).to.have.length(4);
     }
     expect(samples(w, 'tributary_consumer_handled_total')).to.have.length(0);
+    // Labelled by context too: the group's first part.
+    for (const x of samples(k, 'tributary_consumer_handled_total')) expect(x.labels.context).to.equal(x.labels.group.split('.')[0]);
   });
 
   it('reports timers due and fired, and the BullMQ queue counts', async () => {
