@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineAggregate, type AggregateState } from '../../runtime';
+import { defineAggregate, type AggregateState } from '@tributary/runtime';
 import { accountMachine, type AccountContext } from './account.machine';
 import { ACCOUNT, ACCOUNTS_TOPIC, AccountEventType as E, AccountStatus as S } from './contract';
 import { EMAIL_TAKEN, accountRow } from './read-model';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { defineContext } from '../../runtime';
+import { defineContext } from '@tributary/runtime';
 import { accountAggregate } from './account.aggregate';
 import { ACCOUNT } from './contract';
 import { accountRoutes } from './routes';

@@ -1,4 +1,4 @@
-import type { Subscription } from '../../runtime';
+import type { Subscription } from '@tributary/runtime';
 import { ACCOUNT, ACCOUNTS_TOPIC, AccountEventType as E } from './contract';
 
 /**

@@ -1,4 +1,4 @@
-import { accessCondition, selectPage, type AccountAccess, type Change, type Queryable, type RowUpsert } from '../../runtime';
+import { accessCondition, selectPage, type AccountAccess, type Change, type Queryable, type RowUpsert } from '@tributary/runtime';
 import type { AccountContext } from './account.machine';
 import type { AccountStatus, AccountView } from './contract';
 

@@ -5,7 +5,7 @@ import {
   ETAG_HEADER, HAL_JSON, NotFoundError, ifMatchVersion, ifMatchSchema, ValidationError, bodyOf, correlationOf, idParamsSchema, link, linksSchema,
   mountAggregateRoutes, pageQuerySchema, pageRequest, statusFilterSchema, validate, halFormsTemplate, templatesSchema, pagedCollection, pagedCollectionSchema, requireUuid, resource, route, timestampSchema,
   ALL_ACCOUNTS, accessOf, canSeeAccount, type AccountAccess, type Queryable, type RuntimeServices,
-} from '../../runtime';
+} from '@tributary/runtime';
 import { ACCOUNT, AccountStatus, type AccountView } from './contract';
 import { findAccount, listAccounts } from './read-model';
 import { accountAggregate, accountProfile } from './account.aggregate';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { defineContext } from '../../runtime';
+import { defineContext } from '@tributary/runtime';
 import { ACCOUNT, AccountStatus } from '../accounts/contract';
 import { orderAggregate, orderDraftSchema } from './order.aggregate';
 import { OrderEventType } from './order.machine';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readSettings, TooManyRequestsError, ValidationError, type Tx } from '../../runtime';
+import { readSettings, TooManyRequestsError, ValidationError, type Tx } from '@tributary/runtime';
 import { MAX_PAYMENT_AMOUNT } from '../payments/contract';
 import { OrderStatus } from './contract';
 

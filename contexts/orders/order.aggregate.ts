@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineAggregate, type AggregateState } from '../../runtime';
+import { defineAggregate, type AggregateState } from '@tributary/runtime';
 import { ORDER, ORDERS_TOPIC } from './contract';
 import { orderMachine, OrderEventType as E, type OrderContext } from './order.machine';
 import { orderRow } from './read-model';

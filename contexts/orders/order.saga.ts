@@ -1,4 +1,4 @@
-import type { AggregateState, Envelope, OutgoingMessage } from '../../runtime';
+import type { AggregateState, Envelope, OutgoingMessage } from '@tributary/runtime';
 import { ORDER, OrderReply as R, OrderStatus as S } from './contract';
 import type { OrderContext } from './order.machine';
 import { OrderEventType as E } from './order.machine';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Attr, SpanNames, TIMER_FIRED, exists, inSpan, type AggregateState, type Envelope, type ReactionContext, type Subscription } from '../../runtime';
+import { Attr, SpanNames, TIMER_FIRED, exists, inSpan, type AggregateState, type Envelope, type ReactionContext, type Subscription } from '@tributary/runtime';
 import { ACCOUNT } from '../accounts/contract';
 import { ORDER, ORDERS_COMMANDS_TOPIC, ORDERS_TOPIC, OrderReply, OrderStatus } from './contract';
 import { OrderEventType as E, type OrderContext } from './order.machine';

@@ -1,4 +1,4 @@
-import { accessCondition, selectPage, type AccountAccess, type AggregateState, type Change, type Queryable, type RowUpsert } from '../../runtime';
+import { accessCondition, selectPage, type AccountAccess, type AggregateState, type Change, type Queryable, type RowUpsert } from '@tributary/runtime';
 import type { LineItem, OrderStatus } from './contract';
 import type { OrderContext, ShippingAddress } from './order.machine';
 

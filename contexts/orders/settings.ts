@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readSettings } from '../../runtime';
+import { readSettings } from '@tributary/runtime';
 
 const schema = z.object({
   ORDER_STEP_TIMEOUT_MS: z.coerce.number().int().min(50).default(15_000),

@@ -3,7 +3,7 @@ import type { Job } from 'bullmq';
 import {
   Attr, CommandRejectedError, ConcurrencyError, SpanNames, contextFromCarrier, exists, inSpan,
   type AggregateState, type Causation, type JobProcessor, type RuntimeServices,
-} from '../../runtime';
+} from '@tributary/runtime';
 import { PAYMENT, PaymentStatus as S } from './contract';
 import type { PaymentContext } from './payment.machine';
 import { paymentsConfig, type PaymentsConfig } from './config';

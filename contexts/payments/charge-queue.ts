@@ -1,4 +1,4 @@
-import { currentTraceCarrier, type RuntimeServices, type TraceCarrier } from '../../runtime';
+import { currentTraceCarrier, type RuntimeServices, type TraceCarrier } from '@tributary/runtime';
 import { paymentsConfig } from './config';
 
 /** The BullMQ queue of charges; one job per payment, whose job id is the payment id. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readSettings } from '../../runtime';
+import { readSettings } from '@tributary/runtime';
 
 /**
  * The payments context's own settings. The runtime's Config knows nothing of them, so they

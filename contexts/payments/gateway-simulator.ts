@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Queryable } from '../../runtime';
+import type { Queryable } from '@tributary/runtime';
 import type { ChargeRequest, ChargeResult, PaymentGateway } from './gateway';
 import { toCents } from './money';
 

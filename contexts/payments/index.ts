@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { defineContext } from '../../runtime';
+import { defineContext } from '@tributary/runtime';
 import { paymentAggregate } from './payment.aggregate';
 import { PaymentEventType } from './payment.machine';
 import { paymentRoutes } from './routes';

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../runtime';
+import type { Queryable } from '@tributary/runtime';
 
 /**
  * The payments invariants, checked against the read model and the gateway's ledger

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineAggregate, type AggregateState } from '../../runtime';
+import { defineAggregate, type AggregateState } from '@tributary/runtime';
 import { MAX_PAYMENT_AMOUNT, PAYMENT, PAYMENTS_TOPIC, PaymentStatus as S } from './contract';
 import { CREDIT_CARD, PaymentEventType as E, paymentMachine, type PaymentContext } from './payment.machine';
 import { hasCents } from './money';

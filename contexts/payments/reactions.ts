@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TIMER_FIRED, currentTraceCarrier, exists, firstInTransaction, validate, type AggregateState, type ReactionContext, type Subscription } from '../../runtime';
+import { TIMER_FIRED, currentTraceCarrier, exists, firstInTransaction, validate, type AggregateState, type ReactionContext, type Subscription } from '@tributary/runtime';
 import { OrderReply } from '../orders/contract';
 import { PAYMENT, PAYMENTS_COMMANDS_TOPIC, PaymentCommand, PaymentStatus as S } from './contract';
 import { gatewayFor } from './charge-job';

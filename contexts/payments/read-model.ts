@@ -1,4 +1,4 @@
-import { accessCondition, readIn, selectPage, type AccountAccess, type Change, type Queryable, type RowUpsert, type Tx } from '../../runtime';
+import { accessCondition, readIn, selectPage, type AccountAccess, type Change, type Queryable, type RowUpsert, type Tx } from '@tributary/runtime';
 import type { PaymentStatus } from './contract';
 import type { PaymentContext } from './payment.machine';
 import { fromCents } from './money';

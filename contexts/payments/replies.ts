@@ -1,4 +1,4 @@
-import type { AggregateState, OutgoingMessage } from '../../runtime';
+import type { AggregateState, OutgoingMessage } from '@tributary/runtime';
 import { ORDER, ORDERS_COMMANDS_TOPIC, OrderReply } from '../orders/contract';
 import { PaymentStatus as S } from './contract';
 import type { PaymentContext } from './payment.machine';

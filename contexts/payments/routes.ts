@@ -3,7 +3,7 @@ import { z } from 'zod';
 import {
   ETAG_HEADER, HAL_JSON, NotFoundError, idParamsSchema, link, linksSchema, mountAggregateRoutes, pageQuerySchema, pageRequest, pagedCollection,
   pagedCollectionSchema, requireUuid, resource, route, statusFilterSchema, timestampSchema, validate, ALL_ACCOUNTS, accessOf, type AccountAccess, type Queryable, type RuntimeServices,
-} from '../../runtime';
+} from '@tributary/runtime';
 import { PAYMENT, PaymentStatus } from './contract';
 import { findPayment, listPayments, type PaymentView } from './read-model';
 import { paymentAggregate } from './payment.aggregate';

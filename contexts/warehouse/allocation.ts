@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { firstInTransaction, readIn, type Causation, type ReactionContext, type Tx } from '../../runtime';
+import { firstInTransaction, readIn, type Causation, type ReactionContext, type Tx } from '@tributary/runtime';
 import { INVENTORY, InventoryStatus, RESERVATION, ReservationStatus } from './contract';
 import { lockUnitsOfOrder, reservationView, type ReservationRow, type ReservationView } from './read-model';
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { defineContext } from '../../runtime';
+import { defineContext } from '@tributary/runtime';
 import { warehouseAggregate } from './warehouse.aggregate';
 import { inventoryAggregate } from './inventory.aggregate';
 import { reservationAggregate } from './reservation.aggregate';

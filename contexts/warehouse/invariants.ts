@@ -1,5 +1,5 @@
 import { transition, type AnyStateMachine } from 'xstate';
-import type { Queryable } from '../../runtime';
+import type { Queryable } from '@tributary/runtime';
 import { INVENTORY, InventoryStatus as U, RESERVATION, ReservationStatus as R, WAREHOUSE } from './contract';
 import { InventoryEventType } from './events';
 import { inventoryMachine } from './inventory.machine';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineAggregate, type AggregateState } from '../../runtime';
+import { defineAggregate, type AggregateState } from '@tributary/runtime';
 import { INVENTORY, INVENTORY_TOPIC, InventoryStatus as S } from './contract';
 import { InventoryEventType as E } from './events';
 import { inventoryMachine, type InventoryContext } from './inventory.machine';

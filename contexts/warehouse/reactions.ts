@@ -1,4 +1,4 @@
-import { Attr, SpanNames, inSpan, type Envelope, type ReactionContext, type Subscription } from '../../runtime';
+import { Attr, SpanNames, inSpan, type Envelope, type ReactionContext, type Subscription } from '@tributary/runtime';
 import { ORDER, ORDERS_COMMANDS_TOPIC, OrderReply } from '../orders/contract';
 import { INVENTORY, INVENTORY_TOPIC, WAREHOUSE_COMMANDS_TOPIC, WarehouseCommand } from './contract';
 import { InventoryEventType } from './events';

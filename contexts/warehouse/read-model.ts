@@ -1,4 +1,4 @@
-import { readIn, selectPage, type Change, type Queryable, type RowUpsert, type Tx } from '../../runtime';
+import { readIn, selectPage, type Change, type Queryable, type RowUpsert, type Tx } from '@tributary/runtime';
 import type { InventoryStatus, ReservationStatus } from './contract';
 import { ReservationEventType } from './events';
 import type { InventoryContext } from './inventory.machine';

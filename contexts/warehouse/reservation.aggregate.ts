@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineAggregate } from '../../runtime';
+import { defineAggregate } from '@tributary/runtime';
 import { RESERVATION, RESERVATIONS_TOPIC } from './contract';
 import { ReservationEventType as E } from './events';
 import { reservationMachine, type ReservationContext } from './reservation.machine';

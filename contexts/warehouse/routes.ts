@@ -4,7 +4,7 @@ import { z } from 'zod';
 import {
   ETAG_HEADER, HAL_JSON, NotFoundError, bodyOf, correlationOf, idParamsSchema, link, linksSchema, mountAggregateRoutes, pageQuerySchema, pageRequest,
   pagedCollection, pagedCollectionSchema, requireUuid, resource, route, statusFilterSchema, timestampSchema, validate, type Links, type RuntimeServices,
-} from '../../runtime';
+} from '@tributary/runtime';
 import { INVENTORY, InventoryStatus, RESERVATION, ReservationStatus, WAREHOUSE } from './contract';
 import {
   findInventory, findInventoryUnits, findReservation, findWarehouse, inventoryCounts, listInventory, listInventoryUnits, listReservations, listWarehouses,

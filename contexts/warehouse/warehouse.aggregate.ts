@@ -1,4 +1,4 @@
-import { defineAggregate } from '../../runtime';
+import { defineAggregate } from '@tributary/runtime';
 import { WAREHOUSE, WAREHOUSES_TOPIC } from './contract';
 import { WarehouseEventType as E } from './events';
 import { warehouseMachine, type WarehouseContext } from './warehouse.machine';

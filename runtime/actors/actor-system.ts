@@ -7,7 +7,7 @@ import { countCommand, countEvents, countFinalState } from '../metrics/commands'
 import { state as metrics } from '../metrics/registry';
 import type { Topology } from '../messaging/topology';
 import type { OutboxSignal } from '../messaging/outbox-signal';
-import type { ActorRef, Envelope } from '../messaging/envelope';
+import { envelope, type ActorRef, type Envelope } from '../messaging/envelope';
 import { currentTraceCarrier } from '../telemetry/propagation';
 import { exists, type AggregateDefinition, type AggregateState, type CommandSpec, type StoredEventLike } from './aggregate';
 import { fold, initialState, resolve } from './machine-state';
@@ -215,24 +215,12 @@ export class ActorSystem {
 
   /** Outbox rows for messages to other actors, stamped now with the active trace context. */
   envelopes(messages: OutgoingMessage[], causation: Causation): OutboxMessage[] {
-    const carrier = currentTraceCarrier();
-    const occurredAt = new Date().toISOString();
+    const origin = { ...causation, ...currentTraceCarrier(), occurredAt: new Date().toISOString() };
     return messages.map((m) => ({
-        topic: m.topic,
-        partition: this.topology.partitionOf(m.actor.id),
-        message: {
-          id: randomUUID(),
-          type: m.type,
-          stream: m.topic,
-          actor: m.actor,
-          version: 0,
-          correlationId: causation.correlationId,
-          causationId: causation.causationId,
-          ...carrier,
-          occurredAt,
-          data: m.data,
-        },
-      }));
+      topic: m.topic,
+      partition: this.topology.partitionOf(m.actor.id),
+      message: envelope({ type: m.type, stream: m.topic, actor: m.actor, data: m.data }, origin),
+    }));
   }
 
   private async executeIn<C>(
@@ -269,22 +257,12 @@ export class ActorSystem {
     const causation = options.causation ?? { correlationId: stored[0].eventId, causationId: stored[0].eventId };
     const carrier = currentTraceCarrier();
     const partition = this.topology.partitionOf(id);
-    const occurredAt = new Date().toISOString();
+    const origin = { ...causation, ...carrier, occurredAt: new Date().toISOString() };
+    const actor = { type: def.type, id };
     const outbox: OutboxMessage[] = stored.map((e) => ({
       topic: def.topic,
       partition,
-      message: {
-        id: e.eventId,
-        type: e.type,
-        stream: def.topic,
-        actor: { type: def.type, id },
-        version: e.version,
-        correlationId: causation.correlationId,
-        causationId: causation.causationId,
-        ...carrier,
-        occurredAt,
-        data: e.data,
-      } satisfies Envelope,
+      message: envelope({ id: e.eventId, type: e.type, stream: def.topic, actor, version: e.version, data: e.data }, origin),
     }));
     const change = { id, before, after, events: stored };
     const streamId = streamIdOf(def.type, id);

@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import { AuthError, RETRY_AFTER_SECONDS, ServiceUnavailableError, TooManyRequestsError, TributaryError } from '../errors';
 import type { Logger } from '../logger';
+import { isBackingServiceUnavailable } from '../unavailable';
 
 export const PROBLEM_JSON = 'application/problem+json';
 
@@ -37,19 +38,6 @@ export function problem(status: number, slug: string, detail: string, extensions
 /** `throw undefined` (or a string) is legal JavaScript: read its members safely. */
 const asObject = (err: unknown): object => (typeof err === 'object' && err !== null ? err : {});
 
-/**
- * Untyped errors that still mean "a backing service is down", not "bug": mostly Redis
- * (ioredis), whose errors are not translated where they arise. Postgres errors arrive typed
- * ({@link DatabaseUnavailableError}, from `store/database.ts`); the pg codes here are a net
- * for a query that did not go through it.
- */
-function isUnavailable(err: unknown): boolean {
-  const e = asObject(err) as { code?: string; name?: string; message?: string };
-  if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003'].includes(e.code)) return true;
-  if (e.name === 'MaxRetriesPerRequestError') return true;
-  return /Connection terminated|Connection is closed|connect ECONNREFUSED|timeout exceeded when trying to connect|not queryable/i.test(e.message ?? '');
-}
-
 /** What an error answers: the problem document, headers to set, and whether it is a bug (to be logged). */
 export interface ProblemAnswer {
   problem: Problem;
@@ -80,7 +68,8 @@ export function toProblem(err: unknown, instance: string): ProblemAnswer {
     const detail = (err as Error).message || TITLES[status] || 'Bad request';
     return { problem: problem(status, status === 404 ? 'not-found' : status === 405 ? 'method-not-allowed' : 'http', detail, {}, instance), headers: {}, unexpected: false };
   }
-  if (isUnavailable(err)) {
+  // Untyped outages (mostly Redis: ioredis' errors are not translated where they arise).
+  if (isBackingServiceUnavailable(err)) {
     return {
       problem: problem(503, 'service-unavailable', 'A backing service (Postgres or Redis) is not answering; try again shortly', {}, instance),
       headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },

@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import type { TraceCarrier } from '../telemetry/propagation';
+
 /**
- * The one message shape: the same in the outbox row, the Redis stream entry, the inbox
- * and the dead-letter stream.
+ * The one message shape: the same in the outbox row, the Redis stream entry and the
+ * dead-letter stream. The inbox holds only its `id` (per consumer group), to dedupe.
  */
 export interface ActorRef {
   type: string;
@@ -25,4 +28,46 @@ export interface Envelope<T = unknown> {
   tracestate?: string;
   occurredAt: string;
   data: T;
+}
+
+/** What a new message says; {@link envelope} adds the id (unless given), causation and trace context. */
+export interface MessageSpec<T = unknown> {
+  /** Its id; a fresh uuid when omitted (an event's is its event id). */
+  id?: string;
+  type: string;
+  stream: string;
+  actor: ActorRef;
+  /** Stream version of an event; 0 (the default) for commands and timers. */
+  version?: number;
+  data: T;
+}
+
+/** Where a new message comes from: shared by the messages of one write (computed once per batch). */
+export interface MessageOrigin extends TraceCarrier {
+  correlationId: string;
+  /** The message that caused it; the message's own id when omitted (the first of a business transaction). */
+  causationId?: string;
+  occurredAt: string;
+}
+
+/**
+ * Builds a message envelope: the one place where a message's id, correlation, causation and
+ * trace context are put together (events appended by an actor, messages it sends, timers that fire).
+ */
+export function envelope<T>(m: MessageSpec<T>, origin: MessageOrigin): Envelope<T> {
+  const id = m.id ?? randomUUID();
+  return {
+    id,
+    type: m.type,
+    stream: m.stream,
+    actor: m.actor,
+    version: m.version ?? 0,
+    correlationId: origin.correlationId,
+    causationId: origin.causationId ?? id,
+    // Only the trace fields that are set: the stored JSON carries no empty keys.
+    ...(origin.traceparent ? { traceparent: origin.traceparent } : {}),
+    ...(origin.tracestate ? { tracestate: origin.tracestate } : {}),
+    occurredAt: origin.occurredAt,
+    data: m.data,
+  };
 }

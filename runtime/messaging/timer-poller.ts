@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database';
 import { enqueueMessages } from '../store/event-store';
 import { takeDueTimers, TIMER_FIRED } from '../store/timers';
 import type { Logger } from '../logger';
 import type { Topology } from './topology';
+import { envelope } from './envelope';
 import type { OutboxSignal } from './outbox-signal';
 import { Wakeup, backoff } from '../wakeup';
 
@@ -46,26 +46,15 @@ export class TimerPoller {
       const occurredAt = new Date().toISOString();
       await enqueueMessages(
         tx,
-        due.map((t) => {
-          const id = randomUUID();
-          return {
-            topic: t.topic,
-            partition: this.topology.partitionOf(t.actor_id),
-            message: {
-              id,
-              type: TIMER_FIRED,
-              stream: t.topic,
-              actor: { type: t.actor_type, id: t.actor_id },
-              version: 0,
-              correlationId: t.correlation_id,
-              causationId: id,
-              ...(t.traceparent ? { traceparent: t.traceparent } : {}),
-              ...(t.tracestate ? { tracestate: t.tracestate } : {}),
-              occurredAt,
-              data: { ...t.data, name: t.name },
-            },
-          };
-        }),
+        due.map((t) => ({
+          topic: t.topic,
+          partition: this.topology.partitionOf(t.actor_id),
+          // A timer starts its own causation chain, in the trace and correlation of what scheduled it.
+          message: envelope(
+            { type: TIMER_FIRED, stream: t.topic, actor: { type: t.actor_type, id: t.actor_id }, data: { ...t.data, name: t.name } },
+            { correlationId: t.correlation_id, traceparent: t.traceparent ?? undefined, tracestate: t.tracestate ?? undefined, occurredAt },
+          ),
+        })),
       );
       this.fired += due.length;
       return due.length;

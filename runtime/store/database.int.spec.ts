@@ -5,7 +5,8 @@
  * DatabaseUnavailableError, and the pool must serve again once Postgres is back.
  */
 import { expect } from 'chai';
-import { createDb, isDatabaseUnavailable, type Db } from './database';
+import { createDb, type Db } from './database';
+import { isBackingServiceUnavailable } from '../unavailable';
 import { DatabaseUnavailableError } from '../errors';
 import { freshDatabase } from '../../test/support/services';
 import { TcpProxy } from '../../test/support/tcp-proxy';
@@ -94,7 +95,7 @@ describe('database pool when Postgres goes away (through a TCP proxy)', function
     expect(Date.now() - began).to.be.below(1_000);
     for (const err of [raw, tx]) {
       expect(err).to.be.instanceOf(DatabaseUnavailableError);
-      expect(isDatabaseUnavailable(err.cause), String(err.cause)).to.equal(true);
+      expect(isBackingServiceUnavailable(err.cause), String(err.cause)).to.equal(true);
     }
   });
 

@@ -4,6 +4,7 @@ import knexFactory, { type Knex } from 'knex';
 import { DatabaseUnavailableError, StartupError, TributaryError } from '../errors';
 import { WriteBuffer } from './write-buffer';
 import { redactUrl as redact } from '../redact';
+import { isBackingServiceUnavailable } from '../unavailable';
 
 /** What queries run on: the pool, or an open transaction. `?` placeholders, pg results. */
 export interface Queryable {
@@ -76,36 +77,9 @@ function query<R>(client: pg.Pool | pg.PoolClient, sql: string, bindings: readon
   return (client.query({ name, text, values: bindings as unknown[] }) as Promise<R>).catch(rethrow);
 }
 
-/**
- * Error codes that mean "Postgres cannot be reached or dropped the connection": socket errors,
- * and the SQLSTATEs a server sends while it shuts down, crashes, starts up or is full
- * (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 53300
- * too_many_connections). Class 08 (connection exception) is matched by prefix.
- */
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
-  '57P01', '57P02', '57P03', '53300',
-]);
-
-/** node-postgres' own messages (no code) for the same situations. */
-const UNAVAILABLE_MESSAGES =
-  /^(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
-
-/**
- * Whether `err` says that the database is unavailable (as opposed to a bug or a constraint):
- * what a client may simply retry later.
- */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  if (err instanceof DatabaseUnavailableError) return true;
-  const { code, message } = err as { code?: unknown; message?: unknown };
-  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
-  return typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message);
-}
-
 /** Rethrows a driver error that means "database unavailable" as the typed error; any other as is. */
 function rethrow(err: unknown): never {
-  throw err instanceof TributaryError || !isDatabaseUnavailable(err) ? err : new DatabaseUnavailableError(err);
+  throw err instanceof TributaryError || !isBackingServiceUnavailable(err) ? err : new DatabaseUnavailableError(err);
 }
 
 /** What a transaction and its savepoints share: the connection, the buffer, whether BEGIN was sent. */
@@ -224,7 +198,7 @@ class PgDb implements Db {
         } catch (rollbackErr) {
           broken = rollbackErr as Error; // the connection is gone: do not pool it again
         }
-      } else if (isDatabaseUnavailable(err)) broken = err as Error;
+      } else if (isBackingServiceUnavailable(err)) broken = err as Error;
       tx.rolledBack(err);
       throw err;
     } finally {

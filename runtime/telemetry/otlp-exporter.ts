@@ -34,7 +34,6 @@ export const DEFAULT_PROTOCOL: OtlpProtocol = 'http/json';
 
 /** The OTLP trace exporter of `protocol` (the protobuf and gRPC ones come with @opentelemetry/sdk-node). */
 export function otlpExporter(target: { url: string; protocol: OtlpProtocol }): SpanExporter {
-  /* eslint-disable @typescript-eslint/no-require-imports */
   switch (target.protocol) {
     case 'http/json':
       return new (require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ url: target.url });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Envelope } from '../../../runtime';
+import type { Envelope } from '@tributary/runtime';
 import { replay, type GivenEvent } from '../../../test/support/decider';
 import { orderAggregate } from '../order.aggregate';
 import { OrderEventType as E } from '../order.machine';

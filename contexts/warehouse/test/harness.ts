@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { Envelope } from '../../../runtime';
+import type { Envelope } from '@tributary/runtime';
 import type { Runtime } from '../../../runtime/roles';
 import { eventually, messagesTo, startTestRuntime, type TestEnv } from '../../../test/support/runtime';
 import { client, type Client } from '../../../test/support/e2e-http';

@@ -6,7 +6,7 @@ import { checkWarehouseInvariants } from '../invariants';
 import { claimUnits, release, reserve, type Step } from '../allocation';
 import { ConcurrencyError } from '../../../runtime/errors';
 import { checkLogConsistency } from '../../../runtime/store/log-consistency';
-import type { Tx } from '../../../runtime';
+import type { Tx } from '@tributary/runtime';
 import { sku, startWarehouse, type WarehouseHarness } from './harness';
 
 type Reply = { type: string; data: Record<string, unknown> };

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { isDatabaseUnavailable } from './database';
-import { DatabaseUnavailableError } from '../errors';
+import { isBackingServiceUnavailable } from './unavailable';
+import { DatabaseUnavailableError, ServiceUnavailableError } from './errors';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 
-describe('isDatabaseUnavailable', () => {
+describe('isBackingServiceUnavailable', () => {
   const unavailable: [string, unknown][] = [
     ['a refused connection', withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')],
     ['a reset connection', withCode('read ECONNRESET', 'ECONNRESET')],
@@ -20,8 +20,12 @@ describe('isDatabaseUnavailable', () => {
     ['the driver: a client whose connection broke', new Error('Client has encountered a connection error and is not queryable')],
     ['the pool: no connection in time', new Error('timeout exceeded when trying to connect')],
     ['the typed error itself', new DatabaseUnavailableError()],
+    ['any typed outage', new ServiceUnavailableError('slow')],
+    ['ioredis: a command on a closed connection', new Error('Connection is closed.')],
+    ['ioredis: gave up while reconnecting', Object.assign(new Error('Reached the max retries per request limit (which is 1).'), { name: 'MaxRetriesPerRequestError' })],
+    ['ioredis: a refused connection', withCode('connect ECONNREFUSED 127.0.0.1:6379', 'ECONNREFUSED')],
   ];
-  for (const [what, err] of unavailable) it(`yes: ${what}`, () => expect(isDatabaseUnavailable(err)).to.equal(true));
+  for (const [what, err] of unavailable) it(`yes: ${what}`, () => expect(isBackingServiceUnavailable(err)).to.equal(true));
 
   const other: [string, unknown][] = [
     ['23505 unique_violation', withCode('duplicate key value violates unique constraint', '23505')],
@@ -31,7 +35,8 @@ describe('isDatabaseUnavailable', () => {
     ['a plain bug', new TypeError("Cannot read properties of undefined (reading 'x')")],
     ['a message that merely mentions a connection', new Error('No account with id 1; Connection terminated unexpectedly')],
     ['not an error', 'Connection terminated'],
+    ['a Redis reply error', new Error("WRONGTYPE Operation against a key holding the wrong kind of value")],
     ['undefined', undefined],
   ];
-  for (const [what, err] of other) it(`no: ${what}`, () => expect(isDatabaseUnavailable(err)).to.equal(false));
+  for (const [what, err] of other) it(`no: ${what}`, () => expect(isBackingServiceUnavailable(err)).to.equal(false));
 });
