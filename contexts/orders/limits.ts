@@ -25,6 +25,7 @@ const schema = z.object({
   ORDER_MAX_UNITS: int(1, ORDER_CEILING.units).default(1000),
   ORDER_MAX_TOTAL: z.coerce.number().min(0.01).max(ORDER_CEILING.total).default(1_000_000),
   ORDERS_IN_FLIGHT_PER_ACCOUNT: int(1, 1_000_000).default(100),
+  ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT: int(1, 1_000_000_000).default(200),
 });
 
 /** What one order may hold, and how many of one account's orders may be in the saga at once. */
@@ -35,6 +36,12 @@ export interface OrderLimits {
   /** In currency units. */
   maxTotal: number;
   inFlightPerAccount: number;
+  /**
+   * Units (Σ quantity) of one account's orders in flight. The saga's work grows with units
+   * (each is reserved, charged and sold), so this is what bounds the work one client queues
+   * ahead of the others; an order is always accepted when the account has none in flight.
+   */
+  unitsInFlightPerAccount: number;
 }
 
 /** The limits from the environment (`config.env` in the web role); a bad value stops start-up. */
@@ -46,6 +53,7 @@ export function orderLimits(env: Readonly<Record<string, string | undefined>> = 
     maxUnits: r.ORDER_MAX_UNITS,
     maxTotal: r.ORDER_MAX_TOTAL,
     inFlightPerAccount: r.ORDERS_IN_FLIGHT_PER_ACCOUNT,
+    unitsInFlightPerAccount: r.ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT,
   };
 }
 
@@ -79,23 +87,35 @@ export const IN_FLIGHT_RETRY_AFTER_SECONDS = 1;
 
 /**
  * 429 when the account already has `limits.inFlightPerAccount` orders not yet succeeded or
- * failed, so one client cannot fill the saga for everyone else. Runs in the transaction that
+ * failed, or when this order's `units` would take its units in flight past
+ * `limits.unitsInFlightPerAccount` (an order is accepted when none is in flight, however
+ * large), so one client cannot fill the saga for everyone else. Runs in the transaction that
  * places the order, under a lock per account held until it commits: placements of one
- * account are counted one after the other, so the cap is exact (the read-model row of the
+ * account are counted one after the other, so the caps are exact (the read-model row of the
  * order is written in that same transaction).
  */
-export async function checkOrdersInFlight(tx: Tx, accountId: string, limits: OrderLimits): Promise<void> {
+export async function checkOrdersInFlight(tx: Tx, accountId: string, units: number, limits: OrderLimits): Promise<void> {
   await tx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`orders-in-flight:${accountId}`]);
-  const { rows } = await tx.raw<{ rows: { n: number }[] }>(
-    `SELECT count(*)::int AS n FROM orders WHERE account_id = ? AND status <> ALL (?::text[])`,
+  const { rows } = await tx.raw<{ rows: { orders: number; units: string | null }[] }>(
+    `SELECT count(*)::int AS orders,
+            sum((SELECT sum((l->>'quantity')::int) FROM jsonb_array_elements(o.line_items) l)) AS units
+       FROM orders o WHERE o.account_id = ? AND o.status <> ALL (?::text[])`,
     [accountId, TERMINAL],
   );
-  const inFlight = rows[0].n;
+  const inFlight = rows[0].orders;
+  const unitsInFlight = Number(rows[0].units ?? 0);
   if (inFlight >= limits.inFlightPerAccount) {
     throw new TooManyRequestsError(
       `Account ${accountId} has ${inFlight} orders in flight, the most allowed (ORDERS_IN_FLIGHT_PER_ACCOUNT=${limits.inFlightPerAccount}); retry when one has settled`,
       IN_FLIGHT_RETRY_AFTER_SECONDS,
       { name: 'ORDERS_IN_FLIGHT_PER_ACCOUNT', value: limits.inFlightPerAccount, current: inFlight },
+    );
+  }
+  if (inFlight > 0 && unitsInFlight + units > limits.unitsInFlightPerAccount) {
+    throw new TooManyRequestsError(
+      `Account ${accountId} has ${unitsInFlight} units in flight; ${units} more would pass ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT=${limits.unitsInFlightPerAccount}; retry when an order has settled`,
+      IN_FLIGHT_RETRY_AFTER_SECONDS,
+      { name: 'ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT', value: limits.unitsInFlightPerAccount, current: unitsInFlight },
     );
   }
 }

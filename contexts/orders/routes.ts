@@ -50,7 +50,7 @@ const tags = ['Orders'];
 const created = { description: 'The new order (ORDER_CREATED); follow it to ORDER_SUCCEEDED or ORDER_FAILED', schema: orderResourceSchema, headers: { Location: "The new order's URL" } };
 const rejected = { description: 'The account is not active (command-rejected)' };
 const tooMany = {
-  description: 'The account has ORDERS_IN_FLIGHT_PER_ACCOUNT orders not yet succeeded or failed (`limit` names the cap), or the client is over its request rate',
+  description: 'The account has ORDERS_IN_FLIGHT_PER_ACCOUNT orders, or ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT units, not yet succeeded or failed (`limit` names the cap), or the client is over its request rate',
   headers: { 'Retry-After': 'Seconds to wait before trying again' },
 };
 const accountFilter = pageQuerySchema.extend({
@@ -105,6 +105,7 @@ async function accountFor(services: RuntimeServices, tx: Tx, accountId: string, 
 async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs: number, limits: OrderLimits, input: unknown, accountMissing: 'invalid' | 'not-found') {
   const draft = validate(newOrderSchema, input);
   checkOrderSize(draft.lineItems, totalCents(draft.lineItems), limits);
+  const units = draft.lineItems.reduce((n, l) => n + l.quantity, 0);
   // A credential bound to another account: 404, before anything is written.
   if (!canSeeAccount(accessOf(ctx), draft.accountId)) throw new NotFoundError(`No account with id ${draft.accountId}`);
   const id = randomUUID();
@@ -115,7 +116,7 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
       placed = await services.db.transaction(async (tx) => {
         tx.writes.optimistic = attempt === 1;
         await accountFor(services, tx, draft.accountId, accountMissing);
-        await checkOrdersInFlight(tx, draft.accountId, limits);
+        await checkOrdersInFlight(tx, draft.accountId, units, limits);
         // The order id is the saga's correlation id: every message of this order carries it.
         const { state } = await services.actors.execute<OrderContext>(ORDER, id, 'place', draft, {
           tx,

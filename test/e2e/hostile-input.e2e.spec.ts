@@ -83,6 +83,7 @@ describe('hostile input end to end: exact 4xx, nothing written', function () {
       ORDER_MAX_TOTAL: '1000',
       ORDER_MAX_UNITS: '50',
       ORDERS_IN_FLIGHT_PER_ACCOUNT: '2',
+      ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT: '30',
       // Prices ending in .02 are never answered by the simulated gateway: such orders stay in flight.
       PAYMENT_GATEWAY_TIMEOUT_MS: '120000',
       TIMER_POLL_MS: '100',
@@ -90,7 +91,7 @@ describe('hostile input end to end: exact 4xx, nothing written', function () {
     });
     const api = client(server.url);
     accountId = await activeAccount(api);
-    warehouseId = await stockedWarehouse(api, { 'SKU-H': 10 });
+    warehouseId = await stockedWarehouse(api, { 'SKU-H': 60 });
     deadLetterCount = (await api.get('/v1/ops/dead-letters')).body.count;
     baseline = await quietSnapshot(env);
   });
@@ -188,6 +189,17 @@ describe('hostile input end to end: exact 4xx, nothing written', function () {
     }
     const mine = await post(`/v1/accounts/${other}/commands/postOrder`, order([line({ price: 10.02 })]));
     expect(mine.status, JSON.stringify(mine.body)).to.equal(201);
+  });
+
+  it('caps the units in flight of one account (ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT), but always takes an order when none is in flight', async () => {
+    const api = client(server.url);
+    const big = await activeAccount(api);
+    // 40 units alone: over the cap of 30, accepted because the account has nothing in flight.
+    const first = await post(`/v1/accounts/${big}/commands/postOrder`, order([line({ price: 10.02, quantity: 40 })]));
+    expect(first.status, JSON.stringify(first.body)).to.equal(201);
+    const second = await post(`/v1/accounts/${big}/commands/postOrder`, order([line({ price: 10.02 })]));
+    expectProblem(second, 429, /40 units in flight; 1 more would pass ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT=30/);
+    expect(second.body.limit).to.deep.include({ name: 'ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT', value: 30, current: 40 });
   });
 });
 

@@ -4,7 +4,7 @@ import { startRuntime, type Runtime } from '../../../runtime/roles';
 import { JsonClient } from '../http-client';
 import { percentile, waitUntil } from '../load';
 import { tunedEnv } from '../env';
-import { orderLimits } from '../../../contexts/orders/limits';
+import { IN_FLIGHT_RETRY_AFTER_SECONDS, orderLimits } from '../../../contexts/orders/limits';
 import type { Figure, Suite, SuiteContext } from '../suite';
 
 /*
@@ -13,9 +13,10 @@ import type { Figure, Suite, SuiteContext } from '../suite';
  *   1. the victim alone: one-line orders at BENCH_FAIRNESS_RATE/s for BENCH_FAIRNESS_SECONDS;
  *   2. the same, while another client (another account) posts BENCH_FAIRNESS_FLOOD orders of
  *      100 lines (16 at a time, as fast as it can, ignoring 429s' Retry-After);
- * with the deployment's limits (ORDERS_IN_FLIGHT_PER_ACCOUNT, RATE_LIMIT_*: defaults unless
- * BENCH_FAIRNESS_CAP sets the cap), then (BENCH_FAIRNESS_UNCAPPED=1, the default) both phases
- * again with the per-account cap lifted, which is what the issue measured. The victim's
+ * with the deployment's limits (ORDERS_IN_FLIGHT_PER_ACCOUNT, ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT,
+ * RATE_LIMIT_*: defaults unless BENCH_FAIRNESS_CAP sets the units cap), then
+ * (BENCH_FAIRNESS_UNCAPPED=1, the default) both phases again with the per-account caps
+ * lifted, which is what the issue measured. The flooder honours Retry-After. The victim's
  * latency is POST → ORDER_SUCCEEDED from the server's own timestamps (created_at → updated_at).
  */
 const ADDRESS = { street1: '1 Main St', city: 'Springfield', state: 'OR', country: 'US', zipCode: '97477' };
@@ -66,16 +67,19 @@ async function phase(rt: Runtime, http: JsonClient, victim: string, perSecond: n
     ? (async () => {
         const started = performance.now();
         let sent = 0;
+        let pending = 0;
         const counts = { placed: 0, refused: 0, other: 0 };
         // The flooder keeps going until it has placed its orders (or the victim's phase is long over).
         const worker = async () => {
-          while (counts.placed < floodOrders && performance.now() - started < (seconds + 60) * 1000) {
+          while (counts.placed + pending < floodOrders && performance.now() - started < (seconds + 60) * 1000) {
             sent++;
-            const r = await http.post('/v1/orders', floodOrder(flooder));
+            pending++;
+            const r = await http.post('/v1/orders', floodOrder(flooder)).finally(() => pending--);
             if (r.status === 201) counts.placed++;
             else if (r.status === 429) {
               counts.refused++;
-              await new Promise((res) => setTimeout(res, 20)); // hostile: far shorter than Retry-After
+              // Greedy but not hostile: it waits as told (a client ignoring Retry-After meets RATE_LIMIT_POINTS).
+              await new Promise((res) => setTimeout(res, IN_FLIGHT_RETRY_AFTER_SECONDS * 1000));
             } else counts.other++;
           }
         };
@@ -127,7 +131,7 @@ async function run(ctx: SuiteContext, label: string, capped: boolean): Promise<F
       PORT: '0',
       LOG_LEVEL: 'silent',
       ORDER_STEP_TIMEOUT_MS: '120000',
-      ...(capped ? (cap ? { ORDERS_IN_FLIGHT_PER_ACCOUNT: String(cap) } : {}) : { ORDERS_IN_FLIGHT_PER_ACCOUNT: '1000000' }),
+      ...(capped ? (cap ? { ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT: String(cap) } : {}) : { ORDERS_IN_FLIGHT_PER_ACCOUNT: '1000000', ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT: '1000000000' }),
     }),
   );
   const http = new JsonClient(rt.url!, 64);
@@ -142,7 +146,8 @@ async function run(ctx: SuiteContext, label: string, capped: boolean): Promise<F
     ctx.progress(`fairness (${label}): victim during a flood of ${floodOrders} orders of ${LINES} lines`);
     const flooded = await phase(rt, http, victim, rate, seconds, floodOrders, flooder);
     const f = flooded.flood!;
-    const cfg = capped ? `ORDERS_IN_FLIGHT_PER_ACCOUNT=${orderLimits(rt.services.config.env).inFlightPerAccount}` : 'cap lifted';
+    const limits = orderLimits(rt.services.config.env);
+    const cfg = capped ? `ORDERS_IN_FLIGHT_PER_ACCOUNT=${limits.inFlightPerAccount}, ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT=${limits.unitsInFlightPerAccount}` : 'caps lifted';
     return [
       { name: `[${label}] victim p50, alone`, value: percentile(alone.latencies, 50), unit: 'ms' },
       { name: `[${label}] victim p99, alone`, value: percentile(alone.latencies, 99), unit: 'ms', note: alone.failed ? `${alone.failed} victim orders did not succeed` : undefined },

@@ -90,6 +90,7 @@ export const sagaSuite: Suite = {
         ORDER_STEP_TIMEOUT_MS: '120000',
         // One client, one account, hundreds of orders in flight at the offered rates: no cap of the API's may stop it.
         ORDERS_IN_FLIGHT_PER_ACCOUNT: '1000000',
+        ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT: '1000000',
         RATE_LIMIT_POINTS: '1000000',
       }),
     );

@@ -3147,7 +3147,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The account has ORDERS_IN_FLIGHT_PER_ACCOUNT orders not yet succeeded or failed (`limit` names the cap), or the client is over its request rate */
+            /** @description The account has ORDERS_IN_FLIGHT_PER_ACCOUNT orders, or ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT units, not yet succeeded or failed (`limit` names the cap), or the client is over its request rate */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5966,7 +5966,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The account has ORDERS_IN_FLIGHT_PER_ACCOUNT orders not yet succeeded or failed (`limit` names the cap), or the client is over its request rate */
+            /** @description The account has ORDERS_IN_FLIGHT_PER_ACCOUNT orders, or ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT units, not yet succeeded or failed (`limit` names the cap), or the client is over its request rate */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
