@@ -7,7 +7,7 @@ import { countCommand, countEvents, countFinalState } from '../metrics/commands'
 import { state as metrics } from '../metrics/registry';
 import type { Topology } from '../messaging/topology';
 import type { OutboxSignal } from '../messaging/outbox-signal';
-import { envelope, type ActorRef, type Envelope } from '../messaging/envelope';
+import { envelope, type ActorRef } from '../messaging/envelope';
 import { currentTraceCarrier } from '../telemetry/propagation';
 import { exists, type AggregateDefinition, type AggregateState, type CommandSpec, type StoredEventLike } from './aggregate';
 import { fold, initialState, resolve } from './machine-state';
