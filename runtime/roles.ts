@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { loadContexts, subscriptionGroups, type ContextPlugin, type ReactionContext, type RuntimeServices, type Subscription } from './context';
-import { createDb, ensureDatabase } from './store/database';
+import { createDb, ensureDatabase, writesOf } from './store/database';
 import { migrateLatest, waitForMigrations } from './store/migrate';
 import { checkPartitions } from './store/deployment-settings';
 import { connectRedis, createRedis, type Redis } from './messaging/redis';
@@ -225,9 +225,9 @@ function reactionHandler(s: Subscription, services: RuntimeServices) {
         }
       },
       // Buffered, and written with the batch's other writes in one statement (see WriteBuffer).
-      send: async (...messages) => tx.writes.send(services.actors.envelopes(messages, causation)),
+      send: async (...messages) => writesOf(tx).send(services.actors.envelopes(messages, causation)),
       schedule: async (t) =>
-        tx.writes.schedule({
+        tx.schedule({
           actor: t.actor,
           name: t.name,
           topic: t.topic,
@@ -236,7 +236,7 @@ function reactionHandler(s: Subscription, services: RuntimeServices) {
           correlationId: message.correlationId,
           ...currentTraceCarrier(),
         }),
-      cancel: async (actor, name) => tx.writes.cancel(actor, name),
+      cancel: async (actor, name) => tx.cancel(actor, name),
       afterCommit: (fn) => delivery.afterCommit(fn),
     };
     await s.handle(ctx);

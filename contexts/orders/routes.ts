@@ -88,8 +88,8 @@ async function presentOrder(q: Queryable, id: string, access: AccountAccess) {
  */
 async function accountFor(services: RuntimeServices, tx: Tx, accountId: string, accountMissing: 'invalid' | 'not-found') {
   let account = await services.actors.load(ACCOUNT, accountId, tx);
-  if (tx.writes.optimistic && (!exists(account) || account.status !== AccountStatus.ACCOUNT_ACTIVE)) {
-    tx.writes.optimistic = false;
+  if (tx.optimistic && (!exists(account) || account.status !== AccountStatus.ACCOUNT_ACTIVE)) {
+    tx.loadFromLog();
     account = await services.actors.load(ACCOUNT, accountId, tx);
   }
   if (!exists(account)) {
@@ -113,8 +113,8 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
   let placed: OrderView | undefined;
   for (let attempt = 1; !placed; attempt++) {
     try {
-      placed = await services.db.transaction(async (tx) => {
-        tx.writes.optimistic = attempt === 1;
+      // First try: the cached account, checked at commit (see accountFor).
+      placed = await services.db.committed(async (tx) => {
         await accountFor(services, tx, draft.accountId, accountMissing);
         await checkOrdersInFlight(tx, draft.accountId, units, limits);
         // The order id is the saga's correlation id: every message of this order carries it.
@@ -125,7 +125,7 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
         });
         // From its first moment an order has a deadline: if ORDER_CREATED never reaches the saga
         // (Redis lost it), the saga starts anyway.
-        tx.writes.schedule({
+        tx.schedule({
           actor,
           name: DEADLINE,
           topic: ORDERS_COMMANDS_TOPIC,
@@ -134,10 +134,10 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
           correlationId: id,
           ...currentTraceCarrier(),
         });
+        return state;
         // The answer is the row as this transaction writes it (its timestamp comes back with the
-        // flush at commit), so the order is not read back.
-        return { state, tx };
-      }).then(({ state, tx }) => newOrderView(id, state, tx.writes.flushedAt!));
+        // commit), so the order is not read back.
+      }, { optimistic: attempt === 1 }).then(({ result, committedAt }) => newOrderView(id, result, committedAt));
     } catch (err) {
       // The cached account was stale: place it again, deciding on the log.
       if (attempt === 1 && err instanceof ConcurrencyError) continue;

@@ -1,7 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import {
-  Attr, CommandRejectedError, ConcurrencyError, SpanNames, contextFromCarrier, exists, inSpan,
+  Attr, CommandRejectedError, ConcurrencyError, FunctionError, SpanNames, contextFromCarrier, exists, inSpan, invokeFunction, isDue,
   type AggregateState, type Causation, type JobProcessor, type RuntimeServices,
 } from '@tributary/runtime';
 import { PAYMENT, PaymentStatus as S } from './contract';
@@ -11,10 +11,12 @@ import { withTimeout, type ChargeResult, type PaymentGateway } from './gateway';
 import { GatewaySimulator } from './gateway-simulator';
 import { CHARGE_QUEUE, type ChargeJobData } from './charge-queue';
 import { answerFor } from './replies';
-import { fromCents } from './money';
 import { SETTLE_DEADLINE } from './settle';
+import { chargeOnPending, chargePayment } from './charge-function';
 
 export const GATEWAY_UNAVAILABLE = 'payment gateway unavailable';
+/** The reason of a payment whose charge function refused the charge (a 4xx): never retried. */
+export const CHARGE_REFUSED = 'payment charge refused';
 
 const CONFLICT_RETRIES = 3;
 
@@ -40,10 +42,9 @@ async function decideAndAnswer(
 ): Promise<{ accepted: boolean; state: State }> {
   for (let attempt = 1; ; attempt++) {
     try {
+      // The payment's cached state is used as it is and checked when the transaction
+      // commits (a stale one fails it with ConcurrencyError: decided again below).
       return await services.db.transaction(async (tx) => {
-        // The payment's cached state is used as it is and checked when the transaction
-        // commits (a stale one fails it with ConcurrencyError: decided again below).
-        tx.writes.optimistic = true;
         try {
           const { state, events } = await services.actors.execute<PaymentContext>(PAYMENT, paymentId, command, input, { tx, causation });
           const cause = events.at(-1)?.eventId ?? causation.causationId;
@@ -54,7 +55,7 @@ async function decideAndAnswer(
           if (err instanceof CommandRejectedError) return { accepted: false, state: await services.actors.load<PaymentContext>(PAYMENT, paymentId, tx) };
           throw err;
         }
-      });
+      }, { optimistic: true });
     } catch (err) {
       if (err instanceof ConcurrencyError && attempt < CONFLICT_RETRIES) continue;
       throw err;
@@ -82,7 +83,7 @@ async function refund(job: Job<ChargeJobData>, services: RuntimeServices, gatewa
     await services.db.transaction(async (tx) => {
       await services.actors.execute(PAYMENT, paymentId, 'recordRefund', { chargeId }, { tx, causation });
       // Nothing stands any more: the payment's settle deadline (reactions.ts) has done its work.
-      tx.writes.cancel({ type: PAYMENT, id: paymentId }, SETTLE_DEADLINE);
+      tx.cancel({ type: PAYMENT, id: paymentId }, SETTLE_DEADLINE);
     });
   } catch (err) {
     if (!(err instanceof CommandRejectedError) && !(err instanceof ConcurrencyError)) throw err; // already recorded
@@ -121,24 +122,30 @@ async function charge(job: Job<ChargeJobData>, services: RuntimeServices, span: 
       return 'refunded';
     }
   }
-  if (state.status !== S.PAYMENT_PENDING) return `nothing to do: ${state.status}`;
+  if (!isDue(chargeOnPending, state)) return `nothing to do: ${state.status}`;
 
   let result: ChargeResult;
   try {
-    result = await withTimeout(cfg.gatewayTimeoutMs, 'charge', (signal) =>
-      gateway.charge({ paymentId, amount: fromCents(state.context.amountCents ?? 0) }, signal),
-    );
+    // The charge is the function `chargePayment`, run where FUNCTIONS says (default: here, in
+    // this job); its span joins the order's trace as a child of this job's.
+    result = await invokeFunction(chargePayment(gateway, cfg), chargeOnPending.input(state), {
+      idempotencyKey: chargeOnPending.idempotencyKey(state),
+      jobAttempt: job.attemptsMade + 1,
+      attributes: { [Attr.actorType]: PAYMENT, [Attr.actorId]: paymentId, ...(state.context.orderId ? { [Attr.orderId]: state.context.orderId } : {}) },
+    });
   } catch (err) {
-    // Gateway errors and timeouts are retried with backoff by BullMQ; after the last one the payment fails.
-    if (!lastAttempt) throw err;
+    // Gateway errors and timeouts are retried with backoff by BullMQ; after the last one the
+    // payment fails. A function that refused the charge (a 4xx) will refuse it again: no retry.
+    const refused = err instanceof FunctionError && !err.retryable;
+    if (!lastAttempt && !refused) throw err;
     // Before giving up, ask whether the gateway took the charge after all (a timeout can
     // hide an approval): if it did, the payment succeeded and must not fail with a charge standing.
     const held = await withTimeout(cfg.gatewayTimeoutMs, 'lookup', (signal) => gateway.lookup(paymentId, signal)).catch(() => undefined);
     if (held?.approved) result = { approved: true, chargeId: held.chargeId };
     else {
-      services.log.warn({ paymentId, err: (err as Error).message, attempts: job.attemptsMade + 1 }, 'payment gateway unavailable: payment failed');
-      await decideAndAnswer(services, paymentId, 'fail', { reason: GATEWAY_UNAVAILABLE }, causation);
-      return 'gateway unavailable';
+      services.log.warn({ paymentId, err: (err as Error).message, attempts: job.attemptsMade + 1 }, refused ? 'payment charge refused: payment failed' : 'payment gateway unavailable: payment failed');
+      await decideAndAnswer(services, paymentId, 'fail', { reason: refused ? CHARGE_REFUSED : GATEWAY_UNAVAILABLE }, causation);
+      return refused ? 'refused' : 'gateway unavailable';
     }
   }
 

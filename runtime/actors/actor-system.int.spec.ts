@@ -5,6 +5,7 @@ import { ActorSystem } from './actor-system';
 import { defineAggregate } from './aggregate';
 import { ConcurrencyError } from '../errors';
 import { IntHarness } from '../../test/support/int-fixtures';
+import { writesOf } from '../store/database';
 
 /** A counter: OPENED creates it, each INCREMENTED adds one. */
 const counterMachine = setup({
@@ -106,7 +107,7 @@ describe('actor system: the cache of committed states', function () {
     /** What a consumer's transaction is: cached states used as they are, checked at commit. */
     const optimistic = <T>(fn: (tx: Parameters<Parameters<typeof h.db.transaction>[0]>[0]) => Promise<T>) =>
       h.db.transaction((tx) => {
-        tx.writes.optimistic = true;
+        writesOf(tx).optimistic = true;
         return fn(tx);
       });
 

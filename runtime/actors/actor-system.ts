@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Db, Queryable, Tx } from '../store/database';
+import { isTransaction, writesOf, type Db, type Queryable, type Tx } from '../store/database';
 import { loadStream, readEvent, readStream, saveSnapshot, type OutboxMessage, type StoredEvent } from '../store/event-store';
 import { mapWriteError, registerConflictMessages, type RowUpsert } from '../store/write-buffer';
 import { CommandRejectedError, ConcurrencyError, NotFoundError } from '../errors';
@@ -44,7 +44,6 @@ export interface OutgoingMessage {
 }
 
 const streamIdOf = (type: string, id: string) => `${type}-${id}`;
-const isTx = (q: Queryable): q is Tx => (q as Partial<Tx>).writes !== undefined;
 const rowsOf = (r: RowUpsert | readonly RowUpsert[] | undefined): readonly RowUpsert[] | undefined =>
   r === undefined || Array.isArray(r) ? (r as readonly RowUpsert[] | undefined) : [r as RowUpsert];
 
@@ -124,16 +123,16 @@ export class ActorSystem {
   async load<C = any>(type: string, id: string, q: Queryable = this.db): Promise<AggregateState<C>> {
     const def = this.definition(type);
     const streamId = streamIdOf(type, id);
-    const tx = isTx(q) ? q : undefined;
+    const tx = isTransaction(q) ? q : undefined;
     if (tx) {
-      const own = tx.writes.localState<AggregateState<C>>(streamId);
+      const own = writesOf(tx).localState<AggregateState<C>>(streamId);
       if (own) return own;
       this.forgetOnRollback(tx);
     }
     const cached = this.cache.get<C>(streamId);
     let state: AggregateState<C>;
-    if (cached && tx?.writes.optimistic) {
-      tx.writes.readAt(streamId, cached.version);
+    if (cached && tx?.optimistic) {
+      writesOf(tx).readAt(streamId, cached.version);
       return cached;
     }
     if (cached) {
@@ -142,7 +141,7 @@ export class ActorSystem {
       const { snapshot, events } = await loadStream<AggregateState<C>>(q, streamId);
       state = fold(def.machine, snapshot ? snapshot.state : initialState<C>(def.machine, id), events);
     }
-    if (tx?.writes.optimistic) tx.writes.readAt(streamId, state.version);
+    if (tx?.optimistic) writesOf(tx).readAt(streamId, state.version);
     if (state !== cached) this.remember(streamId, state, q);
     return state;
   }
@@ -150,7 +149,7 @@ export class ActorSystem {
   /** Caches a state once it is committed: now if read outside a transaction, else when the transaction commits. */
   private remember(streamId: string, state: AggregateState<unknown>, q: Queryable): void {
     if (state.version === 0) return;
-    if (!isTx(q)) this.cache.put(streamId, state);
+    if (!isTransaction(q)) this.cache.put(streamId, state);
     else q.outcome.then(() => this.cache.put(streamId, state), () => undefined);
   }
 
@@ -160,7 +159,7 @@ export class ActorSystem {
     if (this.watched.has(tx)) return;
     this.watched.add(tx);
     tx.outcome.catch(() => {
-      for (const streamId of tx.writes.touched) this.cache.forget(streamId);
+      for (const streamId of writesOf(tx).touched) this.cache.forget(streamId);
     });
   }
 
@@ -209,7 +208,7 @@ export class ActorSystem {
 
   /** Writes messages to other actors into the outbox of the given transaction (with its other writes). */
   async send(tx: Tx, messages: OutgoingMessage[], causation: Causation): Promise<void> {
-    tx.writes.send(this.envelopes(messages, causation));
+    writesOf(tx).send(this.envelopes(messages, causation));
     this.signal?.afterCommit(tx);
   }
 
@@ -267,7 +266,7 @@ export class ActorSystem {
     const change = { id, before, after, events: stored };
     const streamId = streamIdOf(def.type, id);
     this.forgetOnRollback(tx);
-    tx.writes.append(
+    writesOf(tx).append(
       {
         streamId,
         streamType: def.type,

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { SpanKind, context as otelContext } from '@opentelemetry/api';
-import type { Db, Tx } from '../store/database';
+import { writesOf, type Db, type Tx } from '../store/database';
 import type { Logger } from '../logger';
 import { ConcurrencyError, ServiceUnavailableError } from '../errors';
 import type { Redis } from './redis';
@@ -431,7 +431,7 @@ export class StreamConsumer {
    * messages handled before are skipped. `failed.entry` is set to the entry whose handler threw.
    */
   private async handleInTx(tx: Tx, partition: number, entries: Entry[], after: AfterCommit[], mode: 'optimistic' | 'inbox-first', failed?: { entry?: Entry }): Promise<void> {
-    tx.writes.optimistic = true;
+    writesOf(tx).optimistic = true;
     const ids = entries.map((e) => e.message!.id);
     const fresh = mode === 'optimistic' ? this.deliverLater(tx, partition, ids) : await this.recordInInbox(tx, partition, ids);
     for (const e of entries) {
@@ -481,7 +481,7 @@ export class StreamConsumer {
       if (token === undefined) throw new LeaseLostError(this.options.group, partition);
       fence = { consumer: this.options.group, partition, token, lost: () => new LeaseLostError(this.options.group, partition) };
     }
-    tx.writes.deliver({ consumer: this.options.group, messageIds: [...fresh] }, fence);
+    writesOf(tx).deliver({ consumer: this.options.group, messageIds: [...fresh] }, fence);
     return fresh;
   }
 

@@ -3,6 +3,8 @@ import pg from 'pg';
 import knexFactory, { type Knex } from 'knex';
 import { DatabaseUnavailableError, StartupError, TributaryError } from '../errors';
 import { WriteBuffer } from './write-buffer';
+import type { ActorRef } from '../messaging/envelope';
+import type { TimerRequest } from './timers';
 import { redactUrl as redact } from '../redact';
 import { isBackingServiceUnavailable } from '../unavailable';
 
@@ -11,20 +13,19 @@ export interface Queryable {
   raw<R = pg.QueryResult>(sql: string, bindings?: readonly unknown[]): Promise<R>;
 }
 
-/** An open transaction (or savepoint). */
+/**
+ * An open transaction (or savepoint): what a context's code sees of it. Its writes (events,
+ * outbox rows, timers, read-model rows) are buffered and sent as one statement before its
+ * next other statement or its commit; the buffer itself is the runtime's (`writesOf`).
+ */
 export interface Tx extends Queryable {
-  /**
-   * Writes buffered for this transaction and sent as one statement before its next other
-   * statement or its commit (events, outbox, timers, read-model rows, inbox): see WriteBuffer.
-   */
-  readonly writes: WriteBuffer;
   /**
    * Runs a statement WITHOUT first sending the buffered writes, which it therefore does not
    * see (they go out with the next `raw` or at commit). Only for a read whose rows no write
    * buffered so far can have changed, such as a consumer batch's rows of one order that no
    * earlier message of the batch was about: it saves the batch a round trip per message.
    */
-  readUnflushed<R = any>(sql: string, bindings?: readonly unknown[]): Promise<R>;
+  readUnflushed<R = unknown>(sql: string, bindings?: readonly unknown[]): Promise<R>;
   /** Runs `fn` in a savepoint: rolled back alone if `fn` throws. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
@@ -32,12 +33,67 @@ export interface Tx extends Queryable {
    * others can see. (A savepoint's release is not that: its transaction may still roll back.)
    */
   readonly outcome: Promise<void>;
+  /**
+   * Whether loads in this transaction use the process's cached actor states without reading
+   * the log ({@link TransactionOptions.optimistic}).
+   */
+  readonly optimistic: boolean;
+  /**
+   * Later loads in this transaction read the log (a decision that refuses must never rest on
+   * a cached state). States loaded optimistically before stay checked at commit.
+   */
+  loadFromLog(): void;
+  /**
+   * Sets (or moves) a durable timer, written with the transaction: at `dueAt`, `TIMER_FIRED`
+   * with `{ name, ...data }` is published on `topic` for the actor.
+   */
+  schedule(timer: TimerRequest): void;
+  /** Clears a timer in this transaction (none set is no error). */
+  cancel(actor: ActorRef, name: string): void;
+}
+
+/** How {@link Db.transaction} runs. */
+export interface TransactionOptions {
+  /**
+   * Loads use the process's cached actor states without reading the log; each one used is
+   * checked unchanged by the statement that commits, and a stale one fails the transaction
+   * with `ConcurrencyError` (run it again, without the option, on the log's state). Saves a
+   * read per actor on a hot path. Default false.
+   */
+  optimistic?: boolean;
+}
+
+/** A committed transaction's result, and its timestamp. */
+export interface Committed<T> {
+  result: T;
+  /**
+   * The transaction's timestamp (Postgres `now()`): the value its `DEFAULT now()` columns
+   * got, so a caller can show a row it created without reading it back.
+   */
+  committedAt: Date;
 }
 
 /** The database: a pool of connections. */
 export interface Db extends Queryable {
-  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Runs `fn` in a transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** {@link transaction}, answering with the commit's timestamp too (no extra statement when the transaction wrote). */
+  committed<T>(fn: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<Committed<T>>;
   destroy(): Promise<void>;
+}
+
+/**
+ * The write buffer of a transaction: the runtime's own access (the actor system, consumers,
+ * reactions), never a context's. Throws for anything that is not one of this module's transactions.
+ */
+export function writesOf(tx: Queryable): WriteBuffer {
+  if (!(tx instanceof PgTx)) throw new TypeError('not a transaction of createDb');
+  return tx.writes;
+}
+
+/** Whether `q` is an open transaction (as opposed to the pool). */
+export function isTransaction(q: Queryable): q is Tx {
+  return q instanceof PgTx;
 }
 
 /**
@@ -101,10 +157,17 @@ class Session {
     if (this.writes.pending) await this.writes.flush(this.direct, false, true);
   }
 
-  /** Flushes and commits; a transaction that sent nothing else runs its flush alone (one atomic statement). */
-  async commit(): Promise<void> {
+  /**
+   * Flushes and commits; a transaction that sent nothing else runs its flush alone (one
+   * atomic statement). `timed`: answers the transaction's timestamp, which the flush returns;
+   * only a transaction that wrote nothing reads it with a statement of its own.
+   */
+  async commit(timed = false): Promise<Date | undefined> {
     await this.writes.flush(this.direct, true);
+    let at = this.writes.flushedAt as Date | undefined;
+    if (timed && !at) at = (await query<pg.QueryResult<{ at: Date }>>(this.client, 'SELECT now() AS at')).rows[0].at;
     if (this.begun) await query(this.client, 'COMMIT');
+    return at;
   }
 
   /** The connection itself, for the buffer's own statement. */
@@ -126,6 +189,22 @@ class PgTx implements Tx {
 
   get writes(): WriteBuffer {
     return this.session.writes;
+  }
+
+  get optimistic(): boolean {
+    return this.session.writes.optimistic;
+  }
+
+  loadFromLog(): void {
+    this.session.writes.optimistic = false;
+  }
+
+  schedule(timer: TimerRequest): void {
+    this.session.writes.schedule(timer);
+  }
+
+  cancel(actor: ActorRef, name: string): void {
+    this.session.writes.cancel(actor, name);
   }
 
   async raw<R>(sql: string, bindings?: readonly unknown[]): Promise<R> {
@@ -181,16 +260,26 @@ class PgDb implements Db {
     return query<R>(this.pool, sql, bindings);
   }
 
-  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return (await this.run(fn, options, false)).result;
+  }
+
+  async committed<T>(fn: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<Committed<T>> {
+    const { result, committedAt } = await this.run(fn, options, true);
+    return { result, committedAt: committedAt! };
+  }
+
+  private async run<T>(fn: (tx: Tx) => Promise<T>, options: TransactionOptions | undefined, timed: boolean): Promise<{ result: T; committedAt?: Date }> {
     const client = await this.pool.connect().catch(rethrow);
     let broken: Error | undefined;
     const session = new Session(client);
+    if (options?.optimistic) session.writes.optimistic = true;
     const tx = new PgTx(session);
     try {
       const result = await fn(tx);
-      await session.commit();
+      const committedAt = await session.commit(timed);
       tx.committed();
-      return result;
+      return { result, committedAt };
     } catch (err) {
       if (session.begun) {
         try {

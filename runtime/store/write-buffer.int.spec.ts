@@ -12,6 +12,7 @@ import { ConcurrencyError, ConflictError } from '../errors';
 import type { Envelope } from '../messaging/envelope';
 import { readStream } from './event-store';
 import { DuplicateDeliveryError, isDeferredWriteError, registerConflictMessages, type BufferedAppend, type RowUpsert } from './write-buffer';
+import { writesOf } from './database';
 import { IntHarness, ACTOR_TYPE, TOPIC, appendOne, envelope } from '../../test/support/int-fixtures';
 
 const streamOf = (actorId: string) => `${ACTOR_TYPE}-${actorId}`;
@@ -145,7 +146,7 @@ describe('write buffer (Postgres)', function () {
     await appendOne(h.db, h.topology, b, 0);
     await appendOne(h.db, h.topology, b, 1); // b is at version 2
     const dueAt = new Date(Date.now() + 60_000);
-    await h.db.transaction(async (tx) => tx.writes.schedule({ actor: { type: ACTOR_TYPE, id: c }, name: 'old', topic: TOPIC, dueAt, correlationId: c }));
+    await h.db.transaction(async (tx) => writesOf(tx).schedule({ actor: { type: ACTOR_TYPE, id: c }, name: 'old', topic: TOPIC, dueAt, correlationId: c }));
     const [rowA, rowB] = [randomUUID(), randomUUID()];
     const appendA = draft(a, 0, 2, rowUpsert(rowA, 'row a', 1));
     const appendB = draft(b, 2, 1, rowUpsert(rowB, 'row b', 2));
@@ -154,12 +155,12 @@ describe('write buffer (Postgres)', function () {
 
     const { statements, outcome } = await statementsOf(() =>
       h.db.transaction(async (tx) => {
-        tx.writes.append(appendA, { at: 'a' });
-        tx.writes.append(appendB, { at: 'b' });
-        tx.writes.append(appendC, { at: 'c' });
-        tx.writes.send(sent);
-        tx.writes.schedule({ actor: { type: ACTOR_TYPE, id: a }, name: 'new', topic: TOPIC, dueAt, data: { step: 1 }, correlationId: a });
-        tx.writes.cancel({ type: ACTOR_TYPE, id: c }, 'old');
+        writesOf(tx).append(appendA, { at: 'a' });
+        writesOf(tx).append(appendB, { at: 'b' });
+        writesOf(tx).append(appendC, { at: 'c' });
+        writesOf(tx).send(sent);
+        writesOf(tx).schedule({ actor: { type: ACTOR_TYPE, id: a }, name: 'new', topic: TOPIC, dueAt, data: { step: 1 }, correlationId: a });
+        writesOf(tx).cancel({ type: ACTOR_TYPE, id: c }, 'old');
       }),
     );
     expect(outcome.status, String((outcome as PromiseRejectedResult).reason)).to.equal('fulfilled');
@@ -197,8 +198,8 @@ describe('write buffer (Postgres)', function () {
     const id = randomUUID();
     // Two changes of one row in one multi-row upsert would fail ("cannot affect row a second time"): only the last goes.
     await h.db.transaction(async (tx) => {
-      tx.writes.append(draft(actor, 0, 1, rowUpsert(id, 'first', 1)), {});
-      tx.writes.append(draft(actor, 1, 1, rowUpsert(id, 'second', 2)), {});
+      writesOf(tx).append(draft(actor, 0, 1, rowUpsert(id, 'first', 1)), {});
+      writesOf(tx).append(draft(actor, 1, 1, rowUpsert(id, 'second', 2)), {});
     });
     const { rows } = await h.db.raw<{ rows: Row[] }>(`SELECT name, n FROM ${TABLE} WHERE id = ?`, [id]);
     expect(rows).to.deep.equal([{ name: 'second', n: 2 }]);
@@ -211,7 +212,7 @@ describe('write buffer (Postgres)', function () {
     await h.db.raw(`INSERT INTO ${TABLE} (id, name, email, n, created_at, updated_at) VALUES (?, 'before', ?, 1, ?, ?)`, [id, `${id}@first.test`, old, old]);
 
     await h.db.transaction(async (tx) => {
-      tx.writes.append(draft(randomUUID(), 0, 1, rowUpsert(id, 'after', 2, `${id}@second.test`)), {});
+      writesOf(tx).append(draft(randomUUID(), 0, 1, rowUpsert(id, 'after', 2, `${id}@second.test`)), {});
     });
     const row = (await rowOf(id))!;
     expect(row).to.deep.include({ name: 'after', n: 2, email: `${id}@first.test` });
@@ -226,7 +227,7 @@ describe('write buffer (Postgres)', function () {
     let seen: number | undefined;
     const { statements, outcome } = await statementsOf(() =>
       h.db.transaction(async (tx) => {
-        tx.writes.append(append, {});
+        writesOf(tx).append(append, {});
         const { rows } = await tx.raw<{ rows: { n: number }[] }>('SELECT count(*)::int AS n FROM events WHERE stream_id = ?', [streamOf(actor)]);
         seen = rows[0].n;
         throw new Error('after the read');
@@ -248,7 +249,7 @@ describe('write buffer (Postgres)', function () {
       counts.push((await read('SELECT count(*)::int AS n FROM events WHERE stream_id = ?', [streamOf(actor)])).rows[0].n);
     const { statements } = await statementsOf(() =>
       h.db.transaction(async (tx) => {
-        tx.writes.append(append, {});
+        writesOf(tx).append(append, {});
         await count((sql, b) => tx.readUnflushed(sql, b));
         await count((sql, b) => tx.raw(sql, b));
       }),
@@ -267,9 +268,9 @@ describe('write buffer (Postgres)', function () {
 
     const err = await rejection(
       h.db.transaction(async (tx) => {
-        tx.writes.append(otherAppend, {});
-        tx.writes.append(staleAppend, {});
-        tx.writes.send([sent]);
+        writesOf(tx).append(otherAppend, {});
+        writesOf(tx).append(staleAppend, {});
+        writesOf(tx).send([sent]);
       }),
     );
     expect(err).to.be.instanceOf(ConcurrencyError);
@@ -288,10 +289,10 @@ describe('write buffer (Postgres)', function () {
       const append = draft(written, 0, 1);
       const err = await rejection(
         h.db.transaction(async (tx) => {
-          tx.writes.optimistic = true;
-          tx.writes.readAt(streamOf(read), 1);
+          writesOf(tx).optimistic = true;
+          writesOf(tx).readAt(streamOf(read), 1);
           await appendOne(h.db, h.topology, read, 1); // another transaction moves it to 2
-          tx.writes.append(append, {});
+          writesOf(tx).append(append, {});
         }),
       );
       expect(err).to.be.instanceOf(ConcurrencyError);
@@ -306,7 +307,7 @@ describe('write buffer (Postgres)', function () {
       await appendOne(h.db, h.topology, read, 0);
       const err = await rejection(
         h.db.transaction(async (tx) => {
-          tx.writes.readAt(streamOf(read), 1);
+          writesOf(tx).readAt(streamOf(read), 1);
           await appendOne(h.db, h.topology, read, 1);
         }),
       );
@@ -317,9 +318,9 @@ describe('write buffer (Postgres)', function () {
       const [read, written] = [randomUUID(), randomUUID()];
       await appendOne(h.db, h.topology, read, 0);
       await h.db.transaction(async (tx) => {
-        tx.writes.optimistic = true;
-        tx.writes.readAt(streamOf(read), 1);
-        tx.writes.append(draft(written, 0), {});
+        writesOf(tx).optimistic = true;
+        writesOf(tx).readAt(streamOf(read), 1);
+        writesOf(tx).append(draft(written, 0), {});
       });
       expect(await versionsOf(written)).to.deep.equal([1]);
     });
@@ -328,11 +329,11 @@ describe('write buffer (Postgres)', function () {
       const actor = randomUUID();
       await appendOne(h.db, h.topology, actor, 0);
       await h.db.transaction(async (tx) => {
-        tx.writes.optimistic = true;
-        tx.writes.readAt(streamOf(actor), 1);
-        tx.writes.append(draft(actor, 1), { version: 2 });
+        writesOf(tx).optimistic = true;
+        writesOf(tx).readAt(streamOf(actor), 1);
+        writesOf(tx).append(draft(actor, 1), { version: 2 });
         // A read after the append uses the transaction's own state: nothing to check either.
-        tx.writes.readAt(streamOf(actor), 2);
+        writesOf(tx).readAt(streamOf(actor), 2);
       });
       expect(await versionsOf(actor)).to.deep.equal([1, 2]);
     });
@@ -345,8 +346,8 @@ describe('write buffer (Postgres)', function () {
       const actor = randomUUID();
       const { statements } = await statementsOf(() =>
         h.db.transaction(async (tx) => {
-          tx.writes.deliver({ consumer, messageIds: ids });
-          tx.writes.append(draft(actor, 0), {});
+          writesOf(tx).deliver({ consumer, messageIds: ids });
+          writesOf(tx).append(draft(actor, 0), {});
         }),
       );
       expect(statements).to.have.length(1);
@@ -363,9 +364,9 @@ describe('write buffer (Postgres)', function () {
       const sent = outgoing();
       const err = await rejection(
         h.db.transaction(async (tx) => {
-          tx.writes.deliver({ consumer, messageIds: [fresh, handled] });
-          tx.writes.append(append, {});
-          tx.writes.send([sent]);
+          writesOf(tx).deliver({ consumer, messageIds: [fresh, handled] });
+          writesOf(tx).append(append, {});
+          writesOf(tx).send([sent]);
         }),
       );
       expect(err).to.be.instanceOf(DuplicateDeliveryError);
@@ -388,8 +389,8 @@ describe('write buffer (Postgres)', function () {
       const id = randomUUID();
       const actor = randomUUID();
       await h.db.transaction(async (tx) => {
-        tx.writes.deliver({ consumer, messageIds: [id] }, { consumer, partition, token: 7, lost: () => new Error('lost') });
-        tx.writes.append(draft(actor, 0), {});
+        writesOf(tx).deliver({ consumer, messageIds: [id] }, { consumer, partition, token: 7, lost: () => new Error('lost') });
+        writesOf(tx).append(draft(actor, 0), {});
       });
       expect(await inboxOf(consumer)).to.deep.equal([id]);
       expect(await versionsOf(actor)).to.deep.equal([1]);
@@ -404,10 +405,10 @@ describe('write buffer (Postgres)', function () {
       const sent = outgoing();
       const err = await rejection(
         h.db.transaction(async (tx) => {
-          tx.writes.deliver({ consumer, messageIds: [randomUUID()] }, { consumer, partition, token: 6, lost: () => lostError });
-          tx.writes.append(append, {});
-          tx.writes.send([sent]);
-          tx.writes.schedule({ actor: { type: ACTOR_TYPE, id: actor }, name: 'fenced', topic: TOPIC, dueAt: new Date(), correlationId: actor });
+          writesOf(tx).deliver({ consumer, messageIds: [randomUUID()] }, { consumer, partition, token: 6, lost: () => lostError });
+          writesOf(tx).append(append, {});
+          writesOf(tx).send([sent]);
+          writesOf(tx).schedule({ actor: { type: ACTOR_TYPE, id: actor }, name: 'fenced', topic: TOPIC, dueAt: new Date(), correlationId: actor });
         }),
       );
       expect(err).to.equal(lostError);
@@ -422,7 +423,7 @@ describe('write buffer (Postgres)', function () {
       const consumer = `c-${randomUUID()}`;
       const err = await rejection(
         h.db.transaction(async (tx) => {
-          tx.writes.deliver({ consumer, messageIds: [randomUUID()] }, { consumer, partition: 0, token: 1, lost: () => new Error('no owner') });
+          writesOf(tx).deliver({ consumer, messageIds: [randomUUID()] }, { consumer, partition: 0, token: 1, lost: () => new Error('no owner') });
         }),
       );
       expect(err.message).to.equal('no owner');
@@ -438,21 +439,21 @@ describe('write buffer (Postgres)', function () {
       const sentInside = outgoing();
       const { statements, outcome } = await statementsOf(() =>
         h.db.transaction(async (tx) => {
-          tx.writes.append(draft(before, 0), { at: 'before' });
+          writesOf(tx).append(draft(before, 0), { at: 'before' });
           const caught = await tx
             .transaction(async (sp) => {
-              sp.writes.append(insideAppend, { at: 'inside' });
-              sp.writes.append(draft(before, 1), { at: 'before, changed inside' });
-              sp.writes.send([sentInside]);
-              sp.writes.schedule({ actor: { type: ACTOR_TYPE, id: inside }, name: 'inside', topic: TOPIC, dueAt: new Date(), correlationId: inside });
-              expect(sp.writes.localState(streamOf(inside))).to.deep.equal({ at: 'inside' });
+              writesOf(sp).append(insideAppend, { at: 'inside' });
+              writesOf(sp).append(draft(before, 1), { at: 'before, changed inside' });
+              writesOf(sp).send([sentInside]);
+              writesOf(sp).schedule({ actor: { type: ACTOR_TYPE, id: inside }, name: 'inside', topic: TOPIC, dueAt: new Date(), correlationId: inside });
+              expect(writesOf(sp).localState(streamOf(inside))).to.deep.equal({ at: 'inside' });
               throw new Error('savepoint fails');
             })
             .catch((e: Error) => e);
           expect(caught.message).to.equal('savepoint fails');
-          expect(tx.writes.localState(streamOf(inside))).to.equal(undefined);
-          expect(tx.writes.localState(streamOf(before))).to.deep.equal({ at: 'before' });
-          tx.writes.append(draft(afterwards, 0), { at: 'after' });
+          expect(writesOf(tx).localState(streamOf(inside))).to.equal(undefined);
+          expect(writesOf(tx).localState(streamOf(before))).to.deep.equal({ at: 'before' });
+          writesOf(tx).append(draft(afterwards, 0), { at: 'after' });
         }),
       );
       expect(outcome.status, String((outcome as PromiseRejectedResult).reason)).to.equal('fulfilled');
@@ -471,13 +472,13 @@ describe('write buffer (Postgres)', function () {
       await h.db.transaction(async (tx) => {
         await tx
           .transaction(async (sp) => {
-            sp.writes.append(draft(flushedThenRolledBack, 0), {});
+            writesOf(sp).append(draft(flushedThenRolledBack, 0), {});
             await sp.raw('SELECT 1'); // flushed inside the savepoint
             throw new Error('savepoint fails');
           })
           .catch(() => undefined);
-        await tx.transaction(async (sp) => sp.writes.append(draft(kept, 0), { kept: true }));
-        expect(tx.writes.localState(streamOf(kept))).to.deep.equal({ kept: true });
+        await tx.transaction(async (sp) => writesOf(sp).append(draft(kept, 0), { kept: true }));
+        expect(writesOf(tx).localState(streamOf(kept))).to.deep.equal({ kept: true });
       });
       expect(await versionsOf(flushedThenRolledBack)).to.deep.equal([]);
       expect(await versionsOf(kept)).to.deep.equal([1]);
@@ -490,16 +491,16 @@ describe('write buffer (Postgres)', function () {
       await appendOne(h.db, h.topology, read, 0);
       const err = await rejection(
         h.db.transaction(async (tx) => {
-          tx.writes.optimistic = true;
-          tx.writes.readAt(streamOf(read), 1);
+          writesOf(tx).optimistic = true;
+          writesOf(tx).readAt(streamOf(read), 1);
           await tx
             .transaction(async (sp) => {
-              sp.writes.append(draft(read, 1), {});
+              writesOf(sp).append(draft(read, 1), {});
               throw new Error('savepoint fails');
             })
             .catch(() => undefined);
           await appendOne(h.db, h.topology, read, 1); // another transaction moves it to 2
-          tx.writes.append(draft(written, 0), {});
+          writesOf(tx).append(draft(written, 0), {});
         }),
       );
       expect(err).to.be.instanceOf(ConcurrencyError);
@@ -513,11 +514,11 @@ describe('write buffer (Postgres)', function () {
       await h.db.transaction(async (tx) => {
         await tx
           .transaction(async (sp) => {
-            sp.writes.deliver({ consumer, messageIds: [randomUUID()] });
+            writesOf(sp).deliver({ consumer, messageIds: [randomUUID()] });
             throw new Error('savepoint fails');
           })
           .catch(() => undefined);
-        tx.writes.append(draft(randomUUID(), 0), {});
+        writesOf(tx).append(draft(randomUUID(), 0), {});
       });
       expect(await inboxOf(consumer)).to.deep.equal([]);
     });
@@ -531,7 +532,7 @@ describe('write buffer (Postgres)', function () {
       const actor = randomUUID();
       const err = await rejection(
         h.db.transaction(async (tx) => {
-          tx.writes.append(draft(actor, 0, 1, rowUpsert(randomUUID(), 'second owner', 1, email)), {});
+          writesOf(tx).append(draft(actor, 0, 1, rowUpsert(randomUUID(), 'second owner', 1, email)), {});
         }),
       );
       expect(err).to.be.instanceOf(ConflictError);
@@ -545,7 +546,7 @@ describe('write buffer (Postgres)', function () {
       const err = await rejection(
         h.db.transaction(async (tx) => {
           const id = randomUUID();
-          tx.writes.append(draft(randomUUID(), 0, 1, { ...rowUpsert(id, 'y', 1), values: { id, name: 'y', email: `${code}@b.test`, n: 1, code } }), {});
+          writesOf(tx).append(draft(randomUUID(), 0, 1, { ...rowUpsert(id, 'y', 1), values: { id, name: 'y', email: `${code}@b.test`, n: 1, code } }), {});
         }),
       );
       expect(err).not.to.be.instanceOf(ConflictError);
@@ -560,7 +561,7 @@ describe('write buffer (Postgres)', function () {
       let fromRaw: unknown;
       await rejection(
         h.db.transaction(async (tx) => {
-          tx.writes.append(draft(actor, 0), {}); // stale
+          writesOf(tx).append(draft(actor, 0), {}); // stale
           try {
             await tx.raw('SELECT 1');
           } catch (err) {
@@ -578,7 +579,7 @@ describe('write buffer (Postgres)', function () {
       await appendOne(h.db, h.topology, actor, 0);
       const atCommit = await rejection(
         h.db.transaction(async (tx) => {
-          tx.writes.append(draft(actor, 0), {});
+          writesOf(tx).append(draft(actor, 0), {});
         }),
       );
       expect(atCommit).to.be.instanceOf(ConcurrencyError);
@@ -586,12 +587,73 @@ describe('write buffer (Postgres)', function () {
 
       const own = await rejection(
         h.db.transaction(async (tx) => {
-          tx.writes.append(draft(randomUUID(), 0), {}); // flushes fine
+          writesOf(tx).append(draft(randomUUID(), 0), {}); // flushes fine
           await tx.raw('SELEKT 1');
         }),
       );
       expect((own as Error & { code?: string }).code).to.equal('42601');
       expect(isDeferredWriteError(own)).to.equal(false);
+    });
+  });
+
+  /** What a context uses (`Tx`, `Db.transaction`/`committed` options): the same one statement, no buffer in sight. */
+  describe('the transaction API contexts see', () => {
+    it('optimistic: loads are checked at commit; loadFromLog turns that off for later loads', async () => {
+      const seen: boolean[] = [];
+      await h.db.transaction(async (tx) => {
+        seen.push(tx.optimistic, writesOf(tx).optimistic);
+        tx.loadFromLog();
+        seen.push(tx.optimistic, writesOf(tx).optimistic);
+      }, { optimistic: true });
+      await h.db.transaction(async (tx) => {
+        seen.push(tx.optimistic);
+      });
+      expect(seen).to.deep.equal([true, true, false, false, false]);
+    });
+
+    it('tx.schedule and tx.cancel are buffered and go out in the one statement with the appends', async () => {
+      const [a, c] = [randomUUID(), randomUUID()];
+      const dueAt = new Date(Date.now() + 60_000);
+      await h.db.transaction(async (tx) => tx.schedule({ actor: { type: ACTOR_TYPE, id: c }, name: 'old', topic: TOPIC, dueAt, correlationId: c }));
+      expect(await timerOf(c, 'old')).to.not.equal(undefined);
+      const { statements, outcome } = await statementsOf(() =>
+        h.db.transaction(async (tx) => {
+          writesOf(tx).append(draft(a, 0), {});
+          tx.schedule({ actor: { type: ACTOR_TYPE, id: a }, name: 'new', topic: TOPIC, dueAt, data: { step: 2 }, correlationId: a });
+          tx.cancel({ type: ACTOR_TYPE, id: c }, 'old');
+        }),
+      );
+      expect(outcome.status, String((outcome as PromiseRejectedResult).reason)).to.equal('fulfilled');
+      expect(statements).to.have.length(1);
+      expect(await timerOf(a, 'new')).to.deep.include({ topic: TOPIC, data: { step: 2 }, correlation_id: a });
+      expect(await timerOf(c, 'old'), 'cancelled').to.equal(undefined);
+    });
+
+    it('committed answers the timestamp its rows got, with no statement more than the flush', async () => {
+      const id = randomUUID();
+      const { statements, outcome } = await statementsOf(() =>
+        h.db.committed(async (tx) => {
+          writesOf(tx).append(draft(randomUUID(), 0, 1, rowUpsert(id, 'timed', 1)), {});
+          return 'placed';
+        }),
+      );
+      expect(outcome.status, String((outcome as PromiseRejectedResult).reason)).to.equal('fulfilled');
+      const { result, committedAt } = (outcome as PromiseFulfilledResult<{ result: string; committedAt: Date }>).value;
+      expect(result).to.equal('placed');
+      expect(statements).to.have.length(1);
+      expect(committedAt.getTime()).to.equal((await rowOf(id))!.created_at.getTime());
+    });
+
+    it('committed reads the timestamp itself when the transaction wrote nothing, and fails as transaction does', async () => {
+      const before = Date.now();
+      const { result, committedAt } = await h.db.committed(async (tx) => (await tx.raw<{ rows: { n: number }[] }>('SELECT 1 AS n')).rows[0].n);
+      expect(result).to.equal(1);
+      expect(committedAt).to.be.instanceOf(Date);
+      expect(committedAt.getTime()).to.be.within(before - 5_000, Date.now() + 5_000);
+      const actor = randomUUID();
+      await appendOne(h.db, h.topology, actor, 0);
+      const err = await rejection(h.db.committed(async (tx) => writesOf(tx).append(draft(actor, 0), {})));
+      expect(err).to.be.instanceOf(ConcurrencyError);
     });
   });
 });

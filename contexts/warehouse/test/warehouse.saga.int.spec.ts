@@ -334,13 +334,13 @@ describe('warehouse saga steps (in-process runtime, CONTEXTS=warehouse)', functi
       const w = await h.createWarehouse();
       const stocked = await h.stock(w, a, 3);
       const orders = Array.from({ length: 5 }, () => randomUUID());
+      // Optimistic as in a consumer: cached actors are not read again.
       const outcomes = await h.runtime.services.db.transaction(async (tx) => {
-        tx.writes.optimistic = true; // as in a consumer: cached actors are not read again
         const out = [];
         // The earlier orders' units are claimed but not flushed when the later ones claim.
         for (const orderId of orders) out.push(await reserve(stepIn(tx, orderId), orderId, [{ productId: a, quantity: 1 }]));
         return out;
-      });
+      }, { optimistic: true });
       expect(outcomes.map((o) => o.kind)).to.deep.equal(['reserved', 'reserved', 'reserved', 'unavailable', 'unavailable']);
       const held = (await Promise.all(orders.map(unitsOf))).flat().flatMap((r) => r.inventoryIds);
       expect(held).to.have.members(stocked);
@@ -354,11 +354,11 @@ describe('warehouse saga steps (in-process runtime, CONTEXTS=warehouse)', functi
       const [first, second] = [randomUUID(), randomUUID()];
       const { db } = h.runtime.services;
       expect((await db.transaction((tx) => reserve(stepIn(tx, first), first, [{ productId: a, quantity: 1 }]))).kind).to.equal('reserved');
+      // Optimistic as in a consumer: the release's writes stay buffered.
       const outcome = await db.transaction(async (tx) => {
-        tx.writes.optimistic = true; // as in a consumer: the release's writes stay buffered
         await release(stepIn(tx, first), first, 'cancelled');
         return reserve(stepIn(tx, second), second, [{ productId: a, quantity: 1 }]);
-      });
+      }, { optimistic: true });
       expect(outcome.kind).to.equal('reserved');
       expect(await h.counts(w)).to.deep.equal({ [a]: { RESERVATION_CONNECTED: 1 } });
     });
