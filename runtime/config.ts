@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { StartupError } from './errors';
+import { functionsSetting } from './functions/settings';
 
 /**
  * Every setting the runtime reads from the environment, validated in one place.
@@ -73,6 +74,8 @@ const schema = z.object({
   // Browser clients served from other origins (docs/security.md, "Operations and headers").
   CORS_ORIGINS: z.string().default(''),
   CORS_CREDENTIALS: bool.default(false),
+  // Where each function bound to a transition runs (docs/functions.md): one JSON object, read on use by runtime/functions.
+  FUNCTIONS: functionsSetting,
 });
 
 type Raw = z.infer<typeof schema>;

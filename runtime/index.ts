@@ -25,5 +25,6 @@ export { TIMER_FIRED, type TimerRequest } from './store/timers';
 export { decideCommand, type Decision } from './actors/decide';
 export { selectPage, type PageQuery } from './store/paging';
 export { readSettings, ConfigError } from './config';
+export * from './functions';
 export { statusFilterSchema } from './http/console-api/status-filter';
 export { halFormsTemplate, templatesSchema, type HalFormsTemplate } from './http/console-api/hal-forms';

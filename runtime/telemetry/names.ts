@@ -11,6 +11,8 @@ export const SpanNames = {
   sagaStep: (step: string) => `saga.step ${step}`,
   compensation: (step: string) => `saga.compensate ${step}`,
   job: (queue: string) => `job ${queue}`,
+  /** One attempt of a function bound to a transition (runtime/functions). */
+  function: (name: string) => `function ${name}`,
 } as const;
 
 export const Attr = {
@@ -28,6 +30,10 @@ export const Attr = {
   httpMethod: 'http.request.method',
   httpRoute: 'http.route',
   httpStatus: 'http.response.status_code',
+  functionName: 'tributary.function.name',
+  functionMode: 'tributary.function.mode',
+  functionAttempt: 'tributary.function.attempt',
+  functionIdempotencyKey: 'tributary.function.idempotency_key',
 } as const;
 
 export const MESSAGING_SYSTEM = 'redis';
