@@ -1,9 +1,2 @@
-import { cleanupAll } from './services';
-
-/** Root hooks: whatever tests created (databases, Redis keys, containers) is removed at the end. */
-export const mochaHooks = {
-  async afterAll(this: Mocha.Context) {
-    this.timeout(60_000);
-    await cleanupAll();
-  },
-};
+/** Root hooks for this repository's tests: the test kit's (`@tributary/runtime/testing`). */
+export { mochaHooks } from '../../runtime/testing/hooks';
