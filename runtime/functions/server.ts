@@ -4,8 +4,6 @@ import { PROBLEM_JSON, problem } from '../http/problem';
 import type { FunctionDefinition } from './define';
 import { IDEMPOTENCY_KEY_HEADER } from './http-call';
 
-// Functions of any input and output, served side by side.
-type AnyFunction = FunctionDefinition<unknown, unknown>;
 
 const MAX_BODY = 1024 * 1024;
 
@@ -23,8 +21,8 @@ const refuse = (res: http.ServerResponse, status: number, slug: string, detail: 
  * body that is not the function's input is a 400 problem (never retried by the dispatcher); a
  * handler that throws is a 500 (retried).
  */
-export function functionRequestHandler(functions: readonly FunctionDefinition<never, unknown>[]): http.RequestListener {
-  const byName = new Map(functions.map((f) => [f.name, f as unknown as AnyFunction]));
+export function functionRequestHandler(functions: readonly FunctionDefinition<unknown, unknown>[]): http.RequestListener {
+  const byName = new Map(functions.map((f) => [f.name, f]));
   const running = new Map<string, Promise<unknown>>();
   return (req, res) => {
     const name = decodeURIComponent((req.url ?? '/').split('?')[0].slice(1));
@@ -77,7 +75,7 @@ export interface FunctionServer {
 }
 
 /** Serves functions over HTTP on `port` (0: any free port) until closed. */
-export async function serveFunctions(functions: readonly FunctionDefinition<never, unknown>[], options: { port?: number; host?: string } = {}): Promise<FunctionServer> {
+export async function serveFunctions(functions: readonly FunctionDefinition<unknown, unknown>[], options: { port?: number; host?: string } = {}): Promise<FunctionServer> {
   const server = http.createServer(functionRequestHandler(functions));
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
