@@ -6,6 +6,7 @@ export { defineAggregate, NEW_STATE, exists, type AggregateDefinition, type Aggr
 export type { ActorSystem, ExecuteResult, OutgoingMessage, Causation } from './actors/actor-system';
 export type { Envelope, ActorRef } from './messaging/envelope';
 export type { Tx, Queryable, Db } from './store/database';
+export { retryOnConflict } from './store/retry-on-conflict';
 export { firstInTransaction, readIn } from './store/unflushed-reads';
 export type { StoredEvent } from './store/event-store';
 export type { RowUpsert } from './store/write-buffer';

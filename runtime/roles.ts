@@ -1,29 +1,23 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createLogger, type Logger } from './logger';
-import { loadContexts, subscriptionGroups, type ContextPlugin, type ReactionContext, type RuntimeServices, type Subscription } from './context';
-import { createDb, ensureDatabase, writesOf } from './store/database';
+import { loadContexts, type ContextPlugin, type RuntimeServices } from './context';
+import { createDb, ensureDatabase } from './store/database';
 import { migrateLatest, waitForMigrations } from './store/migrate';
 import { checkPartitions } from './store/deployment-settings';
-import { connectRedis, createRedis, type Redis } from './messaging/redis';
+import { connectRedis } from './messaging/redis';
 import { Topology } from './messaging/topology';
-import { OutboxRelay } from './messaging/outbox-relay';
+import type { OutboxRelay } from './messaging/outbox-relay';
 import { OutboxSignal } from './messaging/outbox-signal';
-import { StreamConsumer } from './messaging/stream-consumer';
-import { PartitionLeases } from './messaging/partition-leases';
-import { unreadStreams } from './messaging/partition-report';
+import type { StreamConsumer } from './messaging/stream-consumer';
+import type { PartitionLeases } from './messaging/partition-leases';
 import { ActorSystem } from './actors/actor-system';
 import { JobQueues } from './jobs/job-queues';
-import { createWebApp } from './http/web-app';
 import { Authenticator } from './auth';
-import { closeEventStreams } from './http/console-api';
-import { CommandRejectedError, StartupError } from './errors';
-import { TimerPoller } from './messaging/timer-poller';
-import { currentTraceCarrier } from './telemetry/propagation';
 import { enableProcessMetrics, metricsSettings, state as metricsState } from './metrics/registry';
 import { RuntimeMetrics } from './metrics/collector';
 import { attachMetrics } from './metrics/route';
+import { startWebRole } from './web-role';
+import { startWorkerRole } from './worker-role';
 
 export interface StartOptions {
   log?: Logger;
@@ -50,6 +44,11 @@ export interface Runtime {
 /** The plugin migrations to run for these contexts. */
 export const migrationDirs = (plugins: ContextPlugin[]) => plugins.flatMap((p) => (p.migrations ? [p.migrations] : []));
 
+/**
+ * Starts a process: connects, migrates (or waits for the migrations), checks `PARTITIONS`,
+ * then the web role (`web-role.ts`: every process listens, for the probes at least) and,
+ * unless `ROLE=web`, the worker role (`worker-role.ts`).
+ */
 export async function startRuntime(config: Config, options: StartOptions = {}): Promise<Runtime> {
   const metrics = metricsSettings(config.env);
   const log = options.log ?? createLogger(config.logLevel, undefined, { traceIds: metrics.logTraceIds });
@@ -88,70 +87,11 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
 
   let stopping = false;
   let started = false;
-  let server: Server | undefined;
-  let url: string | undefined;
-  {
-    // A worker alone still answers /healthz and /readyz (container and k8s probes).
-    // Not ready until every part of this role has started, nor once stopping.
-    const app = createWebApp(services, runsWeb ? plugins : [], () => (stopping ? 'stopping' : started ? 'running' : 'starting'), runsWeb, auth);
-    server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(config.port, config.host, () => resolve(s));
-      s.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          err.code === 'EADDRINUSE' || err.code === 'EACCES'
-            ? new StartupError(`Cannot listen on ${config.host}:${config.port} (${err.code}): stop the process that holds it or set PORT`)
-            : err,
-        ),
-      );
-    });
-    server.requestTimeout = config.http.requestTimeoutMs + 5_000;
-    const address = server.address() as AddressInfo;
-    url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${address.port}`;
-  }
-
-  let relay: OutboxRelay | undefined;
-  let timers: TimerPoller | undefined;
-  const consumers: StreamConsumer[] = [];
-  let leases: PartitionLeases | undefined;
-  /** Connections of the worker role's own (the relay's, each consumer's blocking reads). */
-  const connections: Redis[] = [];
-  if (runsWorker) {
-    // Its own connection: a 1000-command XADD pipeline must not delay the consumers' acks.
-    const relayRedis = createRedis(config.redisUrl, { lazyConnect: false, connectionName: 'tributary-relay' });
-    connections.push(relayRedis);
-    relay = new OutboxRelay(db, relayRedis, topology, { ...config.relay, databaseUrl: config.databaseUrl }, log.child({ component: 'relay' }), signal);
-    await relay.start();
-    timers = new TimerPoller(db, topology, config.timerPollMs, config.timerRearmMs, log.child({ component: 'timers' }), signal);
-    timers.start();
-    const leaseEvents = createRedis(config.redisUrl, { lazyConnect: false, connectionName: 'tributary-leases' });
-    connections.push(leaseEvents);
-    leases = new PartitionLeases(db, redis, topology, config.leases, log.child({ component: 'leases' }), leaseEvents);
-    for (const { group, subscription: s } of subscriptionGroups(plugins, config)) {
-      const conn = createRedis(config.redisUrl, { lazyConnect: false, connectionName: `tributary-${group}` });
-      connections.push(conn);
-      let consumer: StreamConsumer | undefined;
-      // A won partition's pending entries are taken over before it is read.
-      const ownership = leases.join(group, { won: (ps) => consumer!.adopt(ps), gaveBack: () => consumer!.interruptRead() });
-      consumer = new StreamConsumer(db, redis, conn, topology, {
-        ...config.consumer,
-        group,
-        ownership,
-        topics: s.topics,
-        handler: reactionHandler(s, services),
-        accepts: s.types ? ((types) => (type: string) => types.has(type))(new Set(s.types)) : undefined,
-        onCommitted: () => signal.committed(),
-      }, log.child({ component: 'consumer', group }));
-      await consumer.ensureGroups();
-      consumers.push(consumer);
-    }
-    for (const p of plugins) for (const j of p.jobs ?? []) jobs.process(j.queue, (job) => j.process(job, services), j.concurrency);
-    // The first round takes this worker's share (all of it when it runs alone) before reading.
-    await leases.start();
-    for (const c of consumers) await c.start();
-    // Entries a larger PARTITIONS wrote are read by nobody until a repartition moves them.
-    for (const u of await unreadStreams(redis, topology).catch(() => []))
-      log.warn({ stream: u.key, length: u.length, partitions: config.partitions }, 'stream holds entries no partition reads: run tributary repartition --to <PARTITIONS> to move them');
-  }
+  // Every process listens: a worker alone still answers /healthz and /readyz (container and
+  // k8s probes). Not ready until every part of this role has started, nor once stopping.
+  const web = await startWebRole(services, plugins, () => (stopping ? 'stopping' : started ? 'running' : 'starting'), runsWeb, auth);
+  const worker = runsWorker ? await startWorkerRole(services, plugins, signal) : undefined;
+  const consumers = worker?.consumers ?? [];
   attachMetrics(
     services,
     new RuntimeMetrics(
@@ -160,85 +100,30 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
         redis,
         topology,
         consumers,
-        relay,
-        timers,
-        memberId: leases?.memberId,
-        jobQueues: runsWorker ? plugins.flatMap((p) => (p.jobs ?? []).map((j) => j.queue)) : [],
+        relay: worker?.relay,
+        timers: worker?.timers,
+        memberId: worker?.leases.memberId,
+        jobQueues: worker?.jobQueues ?? [],
       },
       metrics.cacheMs,
     ),
   );
   started = true;
-  log.info({ role: config.role, contexts: plugins.map((p) => p.name), url, partitions: config.partitions, prefix: config.redisPrefix }, 'tributary started');
+  log.info({ role: config.role, contexts: plugins.map((p) => p.name), url: web.url, partitions: config.partitions, prefix: config.redisPrefix }, 'tributary started');
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
       stopping = true;
-      // Event streams never end on their own: end them first, or the server's close waits for them.
-      closeEventStreams(services);
       const deadline = Date.now() + config.shutdownTimeoutMs;
-      const closing = server
-        ? new Promise<void>((resolve) => {
-            server!.close(() => resolve());
-            server!.closeIdleConnections();
-            setTimeout(() => server!.closeAllConnections(), Math.max(0, deadline - Date.now() - 500)).unref();
-          })
-        : Promise.resolve();
-      const handingBack = (async () => {
-        await Promise.all(consumers.map((c) => c.stop()));
-        // Once the consumers finished their batches: give the partitions back for others to take now.
-        await leases?.stop();
-      })();
-      await Promise.all([closing, timers?.stop(), handingBack]);
+      await Promise.all([web.close(deadline), worker?.stopTaking()]);
       await jobs.close();
-      await relay?.stop(deadline);
-      for (const c of connections) c.disconnect();
+      await worker?.finish(deadline);
       signal.close();
       await redis.quit().catch(() => redis.disconnect());
       await db.destroy();
       log.info('tributary stopped');
     })());
 
-  return { services, plugins, url, relay, consumers, leases, stop };
-}
-
-/** Adapts a context's subscription to the consumer: the reaction context (the consumer's `accepts` filters the types). */
-function reactionHandler(s: Subscription, services: RuntimeServices) {
-  return async (message: ReactionContext['message'], tx: ReactionContext['tx'], delivery: ReactionContext['delivery']) => {
-    const causation = { correlationId: message.correlationId, causationId: message.id };
-    const ctx: ReactionContext = {
-      message,
-      tx,
-      delivery,
-      log: services.log,
-      services,
-      async execute(type, id, command, input, options) {
-        try {
-          return await services.actors.execute(type, id, command, input, { tx, causation, loaded: options?.loaded, expectedVersion: options?.expectedVersion });
-        } catch (err) {
-          if (err instanceof CommandRejectedError) {
-            services.log.debug({ type, id, command, reason: err.message, cause: message.type }, 'reaction command refused by state; no effect');
-            return undefined;
-          }
-          throw err;
-        }
-      },
-      // Buffered, and written with the batch's other writes in one statement (see WriteBuffer).
-      send: async (...messages) => writesOf(tx).send(services.actors.envelopes(messages, causation)),
-      schedule: async (t) =>
-        tx.schedule({
-          actor: t.actor,
-          name: t.name,
-          topic: t.topic,
-          data: t.data,
-          dueAt: new Date(Date.now() + t.inMs),
-          correlationId: message.correlationId,
-          ...currentTraceCarrier(),
-        }),
-      cancel: async (actor, name) => tx.cancel(actor, name),
-      afterCommit: (fn) => delivery.afterCommit(fn),
-    };
-    await s.handle(ctx);
-  };
+  return { services, plugins, url: web.url, relay: worker?.relay, consumers, leases: worker?.leases, stop };
 }

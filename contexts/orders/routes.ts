@@ -3,9 +3,9 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import {
-  CommandRejectedError, ConcurrencyError, ETAG_HEADER, HAL_JSON, currentTraceCarrier, NotFoundError, ValidationError, bodyOf, exists, idParamsSchema, link,
+  CommandRejectedError, ETAG_HEADER, HAL_JSON, currentTraceCarrier, NotFoundError, ValidationError, bodyOf, exists, idParamsSchema, link,
   linksSchema, mountAggregateRoutes, pageQuerySchema, pageRequest, pagedCollection, pagedCollectionSchema, requireUuid, resource, route, timestampSchema,
-  statusFilterSchema, validate, ALL_ACCOUNTS, accessOf, canSeeAccount, type AccountAccess, type Queryable, type RuntimeServices, type Tx,
+  retryOnConflict, statusFilterSchema, validate, ALL_ACCOUNTS, accessOf, canSeeAccount, type AccountAccess, type Queryable, type RuntimeServices, type Tx,
 } from '@tributary/runtime';
 import { ACCOUNT, AccountStatus } from '../accounts/contract';
 import { ORDER, ORDERS_COMMANDS_TOPIC, OrderStatus } from './contract';
@@ -110,11 +110,11 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
   if (!canSeeAccount(accessOf(ctx), draft.accountId)) throw new NotFoundError(`No account with id ${draft.accountId}`);
   const id = randomUUID();
   const actor = { type: ORDER, id };
-  let placed: OrderView | undefined;
-  for (let attempt = 1; !placed; attempt++) {
-    try {
-      // First try: the cached account, checked at commit (see accountFor).
-      placed = await services.db.committed(async (tx) => {
+  // First run: the cached account, checked at commit (see accountFor); a stale one fails it
+  // with ConcurrencyError, and the order is placed again, deciding on the log.
+  const placed = await retryOnConflict(
+    (attempt) =>
+      services.db.committed(async (tx) => {
         await accountFor(services, tx, draft.accountId, accountMissing);
         await checkOrdersInFlight(tx, draft.accountId, units, limits);
         // The order id is the saga's correlation id: every message of this order carries it.
@@ -137,13 +137,9 @@ async function placeOrder(ctx: Context, services: RuntimeServices, stepTimeoutMs
         return state;
         // The answer is the row as this transaction writes it (its timestamp comes back with the
         // commit), so the order is not read back.
-      }, { optimistic: attempt === 1 }).then(({ result, committedAt }) => newOrderView(id, result, committedAt));
-    } catch (err) {
-      // The cached account was stale: place it again, deciding on the log.
-      if (attempt === 1 && err instanceof ConcurrencyError) continue;
-      throw err;
-    }
-  }
+      }, { optimistic: attempt === 1 }).then(({ result, committedAt }) => newOrderView(id, result, committedAt)),
+    2,
+  );
   ctx.status = 201;
   ctx.set('Location', `${BASE}/${id}`);
   ctx.type = HAL_JSON;

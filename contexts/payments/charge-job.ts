@@ -2,7 +2,7 @@ import type { Span } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import {
   Attr, CommandRejectedError, ConcurrencyError, FunctionError, SpanNames, contextFromCarrier, exists, inSpan, invokeFunction, isDue,
-  type AggregateState, type Causation, type JobProcessor, type RuntimeServices,
+  retryOnConflict, type AggregateState, type Causation, type JobProcessor, type RuntimeServices,
 } from '@tributary/runtime';
 import { PAYMENT, PaymentStatus as S } from './contract';
 import type { PaymentContext } from './payment.machine';
@@ -18,7 +18,7 @@ export const GATEWAY_UNAVAILABLE = 'payment gateway unavailable';
 /** The reason of a payment whose charge function refused the charge (a 4xx): never retried. */
 export const CHARGE_REFUSED = 'payment charge refused';
 
-const CONFLICT_RETRIES = 3;
+const CONFLICT_RUNS = 3;
 
 /** The gateway this deployment charges through: the bundled simulator. */
 export function gatewayFor(services: RuntimeServices, cfg: PaymentsConfig): PaymentGateway {
@@ -40,11 +40,11 @@ async function decideAndAnswer(
   input: Record<string, unknown>,
   causation: Causation,
 ): Promise<{ accepted: boolean; state: State }> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // The payment's cached state is used as it is and checked when the transaction
-      // commits (a stale one fails it with ConcurrencyError: decided again below).
-      return await services.db.transaction(async (tx) => {
+  // The payment's cached state is used as it is and checked when the transaction commits
+  // (a stale one fails it with ConcurrencyError: decided again, up to CONFLICT_RUNS runs).
+  return retryOnConflict(
+    () =>
+      services.db.transaction(async (tx) => {
         try {
           const { state, events } = await services.actors.execute<PaymentContext>(PAYMENT, paymentId, command, input, { tx, causation });
           const cause = events.at(-1)?.eventId ?? causation.causationId;
@@ -55,12 +55,9 @@ async function decideAndAnswer(
           if (err instanceof CommandRejectedError) return { accepted: false, state: await services.actors.load<PaymentContext>(PAYMENT, paymentId, tx) };
           throw err;
         }
-      }, { optimistic: true });
-    } catch (err) {
-      if (err instanceof ConcurrencyError && attempt < CONFLICT_RETRIES) continue;
-      throw err;
-    }
-  }
+      }, { optimistic: true }),
+    CONFLICT_RUNS,
+  );
 }
 
 /**
