@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `tributary <command>`: start | migrate | contexts | partitions | repartition --to N | dlq list | dlq redrive <id> | simulate.
  *

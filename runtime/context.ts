@@ -14,6 +14,7 @@ import type { AggregateDefinition, AggregateState } from './actors/aggregate';
 import type { JobQueues } from './jobs/job-queues';
 import type { ZodType } from 'zod';
 import { StartupError } from './errors';
+import { BUNDLED_CONTEXTS_DIR } from './package-layout';
 
 /** What the runtime gives a context's routes, reactions and jobs. */
 export interface RuntimeServices {
@@ -144,8 +145,8 @@ export function defineContext(plugin: ContextPlugin): ContextPlugin {
   return plugin;
 }
 
-/** The contexts bundled with this repository. */
-export const CONTEXTS_DIR = path.resolve(__dirname, '..', 'contexts');
+/** The contexts bundled with this repository (their source, or their build: see package-layout.ts). */
+export const CONTEXTS_DIR = BUNDLED_CONTEXTS_DIR;
 
 /** A context found on disk: its name, its folder, and whether it is one of the bundled ones. */
 export interface ContextSource {

@@ -3,9 +3,7 @@
  * DATABASE_URL and exits 1 if any is violated. Safe to run against a live system: it only
  * reads. Orders younger than the settle time may still be in flight and are not counted.
  */
-import { loadConfig } from '../../runtime/config';
-import { loadContexts } from '../../runtime/context';
-import { createDb } from '../../runtime/store/database';
+import { createDb, loadConfig, loadContexts } from '@tributary/runtime/operations';
 import { runChecks } from './run-checks';
 
 async function main(): Promise<void> {

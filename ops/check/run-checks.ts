@@ -1,6 +1,5 @@
-import type { Db } from '../../runtime';
-import type { ContextPlugin } from '../../runtime/context';
-import { checkLogConsistency } from '../../runtime/store/log-consistency';
+import type { Db } from '@tributary/runtime';
+import { checkLogConsistency, type ContextPlugin } from '@tributary/runtime/operations';
 import { checkSagaInvariants } from './saga-invariants';
 
 export interface CheckReport {

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../runtime';
+import type { Queryable } from '@tributary/runtime';
 
 /**
  * The order saga's invariants across contexts. This is an operator's tool, so it reads the

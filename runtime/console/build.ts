@@ -8,9 +8,11 @@
 import { build } from 'esbuild';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { CONSOLE_DIST } from '../package-layout';
 
 export const CONSOLE_SOURCE = path.resolve(__dirname, 'src');
-export const CONSOLE_DIST = path.resolve(__dirname, '..', '..', 'dist', 'console');
+/** Where the build goes (a module of its own, so the web role that serves it never loads esbuild). */
+export { CONSOLE_DIST };
 
 /** What a build wrote, relative to {@link CONSOLE_DIST}. */
 export interface ConsoleBuild {

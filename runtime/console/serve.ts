@@ -7,7 +7,7 @@ import type { RuntimeServices } from '../context';
 import { NotFoundError, ServiceUnavailableError } from '../errors';
 import { route, type ResponseSpec } from '../http/route-spec';
 import { problemSchema } from '../http/openapi/schemas';
-import { CONSOLE_DIST } from './build';
+import { CONSOLE_DIST } from '../package-layout';
 
 /** The console has not been built in this checkout: a 503 that says how to fix it. */
 export class ConsoleNotBuiltError extends ServiceUnavailableError {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
+import type { Knex } from 'knex';
 import { createKnex } from './database';
 import { StartupError } from '../errors';
 
@@ -9,8 +10,39 @@ const MIGRATION_LOCK_KEY = 0x7472_6d67; // "trmg"
 
 export const RUNTIME_MIGRATIONS = path.join(__dirname, '..', 'migrations');
 
-/** The file types knex loads as migrations here (`loadExtensions`). */
+/** The file types loaded as migrations: TypeScript in development, its build in production. */
 const MIGRATION_EXTENSIONS = ['.ts', '.js'];
+
+/**
+ * The name `knex_migrations` records for a migration file: the name of its TypeScript source,
+ * whichever form runs (`x.ts` under tsx, its build `x.js` in production). knex compares names
+ * with their extension, and databases migrated from the source already list `.ts` names: were
+ * a build recorded as `x.js`, every migration would run again.
+ */
+export function migrationName(file: string): string {
+  return `${path.basename(file, path.extname(file))}.ts`;
+}
+
+interface MigrationFile {
+  dir: string;
+  file: string;
+}
+
+/** The migration files of these directories (no declaration files), sorted by name across them. */
+function migrationFiles(dirs: string[]): MigrationFile[] {
+  return dirs
+    .flatMap((dir) => fs.readdirSync(dir).filter((f) => MIGRATION_EXTENSIONS.includes(path.extname(f)) && !f.endsWith('.d.ts')).map((file) => ({ dir, file })))
+    .sort((a, b) => migrationName(a.file).localeCompare(migrationName(b.file)));
+}
+
+/** knex's migration source over {@link migrationFiles}, named by {@link migrationName}. */
+function migrationSource(dirs: string[]): Knex.MigrationSource<MigrationFile> {
+  return {
+    getMigrations: async () => migrationFiles(dirs),
+    getMigrationName: (m) => migrationName(m.file),
+    getMigration: async (m) => require(path.join(m.dir, m.file)) as Knex.Migration,
+  };
+}
 
 /**
  * Runs the runtime's migrations and those of the given context directories, sorted together
@@ -24,8 +56,7 @@ export async function migrateLatest(databaseUrl: string, contextMigrationDirs: s
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     const [, applied] = await db.migrate.latest({
-      directory: [RUNTIME_MIGRATIONS, ...contextMigrationDirs],
-      loadExtensions: MIGRATION_EXTENSIONS,
+      migrationSource: migrationSource([RUNTIME_MIGRATIONS, ...contextMigrationDirs]),
       tableName: 'knex_migrations',
       disableMigrationsListValidation: true,
     });
@@ -42,9 +73,7 @@ export async function migrateLatest(databaseUrl: string, contextMigrationDirs: s
  * tables when they are missing, which races with the process that is migrating.
  */
 export async function pendingMigrations(databaseUrl: string, contextMigrationDirs: string[]): Promise<string[]> {
-  const files = [RUNTIME_MIGRATIONS, ...contextMigrationDirs]
-    .flatMap((dir) => fs.readdirSync(dir).filter((f) => MIGRATION_EXTENSIONS.includes(path.extname(f)) && !f.endsWith('.d.ts')))
-    .sort();
+  const files = migrationFiles([RUNTIME_MIGRATIONS, ...contextMigrationDirs]).map((m) => migrationName(m.file));
   const client = new Client({ connectionString: databaseUrl, application_name: 'tributary-migrate' });
   client.on('error', () => undefined);
   await client.connect();
