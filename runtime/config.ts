@@ -153,10 +153,16 @@ type Env = Readonly<Record<string, string | undefined>>;
  * bad value throws one {@link ConfigError} line naming the variable. Contexts read their own
  * settings with it too.
  */
+/** What the deployment examples write where a real value must go. */
+const PLACEHOLDER = 'REPLACE_ME';
+
 export function readSettings<S extends z.ZodObject>(schema: S, env: Env): z.infer<S> {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const value = env[key];
+    // The deployment examples (ops/k8s/secrets.env.example) mark what must be replaced: a
+    // placeholder that reaches a process (a known JWT secret, a fake host) must not run.
+    if (value?.includes(PLACEHOLDER)) throw new ConfigError(`${key} still holds the placeholder ${PLACEHOLDER}: put the real value in (ops/k8s/secrets.env)`);
     if (value !== undefined && value !== '') input[key] = value;
   }
   const parsed = schema.safeParse(input);

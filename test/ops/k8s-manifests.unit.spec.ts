@@ -137,6 +137,8 @@ describe('ops/k8s manifests', () => {
   const configMap = get<Manifest & { data: Record<string, unknown> }>('configmap.yaml');
   // The Secret is generated from secrets.env (git-ignored); the example names its keys.
   const secret = { metadata: { name: 'tributary-secrets' }, stringData: readEnvFile(path.join(K8S_DIR, 'secrets.env.example')) };
+  /** The example with its placeholders filled in, as an operator's secrets.env would be. */
+  const filledSecrets = Object.fromEntries(Object.entries(secret.stringData).map(([k, v]) => [k, v.replace(/REPLACE_ME\w*/, 'a-real-value-of-more-than-32-characters')]));
   const web = get<Deployment>('web-deployment.yaml');
   const worker = get<Deployment>('worker-deployment.yaml');
   const service = get<Manifest & { spec: { selector: Record<string, string>; ports: { port: number; targetPort: string | number }[] } }>('web-service.yaml');
@@ -253,7 +255,7 @@ describe('ops/k8s manifests', () => {
       });
 
       it('passes the runtime and the contexts their validation with this environment', () => {
-        const env: Env = { ...settings, ...secret.stringData, ...envOf(c) };
+        const env: Env = { ...settings, ...filledSecrets, ...envOf(c) };
         const config = loadConfig(env);
         expect(config.role).to.equal(role);
         expect(config.migrateOnStart).to.equal(migrates === 'true');
@@ -277,6 +279,10 @@ describe('ops/k8s manifests', () => {
     it('leaves the secrets and the per-Deployment settings to the Secret and the Deployments', () => {
       expect(Object.keys(secret.stringData).sort()).to.deep.equal(['AUTH_JWT_SECRET', 'DATABASE_URL', 'REDIS_URL']);
       for (const value of Object.values(secret.stringData)) expect(value, 'an example, marked').to.include('REPLACE_ME');
+      // A process refuses the example's placeholders, should they reach it.
+      for (const key of Object.keys(secret.stringData)) {
+        expect(() => loadConfig({ ...settings, ...filledSecrets, [key]: secret.stringData[key] }), key).to.throw(`${key} still holds the placeholder REPLACE_ME`);
+      }
       expect(fs.readFileSync(path.join(REPO, '.gitignore'), 'utf8').split('\n'), 'secrets.env is never committed').to.include('ops/k8s/secrets.env');
       for (const key of [...perDeployment, 'DATABASE_URL', 'REDIS_URL', 'AUTH_JWT_SECRET']) expect(settings, key).to.not.have.property(key);
     });

@@ -346,9 +346,11 @@ describe('console API', function () {
     it('re-drives the dead letters of one group, then all of them, back onto their streams', async () => {
       const { redis, topology } = rt.services;
       const accountsKey = topology.streamKey('accounts', 1);
-      const ordersKey = topology.streamKey('orders', 1);
+      const sagaLetter = letter('CONSOLE_PROBE');
+      // A re-drive goes to the stream of the message's actor under the current PARTITIONS.
+      const ordersKey = topology.streamKey('orders', topology.partitionOf(sagaLetter.actor.id));
       for (let i = 0; i < 3; i++) await deadLetter(redis, topology, 'accounts.activation', accountsKey, `3-${i}`, 'boom', 5, letter('CONSOLE_PROBE'));
-      await deadLetter(redis, topology, 'orders.saga', ordersKey, '4-0', 'boom', 5, letter('CONSOLE_PROBE'));
+      await deadLetter(redis, topology, 'orders.saga', ordersKey, '4-0', 'boom', 5, { ...sagaLetter, stream: 'orders' });
       const total = await deadLetterCount();
       const list = (await api.get('/v1/ops/dead-letters?limit=1000')).body._embedded.deadLetterList as any[];
       const ofSaga = list.filter((l) => l.group === 'orders.saga').length;
