@@ -38,7 +38,7 @@ interface OutboxRow {
  * rows and return them (or one row saying whether the lock was ours). The ids go in as an
  * array, so that the delete looks each one up in the primary key: as a join, the planner
  * hashes a sequential scan of the whole table, dead rows of every relayed batch included
- * (measured: 5.6 ms a batch in the saga benchmark, against 1.1 ms now).
+ * (ops/bench/README.md, "Figures behind the code").
  */
 export const RELAY_BATCH = `WITH lock AS (SELECT pg_try_advisory_xact_lock(?) AS locked),
         moved AS (
@@ -186,8 +186,8 @@ export class OutboxRelay {
   /**
    * Another process's relay holds the lock: wait `max(pollMs, 1 s)` before trying again, and
    * ignore commit signals meanwhile. Otherwise every worker's relay would run a transaction on
-   * every commit signal only to find the lock taken (measured: with 4 workers, 21 instead of
-   * 13 transactions per order). The lock changes hands within that time if its holder dies.
+   * every commit signal only to find the lock taken: with 4 workers, about 60 % more
+   * transactions per order (ops/bench/README.md). The lock changes hands within that time if its holder dies.
    */
   private async standBy(): Promise<void> {
     const until = Date.now() + Math.max(this.options.pollMs, 1_000);

@@ -8,8 +8,8 @@ import { OUTBOX_CHANNEL } from '../store/event-store';
  * ignore signals: the NOTIFY would only cost a statement).
  *
  * Why not NOTIFY inside each transaction: Postgres serializes the commits of notifying
- * transactions on one lock held through the WAL flush, so commits cannot be grouped
- * (measured: −40% transactions per second). Outside, at most one NOTIFY per window.
+ * transactions on one lock held through the WAL flush, so commits cannot be grouped (the
+ * cost is in ops/bench/README.md, "Figures behind the code"). Outside, at most one NOTIFY per window.
  */
 export class OutboxSignal {
   /** Each returns whether it will publish the rows itself (a relay holding the lock). */

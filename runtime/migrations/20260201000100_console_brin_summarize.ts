@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
  * The BRIN index on `events.created_at`, summarized as the log grows. A BRIN index only skips
  * page ranges it has summarized; new ranges wait for a VACUUM, and the analytics windows read
  * exactly the newest rows, so without this every query rechecked the whole recent tail
- * (measured on 1 M events: 135 ms for a 1 h window, every range lossy). `autosummarize` asks
+ * (every range lossy; the cost is in ops/bench/README.md). `autosummarize` asks
  * autovacuum to summarize each range once the next one starts filling; 32 pages a range
  * (about 500 events) keeps the unsummarized tail small.
  */

@@ -123,8 +123,8 @@ function convert(sql: string): { text: string; name: string } {
 
 /**
  * Every parameterized statement is sent as a named prepared statement, so Postgres parses and
- * plans it once per connection instead of on every call (measured on the append statement:
- * 354 → 110 µs). Statements without parameters (DDL, scripts) are sent as they are. Named
+ * plans it once per connection instead of on every call (a third of the time of the append
+ * statement: ops/bench/README.md). Statements without parameters (DDL, scripts) are sent as they are. Named
  * statements need session pooling: behind PgBouncer, use session mode.
  */
 function query<R>(client: pg.Pool | pg.PoolClient, sql: string, bindings: readonly unknown[] = []): Promise<R> {

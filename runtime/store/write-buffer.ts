@@ -87,8 +87,8 @@ interface Mark {
  * appends to, their outbox rows and read-model rows, the messages it sends, its timers, the
  * consumer's inbox rows and fence, and the check that the cached states it decided on are
  * still current. A consumer batch that handles 30 messages thus costs one round trip to
- * write, not 30 or more (merging 8 appends into one statement measured 2× the appends per
- * second and 0.57× Postgres CPU per append).
+ * write, not 30 or more (what merging statements gains: ops/bench/README.md, "Figures behind
+ * the code").
  *
  * The buffer is flushed before any other statement of its transaction runs (so the
  * transaction reads its own writes) and before it commits. Effects are the same as writing

@@ -22,9 +22,8 @@ import type { Figure, Suite, SuiteContext } from '../suite';
 const ADDRESS = { street1: '1 Main St', city: 'Springfield', state: 'OR', country: 'US', zipCode: '97477' };
 const SKU = 'SKU-BENCH';
 /**
- * Steps of one order's saga, one transaction each in the yardstick below. The runtime now
- * commits fewer (a consumer batch carries the steps of many orders); the divisor stays 12 so
- * that the ceiling compares across runs.
+ * Steps of one order's saga, one transaction each in the yardstick below: fixed, so that the
+ * ceiling compares across runs although the runtime batches steps (ops/bench/README.md).
  */
 const STEPS = 12;
 
