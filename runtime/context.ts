@@ -8,6 +8,7 @@ import type { Db, Tx } from './store/database';
 import type { Redis } from './messaging/redis';
 import type { Topology } from './messaging/topology';
 import type { ActorRef, Envelope } from './messaging/envelope';
+import type { Topic, TopicMessage } from './messaging/messages';
 import type { Delivery } from './messaging/stream-consumer';
 import type { ActorSystem, ExecuteResult, OutgoingMessage } from './actors/actor-system';
 import type { AggregateDefinition, AggregateState } from './actors/aggregate';
@@ -27,9 +28,12 @@ export interface RuntimeServices {
   jobs: JobQueues;
 }
 
-/** What a reaction sees of the message it handles; everything it writes joins the message's transaction. */
-export interface ReactionContext {
-  message: Envelope;
+/**
+ * What a reaction sees of the message it handles; everything it writes joins the message's
+ * transaction. `M`: the messages its subscription declares ({@link defineSubscription}).
+ */
+export interface ReactionContext<M extends Envelope = Envelope> {
+  message: M;
   tx: Tx;
   delivery: Delivery;
   log: Logger;
@@ -39,7 +43,7 @@ export interface ReactionContext {
    * actor's state refuses is no error here (the seed: "an event that is invalid in the
    * replayed state causes no side effect"): it returns undefined.
    */
-  execute<C = any>(
+  execute<C = unknown>(
     type: string,
     id: string,
     command: string,
@@ -67,6 +71,34 @@ export interface Subscription {
   /** Message types it cares about; others are acknowledged without a call. */
   types?: string[];
   handle(ctx: ReactionContext): Promise<void>;
+}
+
+/** A subscription declared over typed topics: `K` the message types it handles. */
+export interface TypedSubscriptionSpec<Ts extends readonly Topic[], K extends TopicMessage<Ts[number]>['type']> {
+  name: string;
+  /** Topics of contracts (`defineTopic`), which say what each message type carries. */
+  topics: Ts;
+  /** Message types it handles (others are acknowledged without a call); all of its topics' when omitted. */
+  types?: readonly K[];
+  /** Receives only the declared types: `ctx.message` is their union, narrowed by `message.type`. */
+  handle(ctx: ReactionContext<Extract<TopicMessage<Ts[number]>, { type: K }>>): Promise<void>;
+}
+
+/**
+ * Declares a subscription over typed topics, so that `handle` gets `ctx.message` typed by
+ * the contracts: `defineSubscription({ name, topics: [ordersTopic], types: ['ORDER_SUCCEEDED'],
+ * handle })`. The runtime delivers only the listed types, which is what makes the narrowing true.
+ */
+export function defineSubscription<const Ts extends readonly Topic[], K extends TopicMessage<Ts[number]>['type'] = TopicMessage<Ts[number]>['type']>(
+  spec: TypedSubscriptionSpec<Ts, K>,
+): Subscription {
+  return {
+    name: spec.name,
+    topics: spec.topics.map((t) => t.name),
+    types: spec.types ? [...spec.types] : undefined,
+    // The consumer hands over only the declared types (above): the message is one of them.
+    handle: (ctx) => spec.handle(ctx as ReactionContext<Extract<TopicMessage<Ts[number]>, { type: K }>>),
+  };
 }
 
 /** A worker-role BullMQ processor for side effects (the seed's "functions"). */
@@ -114,7 +146,7 @@ export interface ContextPlugin {
 export interface CommandOffer {
   aggregate: string;
   command: string;
-  when: (state: AggregateState<any>) => boolean;
+  when: (state: AggregateState<unknown>) => boolean;
   /** Its input schema, for the form the commands resource describes (`_templates`). */
   input?: ZodType;
 }

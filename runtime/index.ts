@@ -1,11 +1,12 @@
 /**
  * The runtime's public API: the only module a context imports from the runtime.
  */
-export { defineContext, type CommandOffer, type ContextPlugin, type Subscription, type ReactionContext, type JobProcessor, type RuntimeServices } from './context';
-export { defineAggregate, NEW_STATE, exists, type AggregateDefinition, type AggregateState, type CommandSpec, type Change, type DomainEvent } from './actors/aggregate';
+export { defineContext, defineSubscription, type TypedSubscriptionSpec, type CommandOffer, type ContextPlugin, type Subscription, type ReactionContext, type JobProcessor, type RuntimeServices } from './context';
+export { defineAggregate, NEW_STATE, exists, type AggregateDefinition, type AggregateState, type CommandSpec, type Change, type DomainEvent, type EventOfType, type EventsOf, type StoredEventLike } from './actors/aggregate';
+export { defineTopic, type Topic, type Message, type MessageIn, type MessagesOf, type TopicMessage, type TimerMessages } from './messaging/messages';
 export type { ActorSystem, ExecuteResult, OutgoingMessage, Causation } from './actors/actor-system';
 export type { Envelope, ActorRef } from './messaging/envelope';
-export type { Tx, Queryable, Db } from './store/database';
+export type { Tx, Queryable, Db, TransactionOptions, Committed } from './store/database';
 export { retryOnConflict } from './store/retry-on-conflict';
 export { firstInTransaction, readIn } from './store/unflushed-reads';
 export type { StoredEvent } from './store/event-store';

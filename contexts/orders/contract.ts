@@ -4,6 +4,8 @@
  * `orders.commands` carries the replies of the warehouse and payments contexts to an
  * order's saga, addressed to the order actor (`{ type: 'order', id: orderId }`).
  */
+import { defineTopic, type TimerMessages } from '@tributary/runtime';
+
 export const ORDER = 'order';
 export const ORDERS_TOPIC = 'orders';
 export const ORDERS_COMMANDS_TOPIC = 'orders.commands';
@@ -32,6 +34,68 @@ export interface LineItem {
   price: number;
   tax: number;
 }
+
+export interface ShippingAddress {
+  street1: string;
+  street2?: string;
+  city: string;
+  state: string;
+  country: string;
+  zipCode: string;
+}
+
+/**
+ * What an order's terminal events carry, so that a context reacting to them (shipping,
+ * invoicing) learns the order without reading the orders context's tables.
+ */
+export interface OrderSummary {
+  accountId: string;
+  lineItems: LineItem[];
+  shippingAddress: ShippingAddress;
+  /** Σ (price + tax) × quantity, in currency units with 2 decimals. */
+  total: number;
+}
+
+export interface OrderCreatedData {
+  accountId: string;
+  lineItems: LineItem[];
+  shippingAddress: ShippingAddress;
+  /** Σ (price + tax) × quantity, in cents. */
+  totalCents: number;
+}
+/** Why the order failed, with its summary. */
+export interface OrderFailedData extends OrderSummary {
+  reason: string;
+}
+export type OrderSucceededData = OrderSummary;
+
+/**
+ * The order's events, published on {@link ORDERS_TOPIC}: event type → payload. The order
+ * aggregate's event union is built from it, so what is published is what the machine folds.
+ *
+ * Events written before the terminal events carried a summary have `data: {}` on
+ * ORDER_SUCCEEDED and only `{ reason }` on ORDER_FAILED; they are long consumed by every
+ * group that existed then, but a consumer group created later that reads the topic from its
+ * start (or a replay of the log) can meet them.
+ */
+export interface OrderEvents {
+  ORDER_CREATED: OrderCreatedData;
+  ACCOUNT_CONNECTED: { accountId: string };
+  RESERVATION_PENDING: Record<string, never>;
+  RESERVATION_ADDED: { reservationId: string };
+  RESERVATION_SUCCEEDED: { warehouseId: string };
+  RESERVATION_FAILED: { reason: string };
+  PAYMENT_CREATED: { paymentId: string; amount: number };
+  PAYMENT_CONNECTED: { paymentId: string | null };
+  PAYMENT_PENDING: Record<string, never>;
+  PAYMENT_SUCCEEDED: { paymentId: string | null };
+  PAYMENT_FAILED: { reason: string };
+  ORDER_SUCCEEDED: OrderSucceededData;
+  ORDER_FAILED: OrderFailedData;
+}
+
+/** The orders topic, typed: a subscription over it receives these events typed. */
+export const ordersTopic = defineTopic<OrderEvents>(ORDERS_TOPIC);
 
 /** Replies to an order's saga (on ORDERS_COMMANDS_TOPIC). */
 export const OrderReply = {
@@ -80,3 +144,17 @@ export interface PaymentDeclinedData {
   paymentId: string;
   reason: string;
 }
+
+/** The replies an order's saga receives, and its deadlines, on {@link ORDERS_COMMANDS_TOPIC}. */
+export interface OrderReplies extends TimerMessages {
+  INVENTORY_RESERVED: InventoryReservedData;
+  INVENTORY_UNAVAILABLE: InventoryUnavailableData;
+  INVENTORY_RELEASED: InventoryReleasedData;
+  INVENTORY_COMMITTED: InventoryCommittedData;
+  PAYMENT_ACCEPTED: PaymentAcceptedData;
+  PAYMENT_CHARGED: PaymentChargedData;
+  PAYMENT_DECLINED: PaymentDeclinedData;
+}
+
+/** The saga's command topic, typed. */
+export const ordersCommandsTopic = defineTopic<OrderReplies>(ORDERS_COMMANDS_TOPIC);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineAggregate, type AggregateState } from '@tributary/runtime';
-import { ORDER, ORDERS_TOPIC } from './contract';
-import { orderMachine, OrderEventType as E, type OrderContext } from './order.machine';
+import { ORDER, ORDERS_TOPIC, type OrderSummary } from './contract';
+import { orderMachine, OrderEventType as E, type OrderContext, type OrderEvent } from './order.machine';
 import { orderRow } from './read-model';
 import { productIdSchema } from '../warehouse/contract';
 import { centsOf, moneySchema } from './money';
@@ -65,8 +65,16 @@ export function totalCents(lines: { price: number; tax: number; quantity: number
 type State = AggregateState<OrderContext>;
 const reason = z.object({ reason: z.string().min(1) });
 
+/** What the terminal events carry: the order as placed, for contexts that react to them. */
+export function summaryOf(s: State): OrderSummary {
+  const { accountId, lineItems, shippingAddress, totalCents } = s.context;
+  // Every order has an address from ORDER_CREATED on; null is only the machine's initial context.
+  if (!shippingAddress) throw new Error(`order ${s.id} has no shipping address`);
+  return { accountId, lineItems, shippingAddress, total: totalCents / 100 };
+}
+
 /** The order aggregate. Its commands are the saga's steps, so none is public over HTTP. */
-export const orderAggregate = defineAggregate<OrderContext>({
+export const orderAggregate = defineAggregate<OrderContext, OrderEvent>({
   type: ORDER,
   topic: ORDERS_TOPIC,
   machine: orderMachine,
@@ -88,6 +96,7 @@ export const orderAggregate = defineAggregate<OrderContext>({
       event: E.ORDER_FAILED,
       input: reason,
       public: false,
+      data: (i: { reason: string }, s: State) => ({ reason: i.reason, ...summaryOf(s) }),
       rejection: (s) => `The order cannot fail from ${s.status}`,
     },
     requestReservation: {
@@ -99,7 +108,7 @@ export const orderAggregate = defineAggregate<OrderContext>({
       event: E.RESERVATION_ADDED,
       input: z.object({ warehouseId: z.string(), reservationIds: z.array(z.string()).min(1) }),
       public: false,
-      decide: (i: { warehouseId: string; reservationIds: string[] }, s: State) => [
+      decide: (i: { warehouseId: string; reservationIds: string[] }, s: State): OrderEvent[] => [
         ...i.reservationIds.filter((r) => !s.context.reservationIds.includes(r)).map((reservationId) => ({ type: E.RESERVATION_ADDED, data: { reservationId } })),
         { type: E.RESERVATION_SUCCEEDED, data: { warehouseId: i.warehouseId } },
       ],
@@ -121,7 +130,7 @@ export const orderAggregate = defineAggregate<OrderContext>({
     paymentAccepted: {
       event: E.PAYMENT_CONNECTED,
       public: false,
-      decide: (_: unknown, s: State) => [
+      decide: (_: unknown, s: State): OrderEvent[] => [
         { type: E.PAYMENT_CONNECTED, data: { paymentId: s.context.paymentId } },
         { type: E.PAYMENT_PENDING, data: {} },
       ],
@@ -142,6 +151,7 @@ export const orderAggregate = defineAggregate<OrderContext>({
     complete: {
       event: E.ORDER_SUCCEEDED,
       public: false,
+      data: (_: unknown, s: State) => summaryOf(s),
       rejection: () => 'Order must be in a terminal state',
     },
   },

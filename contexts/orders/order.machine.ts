@@ -1,14 +1,8 @@
-import { assign, setup } from 'xstate';
-import { OrderStatus as S, type LineItem } from './contract';
+import { assertEvent, assign, setup } from 'xstate';
+import type { EventsOf } from '@tributary/runtime';
+import { OrderStatus as S, type LineItem, type OrderEvents, type ShippingAddress } from './contract';
 
-export interface ShippingAddress {
-  street1: string;
-  street2?: string;
-  city: string;
-  state: string;
-  country: string;
-  zipCode: string;
-}
+export type { ShippingAddress } from './contract';
 
 export interface OrderContext {
   accountId: string;
@@ -40,10 +34,8 @@ export const OrderEventType = {
 } as const;
 const E = OrderEventType;
 
-type Data = Record<string, unknown>;
-export type OrderMachineEvent = { type: (typeof E)[keyof typeof E]; data: Data };
-
-const d = (event: OrderMachineEvent) => event.data ?? {};
+/** The order's events: the union its machine folds, its commands decide and its projection sees. */
+export type OrderEvent = EventsOf<OrderEvents>;
 
 /**
  * The order lifecycle and saga states. Every path ends in ORDER_SUCCEEDED or ORDER_FAILED;
@@ -51,21 +43,30 @@ const d = (event: OrderMachineEvent) => event.data ?? {};
  * released) that the seed could enter but never leave.
  */
 export const orderMachine = setup({
-  types: { context: {} as OrderContext, events: {} as OrderMachineEvent },
+  types: { context: {} as OrderContext, events: {} as OrderEvent },
+  // Each action is bound to one event type below; assertEvent narrows the union to it.
   actions: {
     created: assign(({ event }) => {
-      const x = d(event);
-      return {
-        accountId: x.accountId as string,
-        lineItems: x.lineItems as LineItem[],
-        shippingAddress: x.shippingAddress as ShippingAddress,
-        totalCents: x.totalCents as number,
-      };
+      assertEvent(event, E.ORDER_CREATED);
+      const x = event.data;
+      return { accountId: x.accountId, lineItems: x.lineItems, shippingAddress: x.shippingAddress, totalCents: x.totalCents };
     }),
-    addReservation: assign(({ context, event }) => ({ reservationIds: [...context.reservationIds, d(event).reservationId as string] })),
-    reserved: assign(({ event }) => ({ warehouseId: d(event).warehouseId as string })),
-    paymentCreated: assign(({ event }) => ({ paymentId: d(event).paymentId as string })),
-    failed: assign(({ event }) => ({ failureReason: d(event).reason as string })),
+    addReservation: assign(({ context, event }) => {
+      assertEvent(event, E.RESERVATION_ADDED);
+      return { reservationIds: [...context.reservationIds, event.data.reservationId] };
+    }),
+    reserved: assign(({ event }) => {
+      assertEvent(event, E.RESERVATION_SUCCEEDED);
+      return { warehouseId: event.data.warehouseId };
+    }),
+    paymentCreated: assign(({ event }) => {
+      assertEvent(event, E.PAYMENT_CREATED);
+      return { paymentId: event.data.paymentId };
+    }),
+    failed: assign(({ event }) => {
+      assertEvent(event, [E.ORDER_FAILED, E.RESERVATION_FAILED, E.PAYMENT_FAILED]);
+      return { failureReason: event.data.reason };
+    }),
   },
 }).createMachine({
   id: 'order',

@@ -27,10 +27,10 @@ export interface ExecuteOptions {
   expectedVersion?: number;
   causation?: Causation;
   /** The aggregate's state as the caller just loaded it in the same transaction (saves a read). */
-  loaded?: AggregateState<any>;
+  loaded?: AggregateState<unknown>;
 }
 
-export interface ExecuteResult<C = any> {
+export interface ExecuteResult<C = unknown> {
   state: AggregateState<C>;
   events: StoredEventLike[];
 }
@@ -54,7 +54,7 @@ const rowsOf = (r: RowUpsert | readonly RowUpsert[] | undefined): readonly RowUp
  */
 export class ActorSystem {
   private readonly aggregates = new Map<string, AggregateDefinition>();
-  private readonly offers = new Map<string, { command: string; when: (state: AggregateState<any>) => boolean }[]>();
+  private readonly offers = new Map<string, { command: string; when: (state: AggregateState<unknown>) => boolean }[]>();
   private readonly cache: ActorCache;
 
   constructor(
@@ -75,10 +75,11 @@ export class ActorSystem {
     registerConflictMessages(definition.uniqueViolations);
   }
 
-  definition(type: string): AggregateDefinition {
+  /** The registered aggregate of that type; `C` is the caller's word for its context (not checked). */
+  definition<C = unknown>(type: string): AggregateDefinition<C> {
     const d = this.aggregates.get(type);
     if (!d) throw new Error(`Unknown aggregate type ${type}`);
-    return d;
+    return d as AggregateDefinition<C>;
   }
 
   /** The top-level final states of each aggregate type's machine (an order's ORDER_SUCCEEDED, ORDER_FAILED). */
@@ -120,7 +121,7 @@ export class ActorSystem {
    * as it is, and checked at commit; elsewhere a cached state costs one read of the events
    * after it (usually none). Otherwise: the snapshot and the events since.
    */
-  async load<C = any>(type: string, id: string, q: Queryable = this.db): Promise<AggregateState<C>> {
+  async load<C = unknown>(type: string, id: string, q: Queryable = this.db): Promise<AggregateState<C>> {
     const def = this.definition(type);
     const streamId = streamIdOf(type, id);
     const tx = isTransaction(q) ? q : undefined;
@@ -164,14 +165,14 @@ export class ActorSystem {
   }
 
   /** Current state, or a 404 naming the resource. */
-  async get<C = any>(type: string, id: string, q: Queryable = this.db): Promise<AggregateState<C>> {
+  async get<C = unknown>(type: string, id: string, q: Queryable = this.db): Promise<AggregateState<C>> {
     const state = await this.load<C>(type, id, q);
     if (!exists(state)) throw new NotFoundError(`No ${type} with id ${id}`);
     return state;
   }
 
   /** Lists another context's command on this aggregate when `when(state)` holds. */
-  offerCommand(type: string, command: string, when: (state: AggregateState<any>) => boolean): void {
+  offerCommand(type: string, command: string, when: (state: AggregateState<unknown>) => boolean): void {
     const list = this.offers.get(type) ?? [];
     list.push({ command, when });
     this.offers.set(type, list);
@@ -197,8 +198,8 @@ export class ActorSystem {
   }
 
   /** Validates, decides and commits one command. */
-  async execute<C = any>(type: string, id: string, command: string, input: unknown, options: ExecuteOptions = {}): Promise<ExecuteResult<C>> {
-    const def = this.definition(type);
+  async execute<C = unknown>(type: string, id: string, command: string, input: unknown, options: ExecuteOptions = {}): Promise<ExecuteResult<C>> {
+    const def = this.definition<C>(type);
     // An own property only: `constructor` or `__proto__` name no command (404, not a TypeError).
     const spec = Object.hasOwn(def.commands, command) ? def.commands[command] : undefined;
     if (!spec) throw new NotFoundError(`${type} has no command ${command}`);

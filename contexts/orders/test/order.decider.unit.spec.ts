@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { specFor, type GivenEvent } from '../../../test/support/decider';
+import { replay, specFor, type GivenEvent } from '../../../test/support/decider';
 import { orderAggregate, totalCents } from '../order.aggregate';
 import { OrderEventType as E } from '../order.machine';
 
@@ -14,6 +14,8 @@ const draft = {
   shippingAddress: { street1: '1 Main St', city: 'Springfield', state: 'OR', country: 'US', zipCode: '97477' },
 };
 const created: GivenEvent = { type: E.ORDER_CREATED, data: { ...draft, totalCents: 2592 } };
+/** What the terminal events carry (OrderSummary): the order as placed. */
+const summary = { accountId, lineItems: draft.lineItems, shippingAddress: draft.shippingAddress, total: 25.92 };
 const connected: GivenEvent = { type: E.ACCOUNT_CONNECTED, data: { accountId } };
 const pending: GivenEvent = { type: E.RESERVATION_PENDING };
 const reserved: GivenEvent[] = [
@@ -50,7 +52,7 @@ describe('order aggregate (given / when / then)', () => {
 
   it('fails straight from ORDER_CREATED when the account is not active', () => {
     const s = spec.given([created]).when('fail', { reason: 'Only active accounts can create an order' }).then([
-      { type: E.ORDER_FAILED, data: { reason: 'Only active accounts can create an order' } },
+      { type: E.ORDER_FAILED, data: { reason: 'Only active accounts can create an order', ...summary } },
     ]);
     expect(s.status).to.equal('ORDER_FAILED');
     expect(s.context.failureReason).to.equal('Only active accounts can create an order');
@@ -83,7 +85,7 @@ describe('order aggregate (given / when / then)', () => {
     const s = spec
       .given([created, connected, pending, ...reserved, paymentCreated, ...accepted, { type: E.PAYMENT_SUCCEEDED, data: { paymentId } }])
       .when('complete')
-      .then([{ type: E.ORDER_SUCCEEDED }]);
+      .then([{ type: E.ORDER_SUCCEEDED, data: summary }]);
     expect(s.status).to.equal('ORDER_SUCCEEDED');
   });
 
@@ -97,7 +99,7 @@ describe('order aggregate (given / when / then)', () => {
     const s = spec
       .given([...base, { type: E.PAYMENT_FAILED, data: { reason: 'payment declined: card declined' } }])
       .when('fail', { reason: 'payment declined: card declined' })
-      .then([{ type: E.ORDER_FAILED, data: { reason: 'payment declined: card declined' } }]);
+      .then([{ type: E.ORDER_FAILED, data: { reason: 'payment declined: card declined', ...summary } }]);
     expect(s.status).to.equal('ORDER_FAILED');
     expect(s.context.failureReason).to.equal('payment declined: card declined');
   });
@@ -108,5 +110,14 @@ describe('order aggregate (given / when / then)', () => {
       .given([created, connected, pending, ...reserved, paymentCreated, { type: E.PAYMENT_SUCCEEDED }, { type: E.ORDER_SUCCEEDED }])
       .when('fail', { reason: 'late' })
       .thenRejects(409);
+  });
+
+  it('folds logs written before the terminal events carried a summary (data is additive)', () => {
+    const paid = [created, connected, pending, ...reserved, paymentCreated, ...accepted, { type: E.PAYMENT_SUCCEEDED, data: { paymentId } }];
+    const succeeded = replay(orderAggregate, 'o1', [...paid, { type: E.ORDER_SUCCEEDED, data: {} }]);
+    expect(succeeded.status).to.equal('ORDER_SUCCEEDED');
+    expect(succeeded.context.lineItems).to.deep.equal(draft.lineItems);
+    const failed = replay(orderAggregate, 'o1', [created, { type: E.ORDER_FAILED, data: { reason: 'old' } }]);
+    expect([failed.status, failed.context.failureReason]).to.deep.equal(['ORDER_FAILED', 'old']);
   });
 });
