@@ -29,6 +29,26 @@ export interface BenchEnv {
   redisPrefix: string;
 }
 
+/**
+ * The environment of a runtime a suite starts in its own process on `env`: the tuned
+ * settings, the suite's database and prefix, both roles and every context, a free loopback
+ * port, no log lines; `overrides` last.
+ */
+export function runtimeEnv(env: BenchEnv, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...tunedEnv(),
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: env.redisUrl,
+    REDIS_PREFIX: env.redisPrefix,
+    ROLE: 'all',
+    CONTEXTS: 'all',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  };
+}
+
 export const runId = randomBytes(3).toString('hex');
 const cleanups: (() => Promise<void>)[] = [];
 

@@ -6,7 +6,7 @@ import { Topology } from '../../../runtime/messaging/topology';
 import { ACCOUNT, ACCOUNTS_TOPIC, AccountEventType, AccountStatus } from '../../../contexts/accounts/contract';
 import { JsonClient } from '../http-client';
 import { percentile, pooled, rate, runConcurrent, waitUntil, type LoadResult } from '../load';
-import { tunedEnv } from '../env';
+import { runtimeEnv } from '../env';
 import type { Figure, Suite, SuiteContext } from '../suite';
 
 /*
@@ -97,16 +97,7 @@ export const accountsSuite: Suite = {
     const capMs = ctx.knob('MEASURE_MS', 15_000);
     const measure = (op: (i: number) => Promise<void>) => runConcurrent(n, concurrency, op, capMs);
     const env = await ctx.freshEnv('accounts');
-    const baseEnv = {
-      ...tunedEnv(),
-      DATABASE_URL: env.databaseUrl,
-      REDIS_URL: env.redisUrl,
-      REDIS_PREFIX: env.redisPrefix,
-      LOG_LEVEL: 'silent',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      CONTEXTS: 'accounts',
-    };
+    const baseEnv = runtimeEnv(env, { CONTEXTS: 'accounts' });
     const webConfig = loadConfig({ ...baseEnv, ROLE: 'web' });
     const poolMax = webConfig.db.poolMax;
     ctx.progress(`accounts: N=${n} per measurement, concurrency ${concurrency}, ${rounds} rounds, DB_POOL_MAX=${poolMax}, PARTITIONS=${webConfig.partitions}`);

@@ -6,7 +6,7 @@ import { launchBrowser } from '../../../test/support/browser';
 import { openSse } from '../../../test/support/sse-client';
 import { JsonClient } from '../http-client';
 import { percentile, runConcurrent, waitUntil } from '../load';
-import { tunedEnv } from '../env';
+import { runtimeEnv } from '../env';
 import type { Figure, Suite, SuiteContext } from '../suite';
 
 /*
@@ -41,17 +41,7 @@ export const consoleSuite: Suite = {
     const build = await buildConsole();
     ctx.progress(`console: built in ${build.ms} ms`);
     const env = await ctx.freshEnv('console');
-    const rt = await startRuntime(loadConfig({
-      ...tunedEnv(),
-      DATABASE_URL: env.databaseUrl,
-      REDIS_URL: env.redisUrl,
-      REDIS_PREFIX: env.redisPrefix,
-      ROLE: 'all',
-      CONTEXTS: 'all',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-    }));
+    const rt = await startRuntime(loadConfig(runtimeEnv(env)));
     const browser = await launchBrowser();
     const http = new JsonClient(rt.url!, 4);
     try {

@@ -3,7 +3,7 @@ import { loadConfig } from '../../../runtime/config';
 import { startRuntime, type Runtime } from '../../../runtime/roles';
 import { JsonClient } from '../http-client';
 import { percentile, waitUntil } from '../load';
-import { tunedEnv } from '../env';
+import { runtimeEnv } from '../env';
 import { IN_FLIGHT_RETRY_AFTER_SECONDS, orderLimits } from '../../../contexts/orders/limits';
 import type { Figure, Suite, SuiteContext } from '../suite';
 
@@ -120,19 +120,10 @@ async function run(ctx: SuiteContext, label: string, capped: boolean): Promise<F
   const cap = ctx.knob('FAIRNESS_CAP', 0);
   const env = await ctx.freshEnv(`fairness-${label}`);
   const rt = await startRuntime(
-    loadConfig({
-      ...tunedEnv(),
-      DATABASE_URL: env.databaseUrl,
-      REDIS_URL: env.redisUrl,
-      REDIS_PREFIX: env.redisPrefix,
-      ROLE: 'all',
-      CONTEXTS: 'all',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
+    loadConfig(runtimeEnv(env, {
       ORDER_STEP_TIMEOUT_MS: '120000',
       ...(capped ? (cap ? { ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT: String(cap) } : {}) : { ORDERS_IN_FLIGHT_PER_ACCOUNT: '1000000', ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT: '1000000000' }),
-    }),
+    })),
   );
   const http = new JsonClient(rt.url!, 64);
   try {

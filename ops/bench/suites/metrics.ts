@@ -5,7 +5,7 @@ import { startRuntime, type Runtime } from '../../../runtime/roles';
 import { traceFields } from '../../../runtime/logger';
 import { JsonClient } from '../http-client';
 import { cpuMsSince, runConcurrent, waitUntil } from '../load';
-import { tunedEnv, type BenchEnv } from '../env';
+import { runtimeEnv, type BenchEnv } from '../env';
 import type { Figure, Suite, SuiteContext } from '../suite';
 
 /*
@@ -30,15 +30,7 @@ async function openOrders(rt: Runtime): Promise<number> {
 }
 
 function start(env: BenchEnv, on: boolean): Promise<Runtime> {
-  const config = loadConfig({
-    ...tunedEnv(),
-    DATABASE_URL: env.databaseUrl,
-    REDIS_URL: env.redisUrl,
-    REDIS_PREFIX: env.redisPrefix,
-    ROLE: 'all',
-    CONTEXTS: 'all',
-    HOST: '127.0.0.1',
-    PORT: '0',
+  const config = loadConfig(runtimeEnv(env, {
     LOG_LEVEL: 'info',
     ORDER_STEP_TIMEOUT_MS: '120000',
     // One client, one account, 32 orders in flight: no cap of the API's may stop it.
@@ -46,7 +38,7 @@ function start(env: BenchEnv, on: boolean): Promise<Runtime> {
     RATE_LIMIT_POINTS: '1000000',
     METRICS: String(on),
     LOG_TRACE_IDS: String(on),
-  });
+  }));
   // The lines are written, to nowhere: the cost of formatting them is in both runs.
   const log = pino({ level: 'info', base: { pid: process.pid }, ...(on ? { mixin: traceFields } : {}) }, pino.destination({ dest: '/dev/null', sync: false }));
   return startRuntime(config, { log });

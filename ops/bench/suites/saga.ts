@@ -4,7 +4,7 @@ import { loadConfig } from '../../../runtime/config';
 import { startRuntime, type Runtime } from '../../../runtime/roles';
 import { JsonClient } from '../http-client';
 import { percentile, rate, runConcurrent, waitUntil } from '../load';
-import { tunedEnv } from '../env';
+import { runtimeEnv } from '../env';
 import type { Figure, Suite, SuiteContext } from '../suite';
 
 /*
@@ -76,22 +76,13 @@ export const sagaSuite: Suite = {
     const seconds = ctx.knob('SAGA_SECONDS', 10);
     const env = await ctx.freshEnv('saga');
     const rt = await startRuntime(
-      loadConfig({
-        ...tunedEnv(),
-        DATABASE_URL: env.databaseUrl,
-        REDIS_URL: env.redisUrl,
-        REDIS_PREFIX: env.redisPrefix,
-        ROLE: 'all',
-        CONTEXTS: 'all',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'silent',
+      loadConfig(runtimeEnv(env, {
         ORDER_STEP_TIMEOUT_MS: '120000',
         // One client, one account, hundreds of orders in flight at the offered rates: no cap of the API's may stop it.
         ORDERS_IN_FLIGHT_PER_ACCOUNT: '1000000',
         ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT: '1000000',
         RATE_LIMIT_POINTS: '1000000',
-      }),
+      })),
     );
     const http = new JsonClient(rt.url!, 64);
     try {
