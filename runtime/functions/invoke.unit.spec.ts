@@ -190,6 +190,28 @@ describe('function dispatcher (runtime/functions)', () => {
         await new Promise((r) => server.close(r));
       }
     });
+    it('serves a handler that throws as a 500, which the dispatcher retries; a caller that gives up aborts the handler', async () => {
+      let runs = 0;
+      let aborted = 0;
+      const broken = { ...double, handler: async () => { runs++; throw new Error('db down'); } };
+      const stuck = { ...double, name: 'stuck', handler: (_: { n: number }, call: FunctionCall) => new Promise<{ doubled: number }>(() => call.signal.addEventListener('abort', () => aborted++)) };
+      const server = http.createServer(functionRequestHandler([broken, stuck]));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        const err = await rejection(invokeFunction(double, { n: 1 }, { idempotencyKey: 'k', settings: http3(`${base}/double`, { attempts: 2 }) }));
+        expect((err as FunctionUnavailableError).last).to.be.instanceOf(FunctionError);
+        expect(((err as FunctionUnavailableError).last as FunctionError).status).to.equal(500);
+        expect(runs).to.equal(2);
+        await rejection(invokeFunction(double, { n: 1 }, { idempotencyKey: 'k2', settings: http3(`${base}/stuck`, { attempts: 1, timeoutMs: 50 }) }));
+        await new Promise((r) => setTimeout(r, 50));
+        expect(aborted, 'the handler heard that its caller left').to.equal(1);
+        expect((await fetch(`${base}/nothing`, { method: 'POST' })).status).to.equal(404);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      }
+    });
   });
 
   describe('in-process modes', () => {

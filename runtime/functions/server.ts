@@ -58,10 +58,13 @@ export function functionRequestHandler(functions: readonly FunctionDefinition<un
         run = fn.handler(input.data, { idempotencyKey: key, attempt: 1, signal: aborted.signal }).finally(() => running.delete(runKey));
         running.set(runKey, run);
       }
+      // A caller that gave up has closed the connection: nobody to answer.
       run.then(
-        (output) => send(res, 200, output),
+        (output) => {
+          if (!res.destroyed) send(res, 200, output);
+        },
         (err: Error) => {
-          if (!res.writableEnded && !res.destroyed) refuse(res, 500, 'function-failed', err.message);
+          if (!res.destroyed) refuse(res, 500, 'function-failed', err.message);
         },
       );
     });
