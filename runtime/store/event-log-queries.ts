@@ -1,5 +1,5 @@
 import type { Queryable } from './database';
-import type { EventMetadata } from './event-store';
+import type { EventMetadata, EventRow } from './event-store';
 
 /** A committed event as the console reads it (the log's columns, metadata kept whole). */
 export interface LogEvent {
@@ -13,16 +13,8 @@ export interface LogEvent {
   createdAt: Date;
 }
 
-interface LogRow {
-  position: string;
-  event_id: string;
-  stream_type: string;
-  version: number;
-  type: string;
-  data: unknown;
-  metadata: EventMetadata;
-  created_at: Date;
-}
+/** The columns the console reads (`COLUMNS`): every one but the stream id. */
+type LogRow = Omit<EventRow, 'stream_id'>;
 
 const COLUMNS = 'position, event_id, stream_type, version, type, data, metadata, created_at';
 

@@ -100,7 +100,8 @@ export async function enqueueMessages(db: Queryable, messages: OutboxMessage[]):
   );
 }
 
-interface EventRow {
+/** A row of `events` as node-postgres returns it. */
+export interface EventRow {
   position: string;
   event_id: string;
   stream_id: string;
