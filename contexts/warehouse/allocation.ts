@@ -135,8 +135,8 @@ export async function reservationsOrCandidates(
  * The units are taken from a random point of the available units' id order, wrapping
  * around: claims that all started at the oldest unit would each walk past every unit the
  * concurrent claims (and this transaction's earlier ones) had just taken, which are still
- * in the index until their transactions end (measured: 871 µs per claim in the saga
- * benchmark, the costliest statement of an order). Units of one product are
+ * in the index until their transactions end (it was the costliest statement of an order:
+ * ops/bench/README.md, "Figures behind the code"). Units of one product are
  * interchangeable, so which ones an order gets does not matter.
  */
 export async function claimUnits(tx: Tx, warehouseId: string, productId: string, quantity: number, exclude: readonly string[] = []): Promise<string[]> {

@@ -4,8 +4,8 @@ import type { Knex } from 'knex';
  * Drops two inventory indexes that cost more than they give:
  * - `inventory_warehouse_product_status` made the planner take it for the claim (it matches
  *   all three equality conditions), which then walked every available unit of the product
- *   and filtered by id (measured: about 2 000 rows per claim, 1 174 heap fetches per order
- *   in the saga benchmark); the counts per product and status it served read
+ *   and filtered by id (ops/bench/README.md, "Figures behind the code"); the counts per
+ *   product and status it served read
  *   `inventory_listing` now, a page of one warehouse at a time;
  * - `inventory_available` (ordered by creation) served the claim before it started at a
  *   random id; the search for a warehouse with stock reads `inventory_claim` instead.
