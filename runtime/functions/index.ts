@@ -5,4 +5,3 @@ export { FUNCTION_MODES, functionSettings, parseFunctions, type FunctionMode, ty
 export { IDEMPOTENCY_KEY_HEADER } from './http-call';
 export { functionRequestHandler, serveFunctions, type FunctionServer } from './server';
 export { bindFunction, isDue, type FunctionBinding } from './binding';
-export { unboundFunctions } from './unbound';
