@@ -45,3 +45,19 @@ export const PaymentStatus = {
   PAYMENT_SUCCEEDED: 'PAYMENT_SUCCEEDED',
 } as const;
 export type PaymentStatus = (typeof PaymentStatus)[keyof typeof PaymentStatus];
+
+/**
+ * The payment's events, published on {@link PAYMENTS_TOPIC}: event type → payload. The
+ * payment aggregate's event union is built from it. (PAYMENT_REFUNDED: a charge approved
+ * after the payment had failed was given back; the status stays PAYMENT_FAILED.)
+ */
+export interface PaymentEvents {
+  PAYMENT_CREATED: { orderId: string; amount: number; paymentMethod?: string };
+  ORDER_CONNECTED: { orderId: string };
+  PAYMENT_PENDING: Record<string, never>;
+  PAYMENT_PROCESSED: { chargeId: string };
+  PAYMENT_SUCCEEDED: Record<string, never>;
+  /** `orderId` only on a cancellation that arrived before the payment existed. */
+  PAYMENT_FAILED: { reason: string; orderId?: string };
+  PAYMENT_REFUNDED: { chargeId: string };
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineAggregate, type AggregateState } from '@tributary/runtime';
 import { MAX_PAYMENT_AMOUNT, PAYMENT, PAYMENTS_TOPIC, PaymentStatus as S } from './contract';
-import { CREDIT_CARD, PaymentEventType as E, paymentMachine, type PaymentContext } from './payment.machine';
+import { CREDIT_CARD, PaymentEventType as E, paymentMachine, type PaymentContext, type PaymentEvent } from './payment.machine';
 import { hasCents } from './money';
 import { ONE_PAYMENT_PER_ORDER, paymentRow } from './read-model';
 
@@ -35,7 +35,7 @@ const processedAlready = (s: State) =>
  * (payments.commands) and the charge job, never by a client, so the commands resource lists
  * nothing.
  */
-export const paymentAggregate = defineAggregate<PaymentContext>({
+export const paymentAggregate = defineAggregate<PaymentContext, PaymentEvent>({
   type: PAYMENT,
   topic: PAYMENTS_TOPIC,
   machine: paymentMachine,
@@ -46,7 +46,7 @@ export const paymentAggregate = defineAggregate<PaymentContext>({
       input: createInput,
       creates: true,
       public: false,
-      decide: (input: z.infer<typeof createInput>) => [
+      decide: (input: z.infer<typeof createInput>): PaymentEvent[] => [
         { type: E.PAYMENT_CREATED, data: { orderId: input.orderId, amount: input.amount, paymentMethod: CREDIT_CARD } },
         { type: E.ORDER_CONNECTED, data: { orderId: input.orderId } },
         { type: E.PAYMENT_PENDING, data: {} },
@@ -61,7 +61,7 @@ export const paymentAggregate = defineAggregate<PaymentContext>({
       public: false,
       // The machine alone would accept PAYMENT_FAILED from an existing, unfinished payment; the
       // runtime refuses a creating command on an existing aggregate (runtime/actors/decide.ts).
-      decide: (input: z.infer<typeof cancelUnknownInput>) => [{ type: E.PAYMENT_FAILED, data: { orderId: input.orderId, reason: input.reason } }],
+      decide: (input: z.infer<typeof cancelUnknownInput>): PaymentEvent[] => [{ type: E.PAYMENT_FAILED, data: { orderId: input.orderId, reason: input.reason } }],
       rejection: () => alreadyCreated,
     },
     /** The gateway approved the charge: processed, then succeeded, in one transaction. */
@@ -69,7 +69,7 @@ export const paymentAggregate = defineAggregate<PaymentContext>({
       event: E.PAYMENT_PROCESSED,
       input: chargeInput,
       public: false,
-      decide: (input: z.infer<typeof chargeInput>) => [
+      decide: (input: z.infer<typeof chargeInput>): PaymentEvent[] => [
         { type: E.PAYMENT_PROCESSED, data: { chargeId: input.chargeId } },
         { type: E.PAYMENT_SUCCEEDED, data: {} },
       ],

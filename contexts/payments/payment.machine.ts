@@ -1,5 +1,6 @@
-import { assign, setup } from 'xstate';
-import { PaymentStatus as S } from './contract';
+import { assertEvent, assign, setup } from 'xstate';
+import type { EventsOf } from '@tributary/runtime';
+import { PaymentStatus as S, type PaymentEvents } from './contract';
 
 /** The only payment method the seed knows. */
 export const CREDIT_CARD = 'CREDIT_CARD';
@@ -28,11 +29,10 @@ export interface PaymentContext {
   refundedChargeId: string | null;
 }
 
-type Data = Record<string, unknown>;
-export type PaymentMachineEvent = { type: PaymentEventType; data?: Data };
+/** The payment's events: the union its machine folds and its commands decide. */
+export type PaymentEvent = EventsOf<PaymentEvents>;
 
-const d = (event: PaymentMachineEvent): Data => event.data ?? {};
-const cents = (amount: unknown) => Math.round(Number(amount) * 100);
+const cents = (amount: number) => Math.round(amount * 100);
 
 /**
  * The payment lifecycle. States are the seed's statuses, transitions its event types.
@@ -47,19 +47,30 @@ const cents = (amount: unknown) => Math.round(Number(amount) * 100);
  * publish, which the outbox rules out).
  */
 export const paymentMachine = setup({
-  types: { context: {} as PaymentContext, events: {} as PaymentMachineEvent },
+  types: { context: {} as PaymentContext, events: {} as PaymentEvent },
   actions: {
+    // Each action is bound to one event type below; assertEvent narrows the union to it.
     created: assign(({ event }) => {
-      const x = d(event);
-      return { orderId: x.orderId as string, amountCents: cents(x.amount), paymentMethod: (x.paymentMethod as string) ?? CREDIT_CARD };
+      assertEvent(event, E.PAYMENT_CREATED);
+      const x = event.data;
+      return { orderId: x.orderId, amountCents: cents(x.amount), paymentMethod: x.paymentMethod ?? CREDIT_CARD };
     }),
-    connected: assign(({ event }) => ({ orderId: d(event).orderId as string })),
-    processed: assign(({ event }) => ({ chargeId: d(event).chargeId as string })),
+    connected: assign(({ event }) => {
+      assertEvent(event, E.ORDER_CONNECTED);
+      return { orderId: event.data.orderId };
+    }),
+    processed: assign(({ event }) => {
+      assertEvent(event, E.PAYMENT_PROCESSED);
+      return { chargeId: event.data.chargeId };
+    }),
     failed: assign(({ context, event }) => {
-      const x = d(event);
-      return { failureReason: x.reason as string, orderId: (x.orderId as string | undefined) ?? context.orderId };
+      assertEvent(event, E.PAYMENT_FAILED);
+      return { failureReason: event.data.reason, orderId: event.data.orderId ?? context.orderId };
     }),
-    refunded: assign(({ event }) => ({ refundedChargeId: d(event).chargeId as string })),
+    refunded: assign(({ event }) => {
+      assertEvent(event, E.PAYMENT_REFUNDED);
+      return { refundedChargeId: event.data.chargeId };
+    }),
   },
   guards: {
     notRefunded: ({ context }) => context.refundedChargeId === null,
