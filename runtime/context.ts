@@ -126,6 +126,8 @@ export interface ContextPlugin {
   subscriptions?: Subscription[] | ((runtime: { config: Config }) => Subscription[]);
   /** Worker role: BullMQ processors. */
   jobs?: JobProcessor[];
+  /** Names of the functions bound to its machines' transitions (docs/functions.md): what `FUNCTIONS` may configure. */
+  functions?: string[];
   /** Directory of its knex migrations (its own tables, e.g. read models). */
   migrations?: string;
   /**

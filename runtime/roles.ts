@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { loadContexts, type ContextPlugin, type RuntimeServices } from './context';
+import { warnUnboundFunctions } from './functions/unbound';
 import { createDb, ensureDatabase } from './store/database';
 import { migrateLatest, waitForMigrations } from './store/migrate';
 import { checkPartitions } from './store/deployment-settings';
@@ -55,6 +56,7 @@ export async function startRuntime(config: Config, options: StartOptions = {}): 
   metricsState.enabled = metrics.enabled;
   if (metrics.enabled) enableProcessMetrics();
   const plugins = loadContexts(config.contexts, options.contextsDirs ?? config.contextsDirs);
+  warnUnboundFunctions(config.env, plugins, log);
   const runsWeb = config.role !== 'worker';
   const runsWorker = config.role !== 'web';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineAggregate, type AggregateState } from '@tributary/runtime';
-import { accountMachine, type AccountContext } from './account.machine';
+import { accountMachine, type AccountContext, type AccountEvent } from './account.machine';
 import { ACCOUNT, ACCOUNTS_TOPIC, AccountEventType as E, AccountStatus as S } from './contract';
 import { EMAIL_TAKEN, accountRow } from './read-model';
 
@@ -28,7 +28,7 @@ type State = AggregateState<AccountContext>;
 const is = (s: State, ...statuses: string[]) => statuses.includes(s.status);
 
 /** The account aggregate: the seed's commands with its guard messages. */
-export const accountAggregate = defineAggregate<AccountContext>({
+export const accountAggregate = defineAggregate<AccountContext, AccountEvent>({
   type: ACCOUNT,
   topic: ACCOUNTS_TOPIC,
   machine: accountMachine,

@@ -1,14 +1,11 @@
-import { assign, setup } from 'xstate';
-import { AccountEventType as E, AccountStatus as S, type AccountProfile } from './contract';
+import { assertEvent, assign, setup } from 'xstate';
+import type { EventsOf } from '@tributary/runtime';
+import { AccountEventType as E, AccountStatus as S, type AccountEvents, type AccountProfile } from './contract';
 
 export type AccountContext = AccountProfile;
 
-type ProfileEvent = { type: typeof E.ACCOUNT_CREATED | typeof E.ACCOUNT_UPDATED; data: AccountProfile };
-type StatusEvent = {
-  type: typeof E.ACCOUNT_CONFIRMED | typeof E.ACCOUNT_ACTIVATED | typeof E.ACCOUNT_SUSPENDED | typeof E.ACCOUNT_ARCHIVED;
-  data?: Record<string, never>;
-};
-export type AccountMachineEvent = ProfileEvent | StatusEvent;
+/** The account's events: the union its machine folds and its commands decide. */
+export type AccountEvent = EventsOf<AccountEvents>;
 
 const updatable = { [E.ACCOUNT_UPDATED]: { actions: 'takeProfile' as const } };
 
@@ -18,10 +15,11 @@ const updatable = { [E.ACCOUNT_UPDATED]: { actions: 'takeProfile' as const } };
  * CONFIRMED, SUSPENDED or ARCHIVED; suspend and archive only from ACTIVE.
  */
 export const accountMachine = setup({
-  types: { context: {} as AccountContext, events: {} as AccountMachineEvent },
+  types: { context: {} as AccountContext, events: {} as AccountEvent },
   actions: {
     takeProfile: assign(({ event }) => {
-      const p = (event as ProfileEvent).data;
+      assertEvent(event, [E.ACCOUNT_CREATED, E.ACCOUNT_UPDATED]);
+      const p = event.data;
       return { firstName: p.firstName, lastName: p.lastName, email: p.email };
     }),
   },

@@ -2,6 +2,8 @@
  * The accounts context's published language: what other contexts may know of it.
  * (The seed's statuses and event types, so its documentation reads true of this system.)
  */
+import { defineTopic } from '@tributary/runtime';
+
 export const ACCOUNTS_TOPIC = 'accounts';
 export const ACCOUNT = 'account';
 
@@ -32,6 +34,22 @@ export interface AccountProfile {
   lastName: string;
   email: string;
 }
+
+/**
+ * The account's events, published on {@link ACCOUNTS_TOPIC}: event type → payload. The
+ * account aggregate's event union is built from it.
+ */
+export interface AccountEvents {
+  ACCOUNT_CREATED: AccountProfile;
+  ACCOUNT_UPDATED: AccountProfile;
+  ACCOUNT_CONFIRMED: Record<string, never>;
+  ACCOUNT_ACTIVATED: Record<string, never>;
+  ACCOUNT_SUSPENDED: Record<string, never>;
+  ACCOUNT_ARCHIVED: Record<string, never>;
+}
+
+/** The accounts topic, typed: a subscription over it receives these events typed. */
+export const accountsTopic = defineTopic<AccountEvents>(ACCOUNTS_TOPIC);
 
 /** An account as the API shows it. */
 export interface AccountView extends AccountProfile {

@@ -5,6 +5,7 @@ import { PaymentEventType } from './payment.machine';
 import { paymentRoutes } from './routes';
 import { sagaCommands } from './reactions';
 import { chargeJob } from './charge-job';
+import { chargeOnPending } from './charge-function';
 import { loadPaymentsConfig } from './config';
 import { checkPaymentInvariants } from './invariants';
 
@@ -21,6 +22,8 @@ export default defineContext({
   routes: paymentRoutes,
   subscriptions: [sagaCommands],
   jobs: [chargeJob],
+  // The charge is a function bound to PAYMENT_PENDING; FUNCTIONS decides where it runs (docs/functions.md).
+  functions: [chargeOnPending.function],
   migrations: path.join(__dirname, 'migrations'),
   invariants: checkPaymentInvariants,
 });

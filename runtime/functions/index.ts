@@ -5,3 +5,4 @@ export { FUNCTION_MODES, functionSettings, parseFunctions, type FunctionMode, ty
 export { IDEMPOTENCY_KEY_HEADER } from './http-call';
 export { functionRequestHandler, serveFunctions, type FunctionServer } from './server';
 export { bindFunction, isDue, type FunctionBinding } from './binding';
+export { unboundFunctions } from './unbound';

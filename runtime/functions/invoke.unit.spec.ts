@@ -14,6 +14,7 @@ import { invokeFunction } from './invoke';
 import { functionRequestHandler } from './server';
 import { functionSettings, parseFunctions, type FunctionSettings } from './settings';
 import { loadConfig } from '../config';
+import { unboundFunctions } from './unbound';
 
 interface Seen {
   key: string | undefined;
@@ -254,6 +255,12 @@ describe('function dispatcher (runtime/functions)', () => {
       expect(() => parseFunctions('not json')).to.throw(/JSON object/);
       expect(() => loadConfig({ FUNCTIONS: '{"double":{"mode":"http","url":"ftp://x"}}' })).to.throw(/^Invalid FUNCTIONS=.*double\.url: must be an http\(s\) URL/);
       expect(() => loadConfig({ FUNCTIONS: '{"double":{"mode":"job"}}' })).to.not.throw();
+    });
+
+    it('names the entries no loaded context binds (a misspelt name), for the start-up warning', () => {
+      const plugins = [{ functions: ['chargePayment'] }, {}];
+      expect(unboundFunctions({ FUNCTIONS: '{"chargePaymnet":{"mode":"inline"},"chargePayment":{"mode":"inline"}}' }, plugins)).to.deep.equal(['chargePaymnet']);
+      expect(unboundFunctions({}, plugins)).to.deep.equal([]);
     });
   });
 });
