@@ -30,6 +30,8 @@ const USAGE = `usage: tributary <command>
   repartition --to N    move a stopped deployment's streams to N partitions and record N
   dlq list [limit]      list dead letters
   dlq redrive <id>      put a dead letter back on its stream
+  new context <name> [--dir <path>] [--aggregate <type>]
+                        generate a context (default --dir: ./contexts) that passes its own tests
   simulate [options]    the load simulator over HTTP (same as npm run simulate; --help lists options)
   keys create --name N --scopes read,write[,ops] [--account <uuid>]
                         create an API key (printed once, never stored in clear)
@@ -55,6 +57,25 @@ async function simulate(args: string[]): Promise<never> {
   process.exit(code);
 }
 
+/** `new context <name>`: writes the files of a new context; needs no database, so it runs before the configuration is loaded. */
+async function scaffold(args: string[]): Promise<never> {
+  const [what, name, ...rest] = args;
+  if (what !== 'context' || !name || name.startsWith('-')) fail('usage: tributary new context <name> [--dir <path>] [--aggregate <type>]');
+  const option = (flag: string) => {
+    const i = rest.indexOf(flag);
+    return i >= 0 ? rest[i + 1] : undefined;
+  };
+  const { newContext } = await import('./scaffold/new-context');
+  const path = await import('node:path');
+  try {
+    const { dir, files } = newContext({ name, dir: option('--dir') ?? 'contexts', aggregate: option('--aggregate') });
+    process.stdout.write(`created ${dir}:\n${files.map((f) => `  ${f}`).join('\n')}\nload it with CONTEXTS_DIR=${path.dirname(dir)} (docs/first-context.md)\n`);
+    process.exit(0);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}
+
 /**
  * A second SIGINT/SIGTERM this soon after the first is the same request to stop (a terminal's
  * Ctrl-C reaches both npm and the process, and npm forwards its own); a later one exits at once.
@@ -64,6 +85,7 @@ const STOP_SIGNAL_WINDOW_MS = 1_000;
 async function main(argv: string[]): Promise<void> {
   const [command, sub, arg] = argv;
   if (command === 'simulate') await simulate(argv.slice(1));
+  if (command === 'new') await scaffold(argv.slice(1));
   const config = configOrExit();
   if (command === 'start') {
     const telemetry = startTelemetry({ serviceName: config.telemetry.serviceName, otlpEndpoint: config.telemetry.otlpEndpoint, logLevel: config.logLevel });
