@@ -27,3 +27,20 @@ export const ReservationEventType = {
 
 /** The one warehouse status (the seed's). */
 export const WarehouseStatus = { WAREHOUSE_CREATED: 'WAREHOUSE_CREATED' } as const;
+
+/** The inventory unit's events: event type → payload (published on `inventory`). */
+export interface InventoryEvents {
+  INVENTORY_CREATED: { warehouseId: string; productId: string };
+  RESERVATION_PENDING: Record<string, never>;
+  RESERVATION_CONNECTED: { reservationId: string };
+  INVENTORY_RESERVED: { reservationId: string };
+  INVENTORY_RELEASED: { reservationId: string };
+}
+
+/** The reservation's events: event type → payload (published on `reservations`). */
+export interface ReservationEvents {
+  /** `warehouseId` null: no warehouse had the stock (the reservation fails at once). */
+  RESERVATION_CREATED: { orderId: string; lineNo: number; productId: string; quantity: number; warehouseId: string | null };
+  RESERVATION_SUCCEEDED: { inventoryIds: string[] };
+  RESERVATION_FAILED: { reason: string };
+}

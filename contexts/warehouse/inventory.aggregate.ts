@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineAggregate, type AggregateState } from '@tributary/runtime';
 import { INVENTORY, INVENTORY_TOPIC, InventoryStatus as S } from './contract';
 import { InventoryEventType as E } from './events';
-import { inventoryMachine, type InventoryContext } from './inventory.machine';
+import { inventoryMachine, type InventoryContext, type InventoryEvent } from './inventory.machine';
 import { productId, uuid } from './schemas';
 import { inventoryRow } from './read-model';
 
@@ -18,7 +18,7 @@ const notHeld = (verb: string) => (s: State) =>
  * worker (availability) and the order saga's commands, never by a client directly, so a
  * unit's status always agrees with the reservation that holds it.
  */
-export const inventoryAggregate = defineAggregate<InventoryContext>({
+export const inventoryAggregate = defineAggregate<InventoryContext, InventoryEvent>({
   type: INVENTORY,
   topic: INVENTORY_TOPIC,
   machine: inventoryMachine,

@@ -1,6 +1,7 @@
-import { assign, setup } from 'xstate';
+import { assertEvent, assign, setup } from 'xstate';
+import type { EventsOf } from '@tributary/runtime';
 import { InventoryStatus as S } from './contract';
-import { InventoryEventType as E } from './events';
+import { InventoryEventType as E, type InventoryEvents } from './events';
 
 /** One unit of a product in a warehouse. */
 export interface InventoryContext {
@@ -10,10 +11,11 @@ export interface InventoryContext {
   reservationId: string | null;
 }
 
-type Data = Record<string, unknown>;
-export type InventoryMachineEvent = { type: (typeof E)[keyof typeof E]; data: Data };
+/** The unit's events: the union its machine folds and its commands decide. */
+export type InventoryEvent = EventsOf<InventoryEvents>;
 
-const dataOf = (event: InventoryMachineEvent): Data => event.data ?? {};
+/** The reservation an event names, if it names one (guards never throw: a refusal is a `can` of false). */
+const reservationOf = (event: InventoryEvent): string | undefined => ('reservationId' in event.data ? event.data.reservationId : undefined);
 
 /**
  * The unit lifecycle. RESERVATION_PENDING means "available" (the seed's naming). Only an
@@ -22,18 +24,23 @@ const dataOf = (event: InventoryMachineEvent): Data => event.data ?? {};
  * of an older reservation cannot free a unit another order has claimed since.
  */
 export const inventoryMachine = setup({
-  types: { context: {} as InventoryContext, events: {} as InventoryMachineEvent },
+  types: { context: {} as InventoryContext, events: {} as InventoryEvent },
   guards: {
-    namesReservation: ({ event }) => typeof dataOf(event).reservationId === 'string' && dataOf(event).reservationId !== '',
-    heldByThatReservation: ({ context, event }) => context.reservationId !== null && dataOf(event).reservationId === context.reservationId,
+    namesReservation: ({ event }) => {
+      const id = reservationOf(event);
+      return typeof id === 'string' && id !== '';
+    },
+    heldByThatReservation: ({ context, event }) => context.reservationId !== null && reservationOf(event) === context.reservationId,
   },
   actions: {
-    created: assign(({ event }) => ({
-      warehouseId: dataOf(event).warehouseId as string,
-      productId: dataOf(event).productId as string,
-      reservationId: null,
-    })),
-    connect: assign(({ event }) => ({ reservationId: dataOf(event).reservationId as string })),
+    created: assign(({ event }) => {
+      assertEvent(event, E.INVENTORY_CREATED);
+      return { warehouseId: event.data.warehouseId, productId: event.data.productId, reservationId: null };
+    }),
+    connect: assign(({ event }) => {
+      assertEvent(event, E.RESERVATION_CONNECTED);
+      return { reservationId: event.data.reservationId };
+    }),
     detach: assign({ reservationId: null }),
   },
 }).createMachine({

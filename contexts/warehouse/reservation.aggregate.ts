@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineAggregate } from '@tributary/runtime';
 import { RESERVATION, RESERVATIONS_TOPIC } from './contract';
 import { ReservationEventType as E } from './events';
-import { reservationMachine, type ReservationContext } from './reservation.machine';
+import { reservationMachine, type ReservationContext, type ReservationEvent } from './reservation.machine';
 import { productId, uuid } from './schemas';
 import { ONE_RESERVATION_PER_UNIT, releaseAllocations, reservationRows } from './read-model';
 
@@ -24,7 +24,7 @@ type Unavailable = z.infer<typeof unavailable>;
  * first and records the outcome (succeeded with its units, or failed with the reason), so a
  * repeated RESERVE_INVENTORY finds it and answers the same. Internal commands only.
  */
-export const reservationAggregate = defineAggregate<ReservationContext>({
+export const reservationAggregate = defineAggregate<ReservationContext, ReservationEvent>({
   type: RESERVATION,
   topic: RESERVATIONS_TOPIC,
   machine: reservationMachine,
@@ -34,7 +34,7 @@ export const reservationAggregate = defineAggregate<ReservationContext>({
       input: succeeded,
       creates: true,
       public: false,
-      decide: (i: Succeeded) => [
+      decide: (i: Succeeded): ReservationEvent[] => [
         { type: E.RESERVATION_CREATED, data: { orderId: i.orderId, lineNo: i.lineNo, productId: i.productId, quantity: i.quantity, warehouseId: i.warehouseId } },
         { type: E.RESERVATION_SUCCEEDED, data: { inventoryIds: i.inventoryIds } },
       ],
@@ -45,7 +45,7 @@ export const reservationAggregate = defineAggregate<ReservationContext>({
       input: unavailable,
       creates: true,
       public: false,
-      decide: (i: Unavailable) => [
+      decide: (i: Unavailable): ReservationEvent[] => [
         { type: E.RESERVATION_CREATED, data: { orderId: i.orderId, lineNo: i.lineNo, productId: i.productId, quantity: i.quantity, warehouseId: null } },
         { type: E.RESERVATION_FAILED, data: { reason: i.reason } },
       ],

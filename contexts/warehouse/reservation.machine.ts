@@ -1,6 +1,7 @@
-import { assign, setup } from 'xstate';
+import { assertEvent, assign, setup } from 'xstate';
+import type { EventsOf } from '@tributary/runtime';
 import { ReservationStatus as S } from './contract';
-import { ReservationEventType as E } from './events';
+import { ReservationEventType as E, type ReservationEvents } from './events';
 
 /** One order line reserved in one warehouse: `quantity` units of `productId`. */
 export interface ReservationContext {
@@ -16,10 +17,8 @@ export interface ReservationContext {
   reason: string | null;
 }
 
-type Data = Record<string, unknown>;
-export type ReservationMachineEvent = { type: (typeof E)[keyof typeof E]; data: Data };
-
-const dataOf = (event: ReservationMachineEvent): Data => event.data ?? {};
+/** The reservation's events: the union its machine folds and its commands decide. */
+export type ReservationEvent = EventsOf<ReservationEvents>;
 
 /**
  * The reservation lifecycle: created, then either succeeded (it holds exactly `quantity`
@@ -27,28 +26,36 @@ const dataOf = (event: ReservationMachineEvent): Data => event.data ?? {};
  * reservation is final, so a repeated release changes nothing.
  */
 export const reservationMachine = setup({
-  types: { context: {} as ReservationContext, events: {} as ReservationMachineEvent },
+  types: { context: {} as ReservationContext, events: {} as ReservationEvent },
   guards: {
     holdsItsQuantity: ({ context, event }) => {
-      const ids = dataOf(event).inventoryIds;
+      // A guard never throws (a refusal is a `can` of false): the data is checked, not asserted.
+      const ids: unknown = 'inventoryIds' in event.data ? event.data.inventoryIds : undefined;
       return context.warehouseId !== null && Array.isArray(ids) && ids.length === context.quantity && new Set(ids).size === ids.length;
     },
   },
   actions: {
     created: assign(({ event }) => {
-      const d = dataOf(event);
+      assertEvent(event, E.RESERVATION_CREATED);
+      const d = event.data;
       return {
-        orderId: d.orderId as string,
-        lineNo: d.lineNo as number,
-        productId: d.productId as string,
-        quantity: d.quantity as number,
-        warehouseId: (d.warehouseId as string | null | undefined) ?? null,
+        orderId: d.orderId,
+        lineNo: d.lineNo,
+        productId: d.productId,
+        quantity: d.quantity,
+        warehouseId: d.warehouseId ?? null,
         inventoryIds: [],
         reason: null,
       };
     }),
-    succeeded: assign(({ event }) => ({ inventoryIds: dataOf(event).inventoryIds as string[] })),
-    failed: assign(({ event }) => ({ reason: (dataOf(event).reason as string | undefined) ?? null })),
+    succeeded: assign(({ event }) => {
+      assertEvent(event, E.RESERVATION_SUCCEEDED);
+      return { inventoryIds: event.data.inventoryIds };
+    }),
+    failed: assign(({ event }) => {
+      assertEvent(event, E.RESERVATION_FAILED);
+      return { reason: event.data.reason ?? null };
+    }),
   },
 }).createMachine({
   id: 'reservation',
