@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Attr, SpanNames, TIMER_FIRED, exists, inSpan, type AggregateState, type Envelope, type ReactionContext, type Subscription } from '@tributary/runtime';
+import { Attr, SpanNames, TIMER_FIRED, defineSubscription, exists, inSpan, type AggregateState, type Envelope, type ReactionContext, type Subscription } from '@tributary/runtime';
 import { ACCOUNT } from '../accounts/contract';
-import { ORDER, ORDERS_COMMANDS_TOPIC, ORDERS_TOPIC, OrderReply, OrderStatus } from './contract';
+import { ORDER, ORDERS_COMMANDS_TOPIC, OrderReply, OrderStatus, ordersCommandsTopic, ordersTopic } from './contract';
 import { OrderEventType as E, type OrderContext } from './order.machine';
 import { COMPENSATIONS, DEADLINE, decideSaga, type SagaDecision } from './order.saga';
 import type { SagaSettings } from './settings';
@@ -22,9 +22,9 @@ const MAX_CHAINED_STEPS = 4;
  * (the process died), the order's `resume` deadline runs it.
  */
 export function orderSaga(settings: SagaSettings): Subscription {
-  return {
+  return defineSubscription({
     name: 'saga',
-    topics: [ORDERS_TOPIC, ORDERS_COMMANDS_TOPIC],
+    topics: [ordersTopic, ordersCommandsTopic],
     types: [E.ORDER_CREATED, ...Object.values(OrderReply), TIMER_FIRED],
     async handle(ctx) {
       const { message, tx, services } = ctx;
@@ -50,7 +50,7 @@ export function orderSaga(settings: SagaSettings): Subscription {
         order = after.state;
       }
     },
-  };
+  });
 }
 
 /** Runs one decision in its span; returns the order after it (and its last event), or undefined if the order refused. */

@@ -5,6 +5,8 @@
  * actor (`{ type: 'payment', id: paymentId }`; the order chooses the id, so a re-sent
  * command names the same payment). Replies go to `orders.commands`.
  */
+import { defineTopic, type TimerMessages } from '@tributary/runtime';
+
 export const PAYMENT = 'payment';
 export const PAYMENTS_TOPIC = 'payments';
 export const PAYMENTS_COMMANDS_TOPIC = 'payments.commands';
@@ -34,6 +36,15 @@ export interface CancelPaymentData {
   paymentId: string;
   reason: string;
 }
+
+/** What an order's saga sends the payments context on {@link PAYMENTS_COMMANDS_TOPIC}, and its deadlines. */
+export interface PaymentCommands extends TimerMessages {
+  CREATE_PAYMENT: CreatePaymentData;
+  CANCEL_PAYMENT: CancelPaymentData;
+}
+
+/** The payments command topic, typed. */
+export const paymentsCommandsTopic = defineTopic<PaymentCommands>(PAYMENTS_COMMANDS_TOPIC);
 
 /** The seed's statuses (= its event types). */
 export const PaymentStatus = {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { TIMER_FIRED, currentTraceCarrier, exists, firstInTransaction, validate, type AggregateState, type ReactionContext, type Subscription } from '@tributary/runtime';
+import { TIMER_FIRED, currentTraceCarrier, defineSubscription, exists, firstInTransaction, validate, type AggregateState, type ReactionContext } from '@tributary/runtime';
 import { OrderReply } from '../orders/contract';
-import { PAYMENT, PAYMENTS_COMMANDS_TOPIC, PaymentCommand, PaymentStatus as S } from './contract';
+import { PAYMENT, PAYMENTS_COMMANDS_TOPIC, PaymentCommand, PaymentStatus as S, paymentsCommandsTopic } from './contract';
 import { gatewayFor } from './charge-job';
 import { paymentsConfig } from './config';
 import { withTimeout } from './gateway';
@@ -136,13 +136,15 @@ async function settleCharge(ctx: ReactionContext): Promise<void> {
 }
 
 /** The order saga's commands to payments. */
-export const sagaCommands: Subscription = {
+export const sagaCommands = defineSubscription({
   name: 'saga',
-  topics: [PAYMENTS_COMMANDS_TOPIC],
+  topics: [paymentsCommandsTopic],
   types: [PaymentCommand.CREATE_PAYMENT, PaymentCommand.CANCEL_PAYMENT, TIMER_FIRED],
   async handle(ctx) {
+    // The payloads are typed by the contract; createPayment and cancelPayment still validate
+    // them, since another deployment's saga may send anything.
     if (ctx.message.type === PaymentCommand.CREATE_PAYMENT) await createPayment(ctx);
     else if (ctx.message.type === PaymentCommand.CANCEL_PAYMENT) await cancelPayment(ctx);
-    else if ((ctx.message.data as { name?: unknown }).name === SETTLE_DEADLINE) await settleCharge(ctx);
+    else if (ctx.message.data.name === SETTLE_DEADLINE) await settleCharge(ctx);
   },
-};
+});

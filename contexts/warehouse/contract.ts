@@ -7,6 +7,7 @@
  * more and is answered again with the same reply on `orders.commands`.
  */
 import { z } from 'zod';
+import { defineTopic } from '@tributary/runtime';
 
 export const WAREHOUSE = 'warehouse';
 
@@ -51,6 +52,16 @@ export interface ReleaseInventoryData {
 export interface CommitInventoryData {
   orderId: string;
 }
+
+/** What an order's saga sends the warehouse on {@link WAREHOUSE_COMMANDS_TOPIC}. */
+export interface WarehouseCommands {
+  RESERVE_INVENTORY: ReserveInventoryData;
+  RELEASE_INVENTORY: ReleaseInventoryData;
+  COMMIT_INVENTORY: CommitInventoryData;
+}
+
+/** The warehouse command topic, typed. */
+export const warehouseCommandsTopic = defineTopic<WarehouseCommands>(WAREHOUSE_COMMANDS_TOPIC);
 
 /** The seed's statuses. RESERVATION_PENDING means "available" for a unit. */
 export const InventoryStatus = {

@@ -1,6 +1,6 @@
-import { Attr, SpanNames, inSpan, type Envelope, type ReactionContext, type Subscription } from '@tributary/runtime';
+import { Attr, SpanNames, defineSubscription, inSpan, type Envelope, type ReactionContext, type Subscription } from '@tributary/runtime';
 import { ORDER, ORDERS_COMMANDS_TOPIC, OrderReply } from '../orders/contract';
-import { INVENTORY, INVENTORY_TOPIC, WAREHOUSE_COMMANDS_TOPIC, WarehouseCommand } from './contract';
+import { INVENTORY, INVENTORY_TOPIC, WarehouseCommand, warehouseCommandsTopic } from './contract';
 import { InventoryEventType } from './events';
 import { commit, release, reserve, type Step } from './allocation';
 import { orderCommandData, reserveInventoryData } from './schemas';
@@ -78,9 +78,9 @@ const steps: Record<string, { span: string; run: (ctx: ReactionContext, orderId:
  * answers on `orders.commands`; each is idempotent, since a step past its deadline is
  * re-sent and must be answered again with the same reply.
  */
-export const saga: Subscription = {
+export const saga = defineSubscription({
   name: 'saga',
-  topics: [WAREHOUSE_COMMANDS_TOPIC],
+  topics: [warehouseCommandsTopic],
   types: Object.values(WarehouseCommand),
   async handle(ctx) {
     const step = steps[ctx.message.type];
@@ -93,4 +93,4 @@ export const saga: Subscription = {
       () => step.run(ctx, orderId),
     );
   },
-};
+});

@@ -85,7 +85,7 @@ describe('event store (Postgres)', function () {
     const after = await loadStream<{ total: number }>(h.db, streamOf('snap'));
     expect(after.snapshot).to.deep.equal({ version: 3, state: { total: 3 } });
     expect(after.events.map((e) => e.version)).to.deep.equal([4, 5]);
-    expect(after.events.every((e) => e.streamId === streamOf('snap') && e.data.n === e.version)).to.equal(true);
+    expect(after.events.every((e) => e.streamId === streamOf('snap') && (e.data as { n: number }).n === e.version)).to.equal(true);
 
     // An older snapshot arriving late never replaces a newer one.
     await saveSnapshot(h.db, streamOf('snap'), 2, { total: 2 });

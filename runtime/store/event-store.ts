@@ -24,7 +24,7 @@ export interface StoredEvent {
   streamType: string;
   version: number;
   type: string;
-  data: any;
+  data: unknown;
   metadata: EventMetadata;
   createdAt: Date;
 }
