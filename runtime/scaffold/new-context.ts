@@ -57,6 +57,8 @@ function templates(dir: string, rel = ''): string[] {
 /** Writes the context into `<dir>/<name>/` and returns the files written (relative to it). Refuses a folder that exists. */
 export function newContext(options: NewContextOptions): { dir: string; files: string[] } {
   const values = placeholders(options);
+  // The image ships the runtime's build without its templates: a context is written in a checkout.
+  if (!fs.existsSync(TEMPLATES_DIR)) throw new Error(`This build of the runtime has no scaffold templates (${TEMPLATES_DIR}): run \`tributary new\` from a checkout or an installed @tributary/runtime`);
   const target = path.resolve(options.dir, options.name);
   if (fs.existsSync(target)) throw new Error(`${target} exists already; choose another name or --dir`);
   const files: string[] = [];

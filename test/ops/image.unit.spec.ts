@@ -48,14 +48,14 @@ function ignored(rel: string): boolean {
 /**
  * The TypeScript files the build stage compiles into what ships: what it copies in, minus what
  * .dockerignore leaves out, what the build configurations exclude (tests, the console's browser
- * code, the scaffold's templates) and what the stage removes after building.
+ * code) and what the stage removes after building.
  */
 function compiledAndKept(): string[] {
   const copied = copies(buildStage).filter((c) => !c.from).flatMap((c) => c.sources).filter((s) => !s.endsWith('.json'));
   return copied
     .flatMap(filesUnder)
     .filter((f) => !ignored(f) && f.endsWith('.ts') && !f.endsWith('.d.ts'))
-    .filter((f) => !f.endsWith('.spec.ts') && !f.startsWith('runtime/console/src/') && !f.startsWith('runtime/scaffold/') && !/^contexts\/[^/]+\/test\//.test(f))
+    .filter((f) => !f.endsWith('.spec.ts') && !f.startsWith('runtime/console/src/') && !/^contexts\/[^/]+\/test\//.test(f))
     .filter((f) => !f.startsWith('runtime/testing/') && f !== 'runtime/console/build.ts');
 }
 
