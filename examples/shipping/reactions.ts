@@ -1,5 +1,5 @@
-import type { Subscription } from '@tributary/runtime';
-import { ORDERS_TOPIC, OrderStatus } from '../../contexts/orders/contract';
+import { defineSubscription } from '@tributary/runtime';
+import { ordersTopic } from '../../contexts/orders/contract';
 import { requestShipment } from './read-model';
 
 /**
@@ -8,15 +8,16 @@ import { requestShipment } from './read-model';
  * (a worker that died before acknowledging it) is skipped; the read model's unique order id
  * covers what the inbox cannot see (another message about the same order).
  *
- * The order's id is the message's actor. (What the order event carries in `data` is the orders
- * context's published language: this reaction needs nothing more than the id.)
+ * `ordersTopic` is the orders contract's typed topic: `message.data` is the ORDER_SUCCEEDED
+ * payload (the order's account, lines, address and total), so shipping never reads the orders
+ * context's tables. The order's id is the message's actor.
  */
-export const shipSucceededOrders: Subscription = {
+export const shipSucceededOrders = defineSubscription({
   name: 'ship-succeeded-orders',
-  topics: [ORDERS_TOPIC],
-  types: [OrderStatus.ORDER_SUCCEEDED],
+  topics: [ordersTopic],
+  types: ['ORDER_SUCCEEDED'],
   async handle({ message, tx, log }) {
-    const created = await requestShipment(tx, message.actor.id);
+    const created = await requestShipment(tx, message.actor.id, message.data);
     if (!created) log.info({ orderId: message.actor.id }, 'the order already has its shipment');
   },
-};
+});

@@ -1,24 +1,40 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '@tributary/runtime';
+import type { OrderSummary, ShippingAddress } from '../../contexts/orders/contract';
 import type { ShipmentView } from './contract';
 
 interface ShipmentRow {
   shipment_id: string;
   order_id: string;
   status: ShipmentView['status'];
+  account_id: string | null;
+  ship_to: ShippingAddress | null;
+  units: number | null;
+  total: string | null;
   created_at: Date;
 }
 
-const view = (r: ShipmentRow): ShipmentView => ({ shipmentId: r.shipment_id, orderId: r.order_id, status: r.status, createdAt: r.created_at.toISOString() });
+const view = (r: ShipmentRow): ShipmentView => ({
+  shipmentId: r.shipment_id,
+  orderId: r.order_id,
+  status: r.status,
+  accountId: r.account_id,
+  shippingAddress: r.ship_to,
+  units: r.units,
+  total: r.total === null ? null : Number(r.total),
+  createdAt: r.created_at.toISOString(),
+});
 
 /**
  * Requests the order's shipment, unless it has one: the unique order id makes a second
  * request for the same order a no-op. Returns whether this call created it.
  */
-export async function requestShipment(q: Queryable, orderId: string): Promise<boolean> {
+export async function requestShipment(q: Queryable, orderId: string, order: Partial<OrderSummary>): Promise<boolean> {
+  const units = order.lineItems?.reduce((n, line) => n + line.quantity, 0) ?? null;
   const { rowCount } = await q.raw<{ rowCount: number }>(
-    "INSERT INTO shipments (shipment_id, order_id, status) VALUES (?, ?, 'SHIPMENT_REQUESTED') ON CONFLICT (order_id) DO NOTHING",
-    [randomUUID(), orderId],
+    `INSERT INTO shipments (shipment_id, order_id, status, account_id, ship_to, units, total)
+     VALUES (?, ?, 'SHIPMENT_REQUESTED', ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING`,
+    [randomUUID(), orderId, order.accountId ?? null, order.shippingAddress ? JSON.stringify(order.shippingAddress) : null, units, order.total ?? null],
   );
   return rowCount === 1;
 }

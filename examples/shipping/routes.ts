@@ -13,6 +13,13 @@ const shipmentSchema = z
     shipmentId: z.uuid(),
     orderId: z.uuid(),
     status: z.literal('SHIPMENT_REQUESTED'),
+    accountId: z.uuid().nullable(),
+    shippingAddress: z
+      .object({ street1: z.string(), street2: z.string().optional(), city: z.string(), state: z.string(), country: z.string(), zipCode: z.string() })
+      .nullable()
+      .describe("The order's shipping address (null for an order whose event predates it)"),
+    units: z.number().int().nullable().describe('Units to ship: the sum of the line quantities'),
+    total: z.number().nullable().describe("The order's total"),
     createdAt: timestampSchema,
     _links: linksSchema(['self', 'order']),
   })

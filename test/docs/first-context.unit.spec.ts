@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * docs/first-context.md shows the shipping example's real code: every fenced block whose info
- * string names a file (```ts examples/shipping/reactions.ts) appears, line for line, in that file.
+ * docs/first-context.md shows the shipping example's real code (and the orders contract it
+ * reads): every fenced block whose info string names a file (```ts examples/shipping/reactions.ts)
+ * appears, line for line, in that file.
  */
 const REPO = path.join(__dirname, '..', '..');
 const doc = fs.readFileSync(path.join(REPO, 'docs', 'first-context.md'), 'utf8');
@@ -13,7 +14,7 @@ const excerpts = [...doc.matchAll(/^```\w+ (\S+)\n([\s\S]*?)^```$/gm)].map((m) =
 describe('docs/first-context.md', () => {
   it('shows excerpts of the example files', () => {
     expect(excerpts.length).to.be.greaterThanOrEqual(6);
-    expect(excerpts.every((e) => e.file.startsWith('examples/shipping/'))).to.equal(true);
+    expect(excerpts.filter((e) => e.file.startsWith('examples/shipping/')).length).to.be.greaterThanOrEqual(6);
   });
 
   for (const { file, code } of excerpts) {

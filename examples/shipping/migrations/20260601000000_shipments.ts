@@ -10,6 +10,10 @@ export async function up(knex: Knex): Promise<void> {
       shipment_id uuid PRIMARY KEY,
       order_id    uuid NOT NULL,
       status      text NOT NULL,
+      account_id  uuid,
+      ship_to     jsonb,
+      units       integer,
+      total       numeric(14, 2),
       created_at  timestamptz NOT NULL DEFAULT now(),
       CONSTRAINT shipments_one_per_order UNIQUE (order_id)
     );

@@ -26,7 +26,7 @@ describe('examples/shipping (integration: Postgres, Redis)', function () {
   const address = { street1: '1 Main St', city: 'Springfield', state: 'OR', country: 'US', zipCode: '97477' };
 
   /** An active account, a warehouse holding 5 × SKU-S, and an order of 2 that the saga settles. */
-  async function succeededOrder(): Promise<string> {
+  async function succeededOrder(): Promise<{ orderId: string; accountId: string }> {
     const account = await api.post('/v1/accounts', { firstName: 'Ada', lastName: 'Lovelace', email: `ada.${Date.now()}.${Math.random()}@example.com` });
     expect(account.status, JSON.stringify(account.body)).to.equal(201);
     const accountId = account.body.accountId as string;
@@ -43,16 +43,17 @@ describe('examples/shipping (integration: Postgres, Redis)', function () {
       return o.status === 'ORDER_SUCCEEDED' || o.status === 'ORDER_FAILED' ? o : undefined;
     }, 40_000, 100);
     expect(settled.status, settled.failureReason).to.equal('ORDER_SUCCEEDED');
-    return orderId;
+    return { orderId, accountId };
   }
 
-  it('creates one shipment for a succeeded order, served at /v1/shipments', async () => {
-    const orderId = await succeededOrder();
+  it('creates one shipment for a succeeded order, from what its event carries, served at /v1/shipments', async () => {
+    const { orderId, accountId } = await succeededOrder();
     const shipment = await eventually(async () => {
       const r = await api.get(`/v1/shipments/${orderId}`);
       return r.status === 200 ? r.body : undefined;
     }, 20_000);
-    expect(shipment).to.include({ orderId, status: 'SHIPMENT_REQUESTED' });
+    expect(shipment).to.include({ orderId, status: 'SHIPMENT_REQUESTED', accountId, units: 2, total: 21 });
+    expect(shipment.shippingAddress).to.deep.equal(address);
     expect(shipment._links.order.href).to.equal(`/v1/orders/${orderId}`);
     const list = await api.get('/v1/shipments?size=100');
     expect(list.status).to.equal(200);
@@ -67,7 +68,7 @@ describe('examples/shipping (integration: Postgres, Redis)', function () {
   });
 
   it('ships an order once when its ORDER_SUCCEEDED is delivered again', async () => {
-    const orderId = await succeededOrder();
+    const { orderId } = await succeededOrder();
     await eventually(async () => (await api.get(`/v1/shipments/${orderId}`)).status === 200, 20_000);
     const before = (await runtime.services.db.raw<{ rows: { shipment_id: string }[] }>('SELECT shipment_id FROM shipments WHERE order_id = ?', [orderId])).rows;
     expect(before).to.have.length(1);
