@@ -56,6 +56,12 @@ for (const layout of layouts) {
       await killStartedProcesses();
     });
 
+    /** The data of an order's last event, as its events resource shows it. */
+    const lastEventData = async (orderId: string) => {
+      const list = (await api.get(`/v1/orders/${orderId}/events`)).body._embedded.orderEventList as { data: unknown }[];
+      return list[list.length - 1].data;
+    };
+
     it('drives an order to ORDER_SUCCEEDED: reserved, charged once, units sold', async () => {
       const r = await api.post(`/v1/accounts/${accountId}/commands/postOrder`, { lineItems: [line('SKU-A', 2, 10, 0.5), line('SKU-B', 1, 4.25, 0.25)], shippingAddress: ADDRESS });
       expect(r.status, JSON.stringify(r.body)).to.equal(201);
@@ -69,6 +75,8 @@ for (const layout of layouts) {
         'ORDER_CREATED', 'ACCOUNT_CONNECTED', 'RESERVATION_PENDING', 'RESERVATION_ADDED', 'RESERVATION_ADDED', 'RESERVATION_SUCCEEDED',
         'PAYMENT_CREATED', 'PAYMENT_CONNECTED', 'PAYMENT_PENDING', 'PAYMENT_SUCCEEDED', 'ORDER_SUCCEEDED',
       ]);
+      // The terminal event carries what a context downstream needs (the orders contract's OrderSummary).
+      expect(await lastEventData(order.orderId)).to.deep.equal({ accountId, lineItems: order.lineItems, shippingAddress: order.shippingAddress, total: 25.5 });
       const payment = (await api.get(`/v1/payments/${order.paymentId}`)).body;
       expect(payment).to.include({ status: 'PAYMENT_SUCCEEDED', amount: 25.5, orderId: order.orderId });
       const reservations = (await api.get(`/v1/orders/${order.orderId}/reservations`)).body._embedded.reservationList;
@@ -85,6 +93,9 @@ for (const layout of layouts) {
       expect(await eventTypes(api, `/v1/orders/${order.orderId}`, 'orderEventList')).to.deep.equal([
         'ORDER_CREATED', 'ACCOUNT_CONNECTED', 'RESERVATION_PENDING', 'RESERVATION_FAILED', 'ORDER_FAILED',
       ]);
+      expect(await lastEventData(order.orderId)).to.deep.equal({
+        reason: order.failureReason, accountId, lineItems: order.lineItems, shippingAddress: order.shippingAddress, total: order.total,
+      });
     });
 
     it('compensates a declined payment: units back to available, nothing charged', async () => {
