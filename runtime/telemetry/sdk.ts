@@ -1,5 +1,5 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, type SpanExporter, type SpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, type SpanExporter, type SpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KoaInstrumentation } from '@opentelemetry/instrumentation-koa';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -39,9 +39,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | undefined
   if (target) {
     const log = options.log ?? createLogger(options.logLevel ?? 'info').child({ component: 'telemetry' });
     // The batch processor reads OTEL_BSP_* itself; the exporter OTEL_EXPORTER_OTLP_(TRACES_)HEADERS/TIMEOUT/COMPRESSION.
-    processors.push(new BatchSpanProcessor(new ReportingExporter(otlpExporter(target), log, target.url)));
+    processors.push(new BatchSpanProcessor({ exporter: new ReportingExporter(otlpExporter(target), log, target.url) }));
   }
-  if (options.exporter) processors.push(new SimpleSpanProcessor(options.exporter));
+  if (options.exporter) processors.push(new SimpleSpanProcessor({ exporter: options.exporter }));
   if (processors.length === 0) return undefined;
 
   const sdk = new NodeSDK({

@@ -4,7 +4,7 @@
  * contexts, the streams between them and the payment's BullMQ job (in-memory exporter).
  */
 import { expect } from 'chai';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { startTestRuntime, eventually } from '../support/runtime';
 import { inMemorySpans } from '../support/telemetry';
 import { client, type Client } from '../support/e2e-http';

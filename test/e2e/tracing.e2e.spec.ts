@@ -6,7 +6,7 @@
  * (b) in this process, with the in-memory exporter.
  */
 import { expect } from 'chai';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { eventually, startTestRuntime } from '../support/runtime';
 import { freshDeployment, killStartedProcesses, startServer } from '../support/e2e-process';
 import { client, newProfile } from '../support/e2e-http';

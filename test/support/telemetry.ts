@@ -1,4 +1,4 @@
-import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { startTelemetry } from '../../runtime/telemetry/sdk';
 
 let exporter: InMemorySpanExporter | undefined;
