@@ -30,6 +30,16 @@ export interface BenchEnv {
 }
 
 /**
+ * The API's per-client limits lifted: a suite is one client placing hundreds of orders for one
+ * account, which the deployment's defaults (docs/security.md) would rightly refuse.
+ */
+export const UNCAPPED: Record<string, string> = {
+  ORDERS_IN_FLIGHT_PER_ACCOUNT: '1000000',
+  ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT: '1000000',
+  RATE_LIMIT_POINTS: '1000000',
+};
+
+/**
  * The environment of a runtime a suite starts in its own process on `env`: the tuned
  * settings, the suite's database and prefix, both roles and every context, a free loopback
  * port, no log lines; `overrides` last.

@@ -6,7 +6,7 @@ import { launchBrowser } from '../../../test/support/browser';
 import { openSse } from '../../../test/support/sse-client';
 import { JsonClient } from '../http-client';
 import { percentile, runConcurrent, waitUntil } from '../load';
-import { runtimeEnv } from '../env';
+import { UNCAPPED, runtimeEnv } from '../env';
 import type { Figure, Suite, SuiteContext } from '../suite';
 
 /*
@@ -41,7 +41,7 @@ export const consoleSuite: Suite = {
     const build = await buildConsole();
     ctx.progress(`console: built in ${build.ms} ms`);
     const env = await ctx.freshEnv('console');
-    const rt = await startRuntime(loadConfig(runtimeEnv(env)));
+    const rt = await startRuntime(loadConfig(runtimeEnv(env, UNCAPPED)));
     const browser = await launchBrowser();
     const http = new JsonClient(rt.url!, 4);
     try {

@@ -5,7 +5,7 @@ import { startRuntime, type Runtime } from '../../../runtime/roles';
 import { traceFields } from '../../../runtime/logger';
 import { JsonClient } from '../http-client';
 import { cpuMsSince, runConcurrent, waitUntil } from '../load';
-import { runtimeEnv, type BenchEnv } from '../env';
+import { UNCAPPED, runtimeEnv, type BenchEnv } from '../env';
 import type { Figure, Suite, SuiteContext } from '../suite';
 
 /*
@@ -33,9 +33,7 @@ function start(env: BenchEnv, on: boolean): Promise<Runtime> {
   const config = loadConfig(runtimeEnv(env, {
     LOG_LEVEL: 'info',
     ORDER_STEP_TIMEOUT_MS: '120000',
-    // One client, one account, 32 orders in flight: no cap of the API's may stop it.
-    ORDERS_IN_FLIGHT_PER_ACCOUNT: '1000000',
-    RATE_LIMIT_POINTS: '1000000',
+    ...UNCAPPED,
     METRICS: String(on),
     LOG_TRACE_IDS: String(on),
   }));

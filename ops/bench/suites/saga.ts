@@ -4,7 +4,7 @@ import { loadConfig } from '../../../runtime/config';
 import { startRuntime, type Runtime } from '../../../runtime/roles';
 import { JsonClient } from '../http-client';
 import { percentile, rate, runConcurrent, waitUntil } from '../load';
-import { runtimeEnv } from '../env';
+import { UNCAPPED, runtimeEnv } from '../env';
 import type { Figure, Suite, SuiteContext } from '../suite';
 
 /*
@@ -78,10 +78,7 @@ export const sagaSuite: Suite = {
     const rt = await startRuntime(
       loadConfig(runtimeEnv(env, {
         ORDER_STEP_TIMEOUT_MS: '120000',
-        // One client, one account, hundreds of orders in flight at the offered rates: no cap of the API's may stop it.
-        ORDERS_IN_FLIGHT_PER_ACCOUNT: '1000000',
-        ORDER_UNITS_IN_FLIGHT_PER_ACCOUNT: '1000000',
-        RATE_LIMIT_POINTS: '1000000',
+        ...UNCAPPED,
       })),
     );
     const http = new JsonClient(rt.url!, 64);
