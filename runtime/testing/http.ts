@@ -3,7 +3,7 @@
  * tests. (The repository's own end-to-end tests wrap the same exchange with a check against
  * the API document: `test/support/e2e-http.ts`.)
  */
-export interface Reply<T = any> {
+export interface Reply<T = unknown> {
   status: number;
   headers: Headers;
   contentType: string;
@@ -21,7 +21,7 @@ export interface RequestOptions {
 
 /** A client for one base URL: `get`, `post`, `put`, or any `request`; JSON bodies are parsed. */
 export function httpClient(baseUrl: string, defaults: { headers?: Record<string, string> } = {}) {
-  async function request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<Reply<T>> {
+  async function request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<Reply<T>> {
     const headers: Record<string, string> = { accept: 'application/hal+json, application/json, application/problem+json', ...defaults.headers, ...options.headers };
     let body: string | undefined;
     if (options.body !== undefined) {
@@ -36,9 +36,9 @@ export function httpClient(baseUrl: string, defaults: { headers?: Record<string,
   }
   return {
     request,
-    get: <T = any>(path: string, options?: RequestOptions) => request<T>('GET', path, options),
-    post: <T = any>(path: string, body?: unknown, options: RequestOptions = {}) => request<T>('POST', path, { ...options, body }),
-    put: <T = any>(path: string, body?: unknown, options: RequestOptions = {}) => request<T>('PUT', path, { ...options, body }),
+    get: <T = unknown>(path: string, options?: RequestOptions) => request<T>('GET', path, options),
+    post: <T = unknown>(path: string, body?: unknown, options: RequestOptions = {}) => request<T>('POST', path, { ...options, body }),
+    put: <T = unknown>(path: string, body?: unknown, options: RequestOptions = {}) => request<T>('PUT', path, { ...options, body }),
   };
 }
 

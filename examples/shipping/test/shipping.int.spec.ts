@@ -25,21 +25,25 @@ describe('examples/shipping (integration: Postgres, Redis)', function () {
 
   const address = { street1: '1 Main St', city: 'Springfield', state: 'OR', country: 'US', zipCode: '97477' };
 
+  /** What these tests read of the answers (the client's bodies are `unknown` unless typed). */
+  type Order = { orderId: string; status: string; failureReason?: string };
+  type Shipment = { orderId: string; status: string; accountId: string; units: number; total: number; shippingAddress: unknown; _links: { order: { href: string } } };
+
   /** An active account, a warehouse holding 5 × SKU-S, and an order of 2 that the saga settles. */
   async function succeededOrder(): Promise<{ orderId: string; accountId: string }> {
-    const account = await api.post('/v1/accounts', { firstName: 'Ada', lastName: 'Lovelace', email: `ada.${Date.now()}.${Math.random()}@example.com` });
+    const account = await api.post<{ accountId: string }>('/v1/accounts', { firstName: 'Ada', lastName: 'Lovelace', email: `ada.${Date.now()}.${Math.random()}@example.com` });
     expect(account.status, JSON.stringify(account.body)).to.equal(201);
-    const accountId = account.body.accountId as string;
-    await eventually(async () => (await api.get(`/v1/accounts/${accountId}`)).body.status === 'ACCOUNT_ACTIVE', 20_000);
-    const warehouse = await api.post('/v1/warehouses', { name: 'Main', address });
+    const accountId = account.body.accountId;
+    await eventually(async () => (await api.get<{ status: string }>(`/v1/accounts/${accountId}`)).body.status === 'ACCOUNT_ACTIVE', 20_000);
+    const warehouse = await api.post<{ warehouseId: string }>('/v1/warehouses', { name: 'Main', address });
     expect(warehouse.status, JSON.stringify(warehouse.body)).to.equal(201);
     const stocked = await api.post(`/v1/warehouses/${warehouse.body.warehouseId}/inventory`, { productId: 'SKU-S', quantity: 5 });
     expect(stocked.status, JSON.stringify(stocked.body)).to.equal(201);
-    const order = await api.post('/v1/orders', { accountId, lineItems: [{ productId: 'SKU-S', name: 'Socks', quantity: 2, price: 10, tax: 0.5 }], shippingAddress: address });
+    const order = await api.post<Order>('/v1/orders', { accountId, lineItems: [{ productId: 'SKU-S', name: 'Socks', quantity: 2, price: 10, tax: 0.5 }], shippingAddress: address });
     expect(order.status, JSON.stringify(order.body)).to.equal(201);
-    const orderId = order.body.orderId as string;
+    const orderId = order.body.orderId;
     const settled = await eventually(async () => {
-      const o = (await api.get(`/v1/orders/${orderId}`)).body;
+      const o = (await api.get<Order>(`/v1/orders/${orderId}`)).body;
       return o.status === 'ORDER_SUCCEEDED' || o.status === 'ORDER_FAILED' ? o : undefined;
     }, 40_000, 100);
     expect(settled.status, settled.failureReason).to.equal('ORDER_SUCCEEDED');
@@ -49,15 +53,15 @@ describe('examples/shipping (integration: Postgres, Redis)', function () {
   it('creates one shipment for a succeeded order, from what its event carries, served at /v1/shipments', async () => {
     const { orderId, accountId } = await succeededOrder();
     const shipment = await eventually(async () => {
-      const r = await api.get(`/v1/shipments/${orderId}`);
+      const r = await api.get<Shipment>(`/v1/shipments/${orderId}`);
       return r.status === 200 ? r.body : undefined;
     }, 20_000);
     expect(shipment).to.include({ orderId, status: 'SHIPMENT_REQUESTED', accountId, units: 2, total: 21 });
     expect(shipment.shippingAddress).to.deep.equal(address);
     expect(shipment._links.order.href).to.equal(`/v1/orders/${orderId}`);
-    const list = await api.get('/v1/shipments?size=100');
+    const list = await api.get<{ _embedded: { shipmentList: Shipment[] } }>('/v1/shipments?size=100');
     expect(list.status).to.equal(200);
-    expect(list.body._embedded.shipmentList.filter((s: { orderId: string }) => s.orderId === orderId)).to.have.length(1);
+    expect(list.body._embedded.shipmentList.filter((s) => s.orderId === orderId)).to.have.length(1);
   });
 
   it('answers 404 for an order without a shipment, and for an id that is not one', async () => {
