@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Client, Pool } from 'pg';
+import { getPostgreSQLEventStore, type PostgresEventStore } from '@event-driven-io/emmett-postgresql';
+import { STREAM_DOES_NOT_EXIST } from '@event-driven-io/emmett';
 import { loadConfig } from '../../../runtime/config';
 import { startRuntime, type Runtime } from '../../../runtime/roles';
 import { Topology } from '../../../runtime/messaging/topology';
@@ -19,7 +23,20 @@ import type { Figure, Suite, SuiteContext } from '../suite';
  *   3. POST /v1/accounts on that web-role runtime: the same plus HTTP;
  *   4. POST /v1/accounts on a runtime with both roles, until every account is ACCOUNT_ACTIVE
  *      (register over HTTP, then confirm and activate by the worker: 3 commands, 2 hops).
+ * A peer, alternated with 1 and 2: the same register through Emmett's PostgreSQL event store
+ * (@event-driven-io/emmett-postgresql, a dev dependency of the bench only): an AccountCreated
+ * event appended to a new stream per command (expected: the stream does not exist), on its own
+ * fresh database on the same server, a pg Pool of the same size, the same concurrency.
  */
+
+/** The peer's version, from its package.json (printed with its figure). */
+const EMMETT_VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(path.join(process.cwd(), 'node_modules/@event-driven-io/emmett-postgresql/package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '(version unknown)';
+  }
+})();
 
 /** How long the end-to-end phase waits for the last account to become active. */
 const ACTIVATION_TIMEOUT_MS = 60_000;
@@ -88,7 +105,7 @@ function latencyFigures(name: string, r: LoadResult): Figure[] {
 
 export const accountsSuite: Suite = {
   name: 'accounts',
-  description: 'register commands over HTTP and in-process vs raw pg transactions; accounts activated end to end',
+  description: 'register commands over HTTP and in-process vs raw pg transactions and vs Emmett\'s PostgreSQL event store; accounts activated end to end',
   async run(ctx: SuiteContext): Promise<Figure[]> {
     const n = ctx.knob('ACCOUNTS', 2000);
     const concurrency = ctx.knob('CONCURRENCY', 32);
@@ -106,6 +123,8 @@ export const accountsSuite: Suite = {
     const reader = new Client({ connectionString: env.databaseUrl, application_name: 'tributary-bench-reader' });
     let web: Runtime | undefined;
     let all: Runtime | undefined;
+    let emmettPool: Pool | undefined;
+    let emmettStore: PostgresEventStore | undefined;
     const pool = new Pool({ connectionString: env.databaseUrl, max: poolMax, application_name: 'tributary-bench-raw' });
     try {
       web = await startRuntime(webConfig);
@@ -119,24 +138,36 @@ export const accountsSuite: Suite = {
         await actors.execute(ACCOUNT, randomUUID(), 'register', profile(tag, i), { expectedVersion: 0 });
       };
       const raw = (tag: string) => (i: number) => rawRegister(pool, topology, tag, i);
+      const emmettEnv = await ctx.freshEnv('accounts_emmett');
+      emmettPool = new Pool({ connectionString: emmettEnv.databaseUrl, max: poolMax, application_name: 'tributary-bench-emmett' });
+      emmettPool.on('error', () => undefined); // the run's end drops the database under it
+      const emmett: PostgresEventStore = getPostgreSQLEventStore(emmettEnv.databaseUrl, { connectionOptions: { pooled: true, pool: emmettPool } });
+      emmettStore = emmett;
+      const peer = (tag: string) => async (i: number) => {
+        await emmett.appendToStream(`account-${randomUUID()}`, [{ type: 'AccountCreated', data: profile(tag, i) }], { expectedStreamVersion: STREAM_DOES_NOT_EXIST });
+      };
 
       // Warm-up: JIT, pool connections, plan caches. Not measured.
       const warm = Math.min(200, n);
       await runConcurrent(warm, concurrency, raw('warm-raw'));
       await runConcurrent(warm, concurrency, inProcess('warm-cmd'));
       await runConcurrent(warm, concurrency, postAccount(http, 'warm-http'));
+      await runConcurrent(warm, concurrency, peer('warm-emmett'));
       await reset();
 
       // 1 + 2, alternated so that drift on a shared machine hits both alike.
       const rawRuns: LoadResult[] = [];
       const cmdRuns: LoadResult[] = [];
+      const peerRuns: LoadResult[] = [];
       for (let r = 0; r < rounds; r++) {
         rawRuns.push(await measure(raw(`raw${r}`)));
         await reset();
         cmdRuns.push(await measure(inProcess(`cmd${r}`)));
         await reset();
-        ctx.progress(`  round ${r + 1}: raw ${rate(rawRuns[r]).toFixed(0)} tx/s, in-process ${rate(cmdRuns[r]).toFixed(0)} cmd/s`);
+        peerRuns.push(await measure(peer(`emmett${r}`)));
+        ctx.progress(`  round ${r + 1}: raw ${rate(rawRuns[r]).toFixed(0)} tx/s, in-process ${rate(cmdRuns[r]).toFixed(0)} cmd/s, Emmett ${rate(peerRuns[r]).toFixed(0)} appends/s`);
       }
+      const peerAll = pooled(peerRuns);
       const rawAll = pooled(rawRuns);
       const cmdAll = pooled(cmdRuns);
       const rawRate = rate(rawAll);
@@ -156,6 +187,20 @@ export const accountsSuite: Suite = {
         goal: { op: '<=', value: 1.5 },
         note: note(cmdAll, 'actors.execute(account, register), no HTTP, no worker running'),
       });
+      figures.push({
+        name: 'register in-process vs peer: Emmett appendToStream',
+        value: rate(cmdAll),
+        unit: 'cmd/s',
+        baseline: rate(peerAll),
+        ratio: { value: rate(peerAll) / rate(cmdAll), label: 'Emmett ÷ ours: our cost' },
+        note: note(
+          peerAll,
+          `baseline: @event-driven-io/emmett-postgresql ${EMMETT_VERSION}, one AccountCreated appended to a new stream (STREAM_DOES_NOT_EXIST), pg Pool of ${poolMax}, ${concurrency} in flight, own database on the same server, rounds alternated with ours; ` +
+            'the ratio is Emmett appends/s ÷ our in-process commands/s (above 1: ours costs more). Emmett writes the event and its stream row, no outbox row and no read-model row; ours writes all three. Emmett',
+        ),
+      });
+      figures.push({ name: '  node CPU per Emmett append', value: cpuPerOp(peerAll), unit: 'µs', baseline: cpuPerOp(cmdAll), ratio: { value: cpuPerOp(cmdAll) / cpuPerOp(peerAll), label: 'ours ÷ Emmett' } });
+      figures.push(...latencyFigures('  Emmett append latency', peerAll));
       figures.push(...latencyFigures('  in-process latency', cmdAll));
       figures.push(...latencyFigures('  raw pg tx latency', rawAll));
       figures.push({
@@ -239,6 +284,8 @@ export const accountsSuite: Suite = {
       await web?.stop().catch(() => undefined);
       await all?.stop().catch(() => undefined);
       await pool.end().catch(() => undefined);
+      await emmettStore?.close().catch(() => undefined);
+      await emmettPool?.end().catch(() => undefined);
       await reader.end().catch(() => undefined);
     }
   },
