@@ -10,7 +10,7 @@ import { Topology } from '../../../runtime/messaging/topology';
 import { ACCOUNT, ACCOUNTS_TOPIC, AccountEventType, AccountStatus } from '../../../contexts/accounts/contract';
 import { JsonClient } from '../http-client';
 import { percentile, pooled, rate, runConcurrent, waitUntil, type LoadResult } from '../load';
-import { runtimeEnv } from '../env';
+import { UNCAPPED, runtimeEnv } from '../env';
 import type { Figure, Suite, SuiteContext } from '../suite';
 
 /*
@@ -114,7 +114,7 @@ export const accountsSuite: Suite = {
     const capMs = ctx.knob('MEASURE_MS', 15_000);
     const measure = (op: (i: number) => Promise<void>) => runConcurrent(n, concurrency, op, capMs);
     const env = await ctx.freshEnv('accounts');
-    const baseEnv = runtimeEnv(env, { CONTEXTS: 'accounts' });
+    const baseEnv = runtimeEnv(env, { CONTEXTS: 'accounts', ...UNCAPPED });
     const webConfig = loadConfig({ ...baseEnv, ROLE: 'web' });
     const poolMax = webConfig.db.poolMax;
     ctx.progress(`accounts: N=${n} per measurement, concurrency ${concurrency}, ${rounds} rounds, DB_POOL_MAX=${poolMax}, PARTITIONS=${webConfig.partitions}`);
