@@ -33,9 +33,13 @@ export function testConfig(env: TestEnv, overrides: Record<string, string> = {})
   });
 }
 
-/** Starts the runtime in this process (both roles unless ROLE says otherwise). */
-export async function startTestRuntime(label: string, overrides: Record<string, string> = {}): Promise<Runtime & { env: TestEnv }> {
-  const env = await testEnv(label);
+/**
+ * Starts the runtime in this process (both roles unless ROLE says otherwise): on a fresh
+ * database and Redis prefix named after `label` (removed when the run ends), or on the
+ * database and prefix `deployment` names.
+ */
+export async function startTestRuntime(deployment: string | TestEnv, overrides: Record<string, string> = {}): Promise<Runtime & { env: TestEnv }> {
+  const env = typeof deployment === 'string' ? await testEnv(deployment) : deployment;
   const config = testConfig(env, overrides);
   const runtime = await startRuntime(config, { log: createLogger(config.logLevel) });
   return Object.assign(runtime, { env });
