@@ -28,10 +28,14 @@ export type Random = () => number;
 const pick = <T>(items: T[], random: Random): T => items[Math.floor(random() * items.length)];
 const between = (lo: number, hi: number, random: Random) => lo + Math.floor(random() * (hi - lo + 1));
 
-/** Which kind of order comes next: a failing one with probability `chaosShare` in chaos mode. */
-export function nextKind(chaos: boolean, chaosShare: number, random: Random, kinds: OrderKind[] = ['declined', 'no-answer', 'out-of-stock']): OrderKind {
+/**
+ * Which kind of order comes next: a failing one with probability `chaosShare` in chaos mode.
+ * Given `turn` (the failing orders sent so far), the failing kinds come in turn rather than at
+ * random, so that even a short run sends every kind.
+ */
+export function nextKind(chaos: boolean, chaosShare: number, random: Random, kinds: OrderKind[] = ['declined', 'no-answer', 'out-of-stock'], turn?: number): OrderKind {
   if (!chaos || kinds.length === 0 || random() >= chaosShare) return 'normal';
-  return pick(kinds, random);
+  return turn === undefined ? pick(kinds, random) : kinds[turn % kinds.length];
 }
 
 export interface LineOptions {

@@ -38,6 +38,8 @@ export class Simulation {
   readonly ledger = new Ledger();
   private readonly stock = new StockLedger();
   readonly runId = randomUUID().slice(0, 8);
+  /** Failing orders sent so far: their kinds come in turn (see nextKind). */
+  private chaosTurn = 0;
   private links: Record<string, string> = {};
   private inventoryHref = '';
   private readonly orderAccounts: OrderAccount[] = [];
@@ -307,10 +309,11 @@ export class Simulation {
   private sendOrder(): void {
     if (this.orderAccounts.length === 0) return this.skip('orders (no active account yet)');
     if ((this.busy.get('place order') ?? 0) + this.ledger.inFlight.size >= this.config.maxInFlight * 4) return this.skip('orders (too many in flight)');
-    const kind = nextKind(this.config.chaos, this.config.chaosShare, this.random, this.config.chaosKinds as OrderKind[]);
+    const kind = nextKind(this.config.chaos, this.config.chaosShare, this.random, this.config.chaosKinds as OrderKind[], this.chaosTurn);
     const free = this.stock.freeAll(this.config.products, this.unitsInFlight());
     const lines = orderLines(kind, free, this.runId, this.config, this.random);
     if (!lines) return this.skip('orders (waiting for stock)');
+    if (kind !== 'normal') this.chaosTurn++;
     const account = this.orderAccounts[Math.floor(this.random() * this.orderAccounts.length)];
     const units = unitsOf(lines);
     const stocked = kind === 'out-of-stock' ? {} : units;

@@ -103,6 +103,12 @@ describe('simulator chaos plan', () => {
     expect(Array.from({ length: 100 }, () => nextKind(false, 1, random)).every((k) => k === 'normal')).to.equal(true);
     expect(new Set(Array.from({ length: 100 }, () => nextKind(true, 1, random, ['no-answer'])))).to.have.keys('no-answer');
   });
+
+  it('sends the failing kinds in turn when it counts them, so a short run sends every kind', () => {
+    const random = seeded(5);
+    const sent = Array.from({ length: 6 }, (_, turn) => nextKind(true, 1, random, undefined, turn));
+    expect(sent).to.deep.equal(['declined', 'no-answer', 'out-of-stock', 'declined', 'no-answer', 'out-of-stock']);
+  });
 });
 
 describe('simulator stock ledger', () => {
