@@ -7,13 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import pg from 'pg';
 import { ConcurrencyError, ConflictError } from '../errors';
 import type { Envelope } from '../messaging/envelope';
 import { readStream } from './event-store';
 import { DuplicateDeliveryError, isDeferredWriteError, registerConflictMessages, type BufferedAppend, type RowUpsert } from './write-buffer';
 import { writesOf } from './database';
 import { IntHarness, ACTOR_TYPE, TOPIC, appendOne, envelope } from '../../test/support/int-fixtures';
+import { statementsOf } from '../../test/support/pg-statements';
 
 const streamOf = (actorId: string) => `${ACTOR_TYPE}-${actorId}`;
 
@@ -42,27 +42,6 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
     () => expect.fail('expected a rejection'),
     (err: Error) => err,
   );
-}
-
-/**
- * Every statement sent on any pg connection while `fn` runs, in order: the driver's
- * `Client.query` is wrapped for that time only. (The pool sends nothing of its own: checking
- * a connection out or in is no statement.)
- */
-async function statementsOf<T>(fn: () => Promise<T>): Promise<{ statements: string[]; outcome: PromiseSettledResult<T> }> {
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  const statements: string[] = [];
-  proto.query = function (this: unknown, config: unknown, ...rest: unknown[]) {
-    statements.push(typeof config === 'string' ? config : String((config as { text?: unknown }).text));
-    return original.call(this, config, ...rest);
-  };
-  try {
-    const [outcome] = await Promise.allSettled([fn()]);
-    return { statements, outcome };
-  } finally {
-    proto.query = original;
-  }
 }
 
 describe('write buffer (Postgres)', function () {

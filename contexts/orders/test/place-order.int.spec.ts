@@ -5,30 +5,14 @@
  * one statement. A stale cached account places the order again on the log's state.
  */
 import { expect } from 'chai';
-import pg from 'pg';
 import type { Runtime } from '../../../runtime/roles';
 import { startTestRuntime, type TestEnv } from '../../../test/support/runtime';
 import { client, type Client } from '../../../test/support/e2e-http';
+import { settled, statementsOf } from '../../../test/support/pg-statements';
 import { ACCOUNT } from '../../accounts/contract';
 
 const address = { street1: '1 Main St', city: 'Springfield', state: 'OR', country: 'US', zipCode: '97477' };
 const draft = (accountId: string) => ({ accountId, lineItems: [{ productId: 'SKU-1', name: 'Widget', quantity: 2, price: 10.5, tax: 0.84 }], shippingAddress: address });
-
-/** Every statement sent on any pg connection while `fn` runs (the driver's `Client.query`, wrapped for that time only). */
-async function statementsOf<T>(fn: () => Promise<T>): Promise<{ statements: string[]; result: T }> {
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  const statements: string[] = [];
-  proto.query = function (this: unknown, config: unknown, ...rest: unknown[]) {
-    statements.push(typeof config === 'string' ? config : String((config as { text?: unknown }).text));
-    return original.call(this, config, ...rest);
-  };
-  try {
-    return { statements, result: await fn() };
-  } finally {
-    proto.query = original;
-  }
-}
 
 /** Whether a statement reads an actor's log (snapshot and events), as a load without a cached state does. */
 const readsLog = (sql: string) => !/^WITH stale AS/.test(sql) && /FROM (snapshots|events)\b/.test(sql);
@@ -62,7 +46,8 @@ describe('placing an order (Postgres, in-process web role)', function () {
 
   it('reads no account and no order: lock, in-flight count, one write statement that returns the timestamp', async () => {
     const accountId = await activeAccount();
-    const { statements, result: res } = await statementsOf(() => http.post('/v1/orders', draft(accountId)));
+    const { statements, outcome } = await statementsOf(() => http.post('/v1/orders', draft(accountId)));
+    const res = settled(outcome);
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     // The outbox signal's NOTIFY goes on another connection of the pool, whenever it goes.
     const placement = statements.filter((s) => !/pg_notify/.test(s));
@@ -89,7 +74,8 @@ describe('placing an order (Postgres, in-process web role)', function () {
        VALUES (gen_random_uuid(), ?, ?, ?, 'ACCOUNT_SUSPENDED', '{}', '{}')`,
       [`${ACCOUNT}-${accountId}`, ACCOUNT, rows[0].version + 1],
     );
-    const { statements, result: res } = await statementsOf(() => http.post('/v1/orders', draft(accountId)));
+    const { statements, outcome } = await statementsOf(() => http.post('/v1/orders', draft(accountId)));
+    const res = settled(outcome);
     expect(res.status, JSON.stringify(res.body)).to.equal(409);
     // First try on the cached (active) account, refused at commit as stale; then the log.
     const stale = statements.findIndex((s) => /^WITH stale AS/.test(s));
