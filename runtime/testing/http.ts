@@ -19,8 +19,21 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-/** A client for one base URL: `get`, `post`, `put`, or any `request`; JSON bodies are parsed. */
-export function httpClient(baseUrl: string, defaults: { headers?: Record<string, string> } = {}) {
+/** One request and its answer, as an `onReply` hook sees them (the headers as sent). */
+export interface Exchange {
+  method: string;
+  path: string;
+  options: RequestOptions;
+  headers: Record<string, string>;
+  reply: Reply;
+}
+
+/**
+ * A client for one base URL: `get`, `post`, `put`, or any `request`; JSON bodies are parsed.
+ * `defaults.headers` go with every request; `defaults.onReply` sees every exchange before the
+ * caller does (a check that throws fails the request).
+ */
+export function httpClient(baseUrl: string, defaults: { headers?: Record<string, string>; onReply?: (exchange: Exchange) => void } = {}) {
   async function request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<Reply<T>> {
     const headers: Record<string, string> = { accept: 'application/hal+json, application/json, application/problem+json', ...defaults.headers, ...options.headers };
     let body: string | undefined;
@@ -32,7 +45,9 @@ export function httpClient(baseUrl: string, defaults: { headers?: Record<string,
     const text = await res.text();
     const contentType = res.headers.get('content-type') ?? '';
     const parsed: unknown = /json/.test(contentType) && text !== '' ? JSON.parse(text) : text;
-    return { status: res.status, headers: res.headers, contentType, body: parsed as T };
+    const reply: Reply<T> = { status: res.status, headers: res.headers, contentType, body: parsed as T };
+    defaults.onReply?.({ method, path, options, headers, reply });
+    return reply;
   }
   return {
     request,

@@ -5,21 +5,13 @@
  * refuses that the server does not refuse.
  */
 import { AssertionError, expect } from 'chai';
+import { httpClient, type Reply as KitReply, type RequestOptions } from '../../runtime/testing/http';
 import { apiContract } from './openapi-contract';
 
-export interface Reply<T = any> {
-  status: number;
-  headers: Headers;
-  contentType: string;
-  body: T;
-}
+export type { RequestOptions };
 
-export interface RequestOptions {
-  /** A JSON value to send, or a raw string (sent as is, with `contentType`). */
-  body?: unknown;
-  contentType?: string;
-  headers?: Record<string, string>;
-}
+/** The kit's reply, with an untyped body by default (these tests read what they assert on). */
+export type Reply<T = any> = KitReply<T>;
 
 /** Statuses that may answer a request the document refuses before its body is looked at. */
 const REFUSALS = new Set([400, 404, 413, 415]);
@@ -55,28 +47,17 @@ function referential(body: unknown): boolean {
   return Array.isArray(errors) && errors.length > 0 && errors.every((e) => /^no such /.test(e.message));
 }
 
+/** The test kit's HTTP client, with every exchange checked against the API document. */
 export function client(baseUrl: string) {
-  async function request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<Reply<T>> {
-    const headers: Record<string, string> = { accept: 'application/hal+json, application/problem+json', ...options.headers };
-    let body: string | undefined;
-    if (options.body !== undefined) {
-      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-      headers['content-type'] = options.contentType ?? 'application/json';
-    }
-    const res = await fetch(`${baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(10_000) });
-    const text = await res.text();
-    const contentType = res.headers.get('content-type') ?? '';
-    let parsed: unknown = text;
-    if (/json/.test(contentType) && text !== '') parsed = JSON.parse(text);
-    const reply: Reply<T> = { status: res.status, headers: res.headers, contentType, body: parsed as T };
-    checkContract(method, path, options, headers, reply);
-    return reply;
-  }
+  const kit = httpClient(baseUrl, {
+    headers: { accept: 'application/hal+json, application/problem+json' },
+    onReply: ({ method, path, options, headers, reply }) => checkContract(method, path, options, headers, reply),
+  });
   return {
-    request,
-    get: <T = any>(path: string, options?: RequestOptions) => request<T>('GET', path, options),
-    post: <T = any>(path: string, body?: unknown, options: RequestOptions = {}) => request<T>('POST', path, { ...options, body }),
-    put: <T = any>(path: string, body?: unknown, options: RequestOptions = {}) => request<T>('PUT', path, { ...options, body }),
+    request: <T = any>(method: string, path: string, options?: RequestOptions) => kit.request<T>(method, path, options),
+    get: <T = any>(path: string, options?: RequestOptions) => kit.get<T>(path, options),
+    post: <T = any>(path: string, body?: unknown, options?: RequestOptions) => kit.post<T>(path, body, options),
+    put: <T = any>(path: string, body?: unknown, options?: RequestOptions) => kit.put<T>(path, body, options),
   };
 }
 
