@@ -11,6 +11,8 @@
  *   `killStartedProcesses()` in an `after` hook
  * - `specFor(aggregate).given(events).when(command, input).then(events)`, `replay`
  * - `httpClient(url)`, `eventually(probe)`, `messagesTo(runtime, topic, id)`
+ * - `startRedisCluster(options)`: a real local Redis Cluster (redis-server child processes) with
+ *   its `redis+cluster://` URL, `failover(port)`, `killNode`, `restartNode` and `stop()`
  */
 export { services, freshDatabase, freshPrefix, uncreatedDatabase, cleanupAll, runId, type Services } from './services';
 export { testEnv, testConfig, startTestRuntime, eventually, messagesTo, type TestEnv } from './runtime';
@@ -21,3 +23,7 @@ export {
 } from './process';
 export { httpClient, type HttpClient, type Reply, type RequestOptions } from './http';
 export { mochaHooks } from './hooks';
+export {
+  startRedisCluster, CLUSTER_SLOTS,
+  type RedisCluster, type RedisClusterOptions, type RedisClusterNode, type FailoverResult,
+} from './redis-cluster';
