@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { StartupError } from './errors';
 import { functionsSetting } from './functions/settings';
+import { parseRedisUrl } from './messaging/redis-url';
 
 /**
  * Every setting the runtime reads from the environment, validated in one place.
@@ -14,7 +15,17 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().in
 
 const schema = z.object({
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/tributary'),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  // One Redis (redis://, rediss://) or a Redis Cluster (redis+cluster://host:port,host:port).
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .superRefine((url, ctx) => {
+      try {
+        parseRedisUrl(url);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
   ROLE: z.enum(['web', 'worker', 'all']).default('all'),
   CONTEXTS: z.string().default('all'),
   CONTEXTS_DIR: z.string().optional(),

@@ -41,12 +41,12 @@ export async function startWorkerRole(services: RuntimeServices, plugins: Contex
   await relay.start();
   const timers = new TimerPoller(db, topology, config.timerPollMs, config.timerRearmMs, log.child({ component: 'timers' }), signal);
   timers.start();
-  const leaseEvents = createRedis(config.redisUrl, { lazyConnect: false, connectionName: 'tributary-leases' });
+  const leaseEvents = createRedis(config.redisUrl, { lazyConnect: false, autoPipelining: false, connectionName: 'tributary-leases' });
   connections.push(leaseEvents);
   const leases = new PartitionLeases(db, redis, topology, config.leases, log.child({ component: 'leases' }), leaseEvents);
   const consumers: StreamConsumer[] = [];
   for (const { group, subscription: s } of subscriptionGroups(plugins, config)) {
-    const conn = createRedis(config.redisUrl, { lazyConnect: false, connectionName: `tributary-${group}` });
+    const conn = createRedis(config.redisUrl, { lazyConnect: false, autoPipelining: false, connectionName: `tributary-${group}` });
     connections.push(conn);
     let consumer: StreamConsumer | undefined;
     // A won partition's pending entries are taken over before it is read.

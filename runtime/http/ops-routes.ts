@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import { subscriptionGroups, type ContextPlugin, type RuntimeServices } from '../context';
 import { describePartitions, unreadStreams } from '../messaging/partition-report';
-import { listDeadLetters, redriveDeadLetter } from '../messaging/dead-letters';
+import { DEAD_LETTER_ID_EXAMPLE, listDeadLetters, redriveDeadLetter } from '../messaging/dead-letters';
 import { HAL_JSON, link, resource } from './hal';
 import { validate } from '../validation';
 import { z } from 'zod';
@@ -125,7 +125,7 @@ export function mountOpsRoutes(router: Router, services: RuntimeServices, plugin
     summary: 'Puts a dead letter back on its stream and removes it from the dead letters',
     tags,
     scope: 'ops',
-    params: z.object({ id: z.string().describe('The dead letter id (`1764132000000-0`; anything else is answered 404)') }),
+    params: z.object({ id: z.string().describe(`The dead letter id (\`${DEAD_LETTER_ID_EXAMPLE}\`: partition and entry; anything else is answered 404)`) }),
     responses: {
       200: { description: 'The dead letter was re-driven', schema: redrivenSchema },
       404: { description: 'No such dead letter, or it holds no message' },

@@ -1,4 +1,4 @@
-import type { Redis } from '../messaging/redis';
+import { keyedBatch, type Redis } from '../messaging/redis';
 
 /**
  * Fixed-window request counts per client, shared by every web process through Redis, with one
@@ -52,7 +52,7 @@ export class QuotaCounter {
     const window = this.window;
     const batch = [...this.local];
     this.local.clear();
-    const pipeline = this.redis.pipeline();
+    const pipeline = keyedBatch(this.redis);
     for (const [client, n] of batch) {
       this.sending.set(client, (this.sending.get(client) ?? 0) + n);
       const key = `${this.keyPrefix}${window}:${client}`;

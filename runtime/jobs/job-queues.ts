@@ -18,7 +18,7 @@ export class JobQueues {
   ) {}
 
   private connection(): Redis {
-    const c = createRedis(this.redisUrl, { lazyConnect: false, connectionName: 'tributary-jobs' });
+    const c = createRedis(this.redisUrl, { lazyConnect: false, autoPipelining: false, connectionName: 'tributary-jobs' });
     this.connections.push(c);
     return c;
   }

@@ -238,7 +238,8 @@ export class ConsumerBatches {
   private async ack(entries: Entry[]): Promise<void> {
     const hadFailures = entries.filter((e) => this.book.failedBefore(e.id)).map((e) => e.id);
     await this.ackOnly(entries, (multi) => {
-      if (hadFailures.length) multi.hdel(this.book.attemptsKey, ...hadFailures);
+      // One partition's entries: its streams and attempt counters share a slot.
+      if (hadFailures.length) multi.hdel(this.book.attemptsKey(this.partitionOf(entries[0].key)), ...hadFailures);
     });
     this.handled += entries.length;
     if (entries.length) this.counts.handled[this.partitionOf(entries[0].key)] += entries.length;

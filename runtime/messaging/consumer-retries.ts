@@ -63,9 +63,9 @@ export class RetryBook {
     return (this.attemptsSeen.get(id) ?? 0) + 1;
   }
 
-  /** The Redis hash of attempt counts (its fields are deleted with the acknowledgement). */
-  get attemptsKey(): string {
-    return this.topology.attemptsKey(this.group);
+  /** The Redis hash of a partition's attempt counts (its fields are deleted with the acknowledgement). */
+  attemptsKey(partition: number): string {
+    return this.topology.attemptsKey(this.group, partition);
   }
 
   /** Forgets acknowledged entries, and lets the messages that waited behind them run. */
@@ -90,10 +90,10 @@ export class RetryBook {
   /** Counts a failed attempt of `e`: schedules its retry, or parks it in the dead letters after the last. */
   async failed(e: Entry, err: Error): Promise<void> {
     // Attempts live in Redis so that a restarted or claiming consumer continues the count.
-    const attempts = await this.redis.hincrby(this.attemptsKey, e.id, 1);
+    const partition = this.partitionOf(e.key);
+    const attempts = await this.redis.hincrby(this.attemptsKey(partition), e.id, 1);
     this.attemptsSeen.set(e.id, attempts);
     const m = e.message!;
-    const partition = this.partitionOf(e.key);
     this.counts.failed[partition]++;
     // The stack once, on the line of the failure, with what finds the message again.
     const about = { messageId: m.id, type: m.type, actor: m.actor, attempt: attempts, correlationId: m.correlationId };

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { StreamConsumer } from './stream-consumer';
 import type { Envelope } from './envelope';
-import { deadLetter, isStreamId, listDeadLetters, redriveDeadLetter } from './dead-letters';
+import { countDeadLetters, deadLetter, listDeadLetters, parseDeadLetterId, redriveDeadLetter } from './dead-letters';
 import { NotFoundError } from '../errors';
 import { IntHarness, TOPIC, envelope, pendingCount, until } from '../../test/support/int-fixtures';
 
@@ -52,7 +52,7 @@ describe('poison messages and dead letters', function () {
           poisonAttempts.push(delivery.attempt);
           throw new Error(`cannot digest ${m.id}`);
         }
-        const parked = await h.redis.xlen(topology.deadLetterKey());
+        const parked = await countDeadLetters(h.redis, topology);
         await tx.raw('INSERT INTO handled (message_id, actor, version, parked) VALUES (?, ?, ?, ?)', [m.id, m.actor.id, m.version, parked]);
       },
     });
@@ -68,7 +68,7 @@ describe('poison messages and dead letters', function () {
 
     // Messages that arrive while the poison one waits for a later attempt (after its second
     // failure, when the consumer re-reads its pending entries between attempts).
-    await until('the second failure', async () => Number(await h.redis.hget(topology.attemptsKey(group), poisonEntry)) >= 2, 2_000, 5);
+    await until('the second failure', async () => Number(await h.redis.hget(topology.attemptsKey(group, 0), poisonEntry)) >= 2, 2_000, 5);
     // The poison one is not in the read that brings `aLast`: only the consumer's memory of
     // the failing actor holds it back.
     const latecomers = [envelope('b', 2), envelope('c', 1)];
@@ -104,7 +104,7 @@ describe('poison messages and dead letters', function () {
       [aLast.id, 1],
     ]);
     await until('every entry acknowledged', async () => (await pendingCount(h.redis, key, group)) === 0, 1_000);
-    expect(await h.redis.hlen(topology.attemptsKey(group)), 'attempt counters left behind').to.equal(0);
+    expect(await h.redis.hlen(topology.attemptsKey(group, 0)), 'attempt counters left behind').to.equal(0);
 
     // Fixed handler, re-driven letter: handled once, and the dead letters are empty again.
     fixed = true;
@@ -142,14 +142,15 @@ describe('poison messages and dead letters', function () {
     expect((await listDeadLetters(h.redis, topology)).some((l) => l.id === letter.id)).to.equal(false);
   });
 
-  it('answers 404, not a Redis error, for ids out of the stream id range', async () => {
-    expect(isStreamId('18446744073709551615-18446744073709551615')).to.equal(true);
-    for (const id of ['99999999999999999999999-0', '18446744073709551616-0', '1-18446744073709551616', '1', 'abc', '-1-0', '1-0-0']) {
-      expect(isStreamId(id), id).to.equal(false);
+  it('answers 404, not a Redis error, for ids out of the stream id range or past PARTITIONS', async () => {
+    expect(parseDeadLetterId(h.topology, 'p0-18446744073709551615-18446744073709551615')).to.deep.equal({ partition: 0, entry: '18446744073709551615-18446744073709551615' });
+    const past = `p${h.topology.partitions}-1-0`;
+    for (const id of ['p0-99999999999999999999999-0', 'p0-18446744073709551616-0', 'p0-1-18446744073709551616', '1-0', 'p0-1', 'abc', 'p-1-0', 'p0-1-0-0', past]) {
+      expect(parseDeadLetterId(h.topology, id), id).to.equal(undefined);
       const err = await redriveDeadLetter(h.redis, h.topology, id).catch((e: unknown) => e);
       expect(err, id).to.be.instanceOf(NotFoundError);
     }
     // In range but absent: a 404 from the lookup.
-    expect(await redriveDeadLetter(h.redis, h.topology, '18446744073709551615-18446744073709551615').catch((e: unknown) => e)).to.be.instanceOf(NotFoundError);
+    expect(await redriveDeadLetter(h.redis, h.topology, 'p0-18446744073709551615-18446744073709551615').catch((e: unknown) => e)).to.be.instanceOf(NotFoundError);
   });
 });

@@ -1,8 +1,16 @@
 import type { Redis } from './redis';
+import { keyedBatch } from './redis';
 import type { Topology } from './topology';
 import type { Envelope } from './envelope';
 import { MESSAGE_FIELD, TYPE_FIELD } from './stream-entry';
 import { NotFoundError } from '../errors';
+
+/**
+ * Dead letters live in one stream per partition, in the partition's hash slot: parking a
+ * message (XADD there, XACK on its stream, its attempt counter deleted) is one MULTI, which a
+ * Redis Cluster accepts only within one slot. A dead letter's id names its partition and its
+ * entry: `p<partition>-<ms>-<seq>`.
+ */
 
 /** A parked message with why and where it failed. */
 export interface DeadLetter {
@@ -16,9 +24,29 @@ export interface DeadLetter {
   message?: Envelope;
 }
 
+/** The largest part of a stream id: Redis keeps both parts as unsigned 64-bit integers. */
+const U64_MAX = 18446744073709551615n;
+
+/** What the API shows of a dead letter id, for messages and schemas. */
+export const DEAD_LETTER_ID_EXAMPLE = 'p1-1764132000000-0';
+export const DEAD_LETTER_ID_PATTERN = /^p(\d{1,4})-(\d{1,20})-(\d{1,20})$/;
+
 /**
- * Parks a message in the dead-letter stream and acknowledges it in its group, atomically,
- * so it is neither lost nor handled again until someone re-drives it.
+ * The partition and dead-letter stream entry of a dead letter id, or undefined when `id` cannot
+ * be one (a partition past PARTITIONS, or stream id parts past 2^64-1, which Redis would refuse
+ * with an error that must not reach the client as a 500: such an id names no dead letter).
+ */
+export function parseDeadLetterId(topology: Topology, id: string): { partition: number; entry: string } | undefined {
+  const m = DEAD_LETTER_ID_PATTERN.exec(id);
+  if (!m || Number(m[1]) >= topology.partitions || BigInt(m[2]) > U64_MAX || BigInt(m[3]) > U64_MAX) return undefined;
+  return { partition: Number(m[1]), entry: `${m[2]}-${m[3]}` };
+}
+
+const deadLetterId = (partition: number, entry: string) => `p${partition}-${entry}`;
+
+/**
+ * Parks a message in its partition's dead letters and acknowledges it in its group,
+ * atomically, so it is neither lost nor handled again until someone re-drives it.
  */
 export async function deadLetter(
   redis: Redis,
@@ -30,57 +58,92 @@ export async function deadLetter(
   attempts: number,
   message: Envelope | undefined,
 ): Promise<void> {
+  const { partition } = topology.parseStreamKey(streamKey);
   await redis
     .multi()
     .xadd(
-      topology.deadLetterKey(), '*',
+      topology.deadLetterKey(partition), '*',
       'group', group, 'stream', streamKey, 'entry', entryId, 'error', error,
       'attempts', String(attempts), 'failedAt', new Date().toISOString(),
-      'm', message ? JSON.stringify(message) : '',
+      MESSAGE_FIELD, message ? JSON.stringify(message) : '',
     )
     .xack(streamKey, group, entryId)
-    .hdel(topology.attemptsKey(group), entryId)
+    .hdel(topology.attemptsKey(group, partition), entryId)
     .exec();
 }
 
-function toDeadLetter(id: string, fields: string[]): DeadLetter {
+function toDeadLetter(partition: number, entry: string, fields: string[]): DeadLetter {
   const f: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
   return {
-    id,
+    id: deadLetterId(partition, entry),
     group: f.group,
     streamKey: f.stream,
     entryId: f.entry,
     error: f.error,
     attempts: Number(f.attempts),
     failedAt: f.failedAt,
-    message: f.m ? (JSON.parse(f.m) as Envelope) : undefined,
+    message: f[MESSAGE_FIELD] ? (JSON.parse(f[MESSAGE_FIELD]) as Envelope) : undefined,
   };
 }
 
-export async function listDeadLetters(redis: Redis, topology: Topology, limit = 100): Promise<DeadLetter[]> {
-  const rows = (await redis.xrange(topology.deadLetterKey(), '-', '+', 'COUNT', limit)) as [string, string[]][];
-  return rows.map(([id, fields]) => toDeadLetter(id, fields));
+/** How many dead letters there are, over every partition (one round trip). */
+export async function countDeadLetters(redis: Redis, topology: Topology): Promise<number> {
+  const batch = keyedBatch(redis);
+  for (const key of topology.deadLetterKeys()) batch.xlen(key);
+  const replies = (await batch.exec()) ?? [];
+  let count = 0;
+  for (const [err, n] of replies) {
+    if (err) throw err;
+    count += n as number;
+  }
+  return count;
 }
 
-/** The largest part of a stream id: Redis keeps both parts as unsigned 64-bit integers. */
-const U64_MAX = 18446744073709551615n;
-
 /**
- * Whether `id` can be a stream id (`<ms>-<seq>`, both parts at most 2^64-1). Redis refuses
- * anything else with an error, which must not reach the client as a 500: such an id names no
- * dead letter.
+ * Up to `limit` dead letters, oldest first (by when they were parked), over every partition;
+ * of one group when given. Reads each partition's oldest in pages, then merges.
  */
-export function isStreamId(id: string): boolean {
-  const m = /^(\d{1,20})-(\d{1,20})$/.exec(id);
-  return m !== null && BigInt(m[1]) <= U64_MAX && BigInt(m[2]) <= U64_MAX;
+export async function listDeadLetters(redis: Redis, topology: Topology, limit = 100, group?: string): Promise<DeadLetter[]> {
+  const letters: DeadLetter[] = [];
+  await Promise.all(
+    topology.deadLetterKeys().map(async (key, partition) => {
+      let start = '-';
+      let found = 0;
+      for (;;) {
+        const page = (await redis.xrange(key, start, '+', 'COUNT', Math.max(limit, 100))) as [string, string[]][];
+        for (const [entry, fields] of page) {
+          const letter = toDeadLetter(partition, entry, fields);
+          if (group && letter.group !== group) continue;
+          letters.push(letter);
+          if (++found >= limit) return;
+        }
+        if (page.length < Math.max(limit, 100)) return;
+        start = `(${page[page.length - 1][0]}`;
+      }
+    }),
+  );
+  // Entry ids are times: ordering by them orders by parking time across partitions.
+  return letters.sort((a, b) => compareEntryIds(a.id.slice(a.id.indexOf('-') + 1), b.id.slice(b.id.indexOf('-') + 1))).slice(0, limit);
+}
+
+function compareEntryIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt);
+  const [bm, bs] = b.split('-').map(BigInt);
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
+}
+
+/** Removes one dead letter; false when there was none with that id. */
+export async function deleteDeadLetter(redis: Redis, topology: Topology, id: string): Promise<boolean> {
+  const parsed = parseDeadLetterId(topology, id);
+  return !!parsed && (await redis.xdel(topology.deadLetterKey(parsed.partition), parsed.entry)) > 0;
 }
 
 /**
  * Re-publishes a dead letter and removes it, in one step: only the caller whose XDEL removed
  * the entry adds it to its stream, so however many re-drives of one letter race, it is
- * published once. KEYS: dead letters, target stream; ARGV: id, type, message. Returns the new
- * entry's id, or false when the letter was gone.
+ * published once. KEYS: dead letters, target stream (the same slot); ARGV: id, type, message.
+ * Returns the new entry's id, or false when the letter was gone.
  */
 const REDRIVE = `
 if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return false end
@@ -94,23 +157,24 @@ function withRedrive(redis: Redis): WithRedrive {
 }
 
 /**
- * Puts a dead letter back on its stream (as a new entry; the returned `streamKey` is that stream:
- * its actor's partition under the current PARTITIONS) and removes it from the
- * dead letters, atomically and once (see {@link REDRIVE}): a second re-drive of the same
- * letter, concurrent or later, is a 404. Groups that handled it before skip it through their
- * inbox; the group it failed in handles it again.
+ * Puts a dead letter back on its stream (as a new entry; the returned `streamKey` is that
+ * stream: its actor's partition, which is the dead letters' own, as a repartition moves dead
+ * letters with their actors) and removes it from the dead letters, atomically and once (see
+ * {@link REDRIVE}): a second re-drive of the same letter, concurrent or later, is a 404.
+ * Groups that handled it before skip it through their inbox; the group it failed in handles
+ * it again.
  */
 export async function redriveDeadLetter(redis: Redis, topology: Topology, id: string): Promise<DeadLetter> {
-  if (!isStreamId(id)) throw new NotFoundError(`No dead letter with id ${id} (ids look like 1764132000000-0)`);
-  const rows = (await redis.xrange(topology.deadLetterKey(), id, id)) as [string, string[]][];
+  const parsed = parseDeadLetterId(topology, id);
+  if (!parsed) throw new NotFoundError(`No dead letter with id ${id} (ids look like ${DEAD_LETTER_ID_EXAMPLE})`);
+  const key = topology.deadLetterKey(parsed.partition);
+  const rows = (await redis.xrange(key, parsed.entry, parsed.entry)) as [string, string[]][];
   if (rows.length === 0) throw new NotFoundError(`No dead letter with id ${id}`);
-  const letter = toDeadLetter(rows[0][0], rows[0][1]);
+  const letter = toDeadLetter(parsed.partition, rows[0][0], rows[0][1]);
   if (!letter.message) throw new NotFoundError(`Dead letter ${id} holds no message to re-drive`);
-  // The stream of its actor's partition under the current PARTITIONS: the key it came from
-  // names a partition of the layout it was parked under, which a repartition may have changed.
-  const target = topology.streamKey(topology.parseStreamKey(letter.streamKey).topic, topology.partitionOf(letter.message.actor.id));
+  const target = topology.streamKey(topology.parseStreamKey(letter.streamKey).topic, parsed.partition);
   // The entry's fields never change once written, so what was read is what the script publishes.
-  const added = await withRedrive(redis).tributaryRedrive(topology.deadLetterKey(), target, id, letter.message.type, JSON.stringify(letter.message));
+  const added = await withRedrive(redis).tributaryRedrive(key, target, parsed.entry, letter.message.type, JSON.stringify(letter.message));
   if (!added) throw new NotFoundError(`Dead letter ${id} was re-driven already`);
   return { ...letter, streamKey: target };
 }

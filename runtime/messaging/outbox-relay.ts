@@ -3,7 +3,7 @@ import { SpanKind } from '@opentelemetry/api';
 import type { Db } from '../store/database';
 import { OUTBOX_CHANNEL } from '../store/event-store';
 import type { Logger } from '../logger';
-import type { Redis } from './redis';
+import { keyedBatch, type Redis } from './redis';
 import type { Topology } from './topology';
 import { MESSAGE_FIELD, TYPE_FIELD } from './stream-entry';
 import type { OutboxSignal } from './outbox-signal';
@@ -244,7 +244,7 @@ export class OutboxRelay {
         );
       }
     }
-    const pipeline = this.redis.pipeline();
+    const pipeline = keyedBatch(this.redis);
     const maxLen = String(this.options.streamMaxLen);
     for (const [key, entries] of byKey) (pipeline as XaddManyPipeline).xaddmany(key, maxLen, ...entries);
     const results = await pipeline.exec();

@@ -134,7 +134,7 @@ describe('partition leases (Redis leases, Postgres fencing tokens)', function ()
     expect(await rows(), 'the stale owner committed').to.deep.equal([]);
     expect(a.view.owned(), 'the stale owner still reads the partition').to.deep.equal([]);
     expect(await pendingCount(h.redis, t.streamKey('things', 0), 'fence')).to.equal(1);
-    const attempts = await h.redis.hget(t.attemptsKey('fence'), '0');
+    const attempts = await h.redis.hget(t.attemptsKey('fence', 0), '0');
     expect(attempts, 'a fenced batch is not a failed attempt').to.equal(null);
 
     await until('the new owner to handle the entry', async () => {

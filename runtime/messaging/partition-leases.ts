@@ -2,7 +2,7 @@ import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database';
 import type { Logger } from '../logger';
-import type { Redis } from './redis';
+import { keyedBatch, type Redis } from './redis';
 import type { Topology } from './topology';
 
 /**
@@ -74,7 +74,7 @@ end
 return held
 `;
 
-type LeaseRedis = Redis & { tributaryLeaseRound(...args: (string | number)[]): Promise<number[]> };
+type LeaseRedis = Redis & Record<string, (...args: (string | number)[]) => Promise<number[]>>;
 
 /** Raises the fencing token of newly won partitions; waits for the old owner's open batches (FOR SHARE). */
 const FENCE_SQL = `
@@ -135,7 +135,8 @@ export class PartitionLeases {
     private readonly log: Logger,
     private readonly subscriber?: Redis,
   ) {
-    if (!('tributaryLeaseRound' in redis)) redis.defineCommand('tributaryLeaseRound', { lua: LEASE_ROUND });
+    // The key count is fixed per PARTITIONS, so a cluster client knows the keys (one slot) and routes the script there.
+    if (!(this.command in redis)) redis.defineCommand(this.command, { numberOfKeys: topology.partitions + 1, lua: LEASE_ROUND });
   }
 
   /** Adds a consumer group to this process's share; returns the view its consumer reads. */
@@ -152,6 +153,11 @@ export class PartitionLeases {
         }
       },
     };
+  }
+
+  /** The lease script's command name on the connection: one per key count. */
+  private get command(): string {
+    return `tributaryLeaseRound${this.topology.partitions}`;
   }
 
   private get channel(): string {
@@ -205,8 +211,8 @@ export class PartitionLeases {
   async maintain(): Promise<boolean> {
     const startedAt = Date.now();
     const groups = [...this.groups.values()];
-    const pipeline = this.redis.pipeline() as unknown as { tributaryLeaseRound(...a: (string | number)[]): void; exec(): Promise<[Error | null, unknown][] | null> };
-    for (const g of groups) pipeline.tributaryLeaseRound(...this.roundArgs(g.group, 'stay'));
+    const pipeline = keyedBatch(this.redis) as unknown as Record<string, (...a: (string | number)[]) => void> & { exec(): Promise<[Error | null, unknown][] | null> };
+    for (const g of groups) pipeline[this.command](...this.roundArgs(g.group, 'stay'));
     const replies = (await pipeline.exec()) ?? [];
     this.validUntil = startedAt + this.options.ttlMs;
     let gaveBack = false;
@@ -248,7 +254,7 @@ export class PartitionLeases {
 
   private roundArgs(group: string, mode: 'stay' | 'leave'): (string | number)[] {
     const keys = Array.from({ length: this.topology.partitions }, (_, p) => this.topology.leaseKey(group, p));
-    return [keys.length + 1, this.topology.membersKey(group), ...keys, this.memberId, this.options.ttlMs, mode];
+    return [this.topology.membersKey(group), ...keys, this.memberId, this.options.ttlMs, mode];
   }
 
   /**
@@ -267,7 +273,7 @@ export class PartitionLeases {
     }
     const redis = this.redis as LeaseRedis;
     try {
-      await Promise.all([...this.groups.keys()].map((group) => redis.tributaryLeaseRound(...this.roundArgs(group, 'leave'))));
+      await Promise.all([...this.groups.keys()].map((group) => redis[this.command](...this.roundArgs(group, 'leave'))));
       await this.announce();
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not give partition leases back; they expire on their own');

@@ -1,5 +1,5 @@
 import type { Queryable } from '../store/database';
-import type { Redis } from './redis';
+import { keyedBatch, type Redis } from './redis';
 import type { Topology } from './topology';
 import { partitionStreams } from './stream-scan';
 
@@ -40,7 +40,7 @@ type XinfoGroup = (string | number | null)[];
  */
 export async function describePartitions(db: Queryable, redis: Redis, topology: Topology, groups: readonly GroupTopics[]): Promise<GroupPartitions[]> {
   const P = topology.partitions;
-  const pipeline = redis.pipeline();
+  const pipeline = keyedBatch(redis);
   pipeline.time();
   for (const { group, topics } of groups) {
     pipeline.zrange(topology.membersKey(group), 0, -1, 'WITHSCORES');

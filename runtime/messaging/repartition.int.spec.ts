@@ -9,6 +9,7 @@
 import { expect } from 'chai';
 import { IntHarness, TOPIC, envelope, publish } from '../../test/support/int-fixtures';
 import { Topology } from './topology';
+import { scanAll } from './redis';
 import { MESSAGE_FIELD, TYPE_FIELD, entryField } from './stream-entry';
 import type { Envelope } from './envelope';
 import { repartition, type RepartitionOptions } from './repartition';
@@ -55,7 +56,8 @@ describe('repartition (int)', function () {
     return out;
   }
 
-  const keysLike = async (pattern: string) => (await h.redis.keys(`${prefix}${pattern}`)).sort();
+  const keysLike = async (pattern: string) => (await scanAll(h.redis, `${prefix}${pattern}`)).sort();
+  const exists = async (key: string) => (await h.redis.exists(key)) === 1;
 
   /** The moved messages, all expected on their actor's partition under `partitions`, in their order. */
   async function expectPlaced(partitions: number, expected: Envelope[]): Promise<void> {
@@ -99,7 +101,7 @@ describe('repartition (int)', function () {
     await h.redis.xadd(new Topology(prefix, 6).streamKey(TOPIC, 4), '*', 'm', JSON.stringify(envelope('gone', 1)));
     await h.redis.xtrim(new Topology(prefix, 6).streamKey(TOPIC, 4), 'MAXLEN', 0); // empty: not flagged
     moved.push(...stray);
-    await h.redis.hset(h.topology.attemptsKey(G1), 'some-entry', '2');
+    await h.redis.hset(h.topology.attemptsKey(G1, 1), 'some-entry', '2');
 
     expect(await unreadStreams(h.redis, h.topology)).to.deep.equal([{ key: strayKey, length: 2 }]);
 
@@ -124,8 +126,8 @@ describe('repartition (int)', function () {
     expect(second.topics[0]).to.include({ moved: 6, dropped: 4 });
     await expectPlaced(4, moved);
     expect(await keysLike('*:moving')).to.deep.equal([]);
-    expect(await keysLike(`{${TOPIC}.p5}`)).to.deep.equal([]);
-    expect(await keysLike(`{${TOPIC}.p4}`)).to.deep.equal([]);
+    expect(await exists(new Topology(prefix, 6).streamKey(TOPIC, 5))).to.equal(false);
+    expect(await exists(new Topology(prefix, 6).streamKey(TOPIC, 4))).to.equal(false);
     const t4 = new Topology(prefix, 4);
     for (const key of t4.streamKeys(TOPIC)) {
       const groups = ((await h.redis.xinfo('GROUPS', key)) as (string | number)[][]).map((g) => ({ name: g[1], last: g[g.indexOf('last-delivered-id') + 1] }));
@@ -134,7 +136,7 @@ describe('repartition (int)', function () {
         { name: G2, last: '0-0' },
       ]);
     }
-    expect(await h.redis.exists(h.topology.attemptsKey(G1))).to.equal(0);
+    expect(await h.redis.exists(h.topology.attemptsKey(G1, 1))).to.equal(0);
     expect(await recordedPartitions(h.db, 2)).to.equal(4);
     await checkPartitions(h.db, 4);
     const refused = await checkPartitions(h.db, 2).then(() => undefined, (e: Error) => e);
@@ -159,32 +161,43 @@ describe('repartition (int)', function () {
     }
   });
 
+  let parked: Envelope;
+
   it('4 -> 2, interrupted after the old streams were deleted, finishes on a second run', async () => {
+    // A dead letter of an actor on p3 under 4 partitions: it moves with its actor.
+    const t4 = new Topology(prefix, 4);
+    let i = 0;
+    while (t4.partitionOf(`parked-${i}`) !== 3) i++;
+    parked = envelope(`parked-${i}`, 1);
+    await deadLetter(h.redis, t4, G1, t4.streamKey(TOPIC, 3), '1-1', 'boom', 5, parked);
     // Nothing was consumed since: all six are still unfinished for both groups.
     const first = await repartition(h.db, h.redis, options(2, { configured: 4, crashAfter: 'delete' }));
     expect(first.topics[0]).to.include({ moved: 6, dropped: 0 });
     const second = await repartition(h.db, h.redis, options(2, { configured: 4 }));
     expect(second).to.include({ from: 4, to: 2, resumed: true });
     await expectPlaced(2, moved);
-    expect(await keysLike(`{${TOPIC}.p2}`)).to.deep.equal([]);
-    expect(await keysLike(`{${TOPIC}.p3}`)).to.deep.equal([]);
+    expect(await exists(t4.streamKey(TOPIC, 2))).to.equal(false);
+    expect(await exists(t4.streamKey(TOPIC, 3))).to.equal(false);
+    expect(await exists(t4.deadLetterKey(3)), 'the old dead letters').to.equal(false);
     expect(await keysLike('*:moving')).to.deep.equal([]);
     expect(await recordedPartitions(h.db, 4)).to.equal(2);
+    const t2 = new Topology(prefix, 2);
+    const letters = await listDeadLetters(h.redis, t2);
+    expect(letters.map((l) => [l.id.split('-')[0], l.message?.id])).to.deep.equal([[`p${t2.partitionOf(parked.actor.id)}`, parked.id]]);
   });
 
   it('a dead letter parked before the repartition is re-driven to its actor\'s partition under the current PARTITIONS', async () => {
     const t2 = new Topology(prefix, 2);
-    const message = envelope('parked-actor', 1);
     // Parked from p3 under PARTITIONS=4: a stream no partition reads any more.
     const oldKey = new Topology(prefix, 4).streamKey(TOPIC, 3);
-    await deadLetter(h.redis, t2, G1, oldKey, '1-1', 'boom', 5, message);
-    const [letter] = (await listDeadLetters(h.redis, t2)).filter((l) => l.message?.id === message.id);
+    const [letter] = (await listDeadLetters(h.redis, t2)).filter((l) => l.message?.id === parked.id);
     expect(letter.streamKey).to.equal(oldKey);
     const redriven = await redriveDeadLetter(h.redis, t2, letter.id);
-    const target = t2.streamKey(TOPIC, t2.partitionOf('parked-actor'));
+    const target = t2.streamKey(TOPIC, t2.partitionOf(parked.actor.id));
     expect(redriven.streamKey).to.equal(target);
-    expect((await streams(2))[t2.partitionOf('parked-actor')].map((m) => m.id)).to.include(message.id);
-    expect(await h.redis.xlen(oldKey)).to.equal(0);
+    expect((await streams(2))[t2.partitionOf(parked.actor.id)].map((m) => m.id)).to.include(parked.id);
+    expect(await h.redis.exists(oldKey)).to.equal(0);
+    expect(await listDeadLetters(h.redis, t2)).to.deep.equal([]);
   });
 
   it('the relay routes each row by its actor under its own PARTITIONS, not by the partition stored in the row', async () => {

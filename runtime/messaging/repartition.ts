@@ -1,10 +1,10 @@
 import type { Db, Queryable } from '../store/database';
 import { StartupError } from '../errors';
 import { recordPartitions, recordedPartitions } from '../store/deployment-settings';
-import type { Redis } from './redis';
+import { keyedBatch, unlinkAll, type Redis } from './redis';
 import { Topology } from './topology';
 import { MESSAGE_FIELD, entryField } from './stream-entry';
-import { MOVING, partitionStreams, scanKeys } from './stream-scan';
+import { MOVING, isAttemptsKey, parseDeadLetterKey, partitionStreams, scanKeys } from './stream-scan';
 
 /**
  * `tributary repartition --to N`: moves a stopped deployment's streams to N partitions.
@@ -14,6 +14,8 @@ import { MOVING, partitionStreams, scanKeys } from './stream-scan';
  * (pending in it, or after its last-delivered id) is copied, in entry id order, to the
  * temporary stream `<new key>:moving` of its actor's partition under N (same hash tag as the
  * final key, so the same Redis Cluster slot). Entries every group has finished are dropped.
+ * Dead letters move the same way, to the dead letters of their actor's new partition (a
+ * re-drive puts a letter back on its own partition's stream, in its slot).
  * Then the old streams go (their groups with them), each temporary stream is renamed to its
  * final key, every group is created at '0' on every new stream, the groups' attempt
  * counters are cleared, and N is recorded in Postgres, last. A group that had already handled
@@ -188,12 +190,11 @@ export async function repartition(db: Db, redis: Redis, options: RepartitionOpti
   // topics never written yet, as a worker's start would).
   const readers = new Map<string, Set<string>>(Object.entries(progress.groupsByTopic ?? {}).map(([t, gs]) => [t, new Set(gs)]));
   for (const { group, topics } of options.groups) for (const topic of topics) readers.set(topic, (readers.get(topic) ?? new Set()).add(group));
-  const pipeline = redis.pipeline();
-  for (const [topic, groups] of readers) for (const key of target.streamKeys(topic)) for (const group of groups) pipeline.xgroup('CREATE', key, group, '0', 'MKSTREAM');
-  for (const [err] of (await pipeline.exec()) ?? []) if (err && !String(err.message).includes('BUSYGROUP')) throw err;
+  const batch = keyedBatch(redis);
+  for (const [topic, groups] of readers) for (const key of target.streamKeys(topic)) for (const group of groups) batch.xgroup('CREATE', key, group, '0', 'MKSTREAM');
+  for (const [err] of (await batch.exec()) ?? []) if (err && !String(err.message).includes('BUSYGROUP')) throw err;
   // Attempt counters are keyed by entry id: the moved entries have new ids.
-  const groupNames = new Set([...readers.values()].flatMap((gs) => [...gs]));
-  if (groupNames.size) await redis.del(...[...groupNames].map((g) => target.attemptsKey(g)));
+  await unlinkAll(redis, (await scanKeys(redis, prefix, 'hash')).filter((k) => isAttemptsKey(target, k)));
 
   await recordAndFinish(db, to);
   return { from, to, resumed, topics: progress.topics ?? [] };
@@ -214,7 +215,7 @@ async function recordAndFinish(db: Db, to: number): Promise<void> {
  */
 async function copyPhase(redis: Redis, target: Topology, loaded: readonly GroupTopics[]): Promise<Progress> {
   const leftovers = (await scanKeys(redis, target.prefix)).filter((k) => k.endsWith(MOVING));
-  if (leftovers.length) await redis.del(...leftovers);
+  await unlinkAll(redis, leftovers);
   const streams = await partitionStreams(redis, target);
   const topics: TopicMove[] = [];
   const old: string[] = [];
@@ -245,20 +246,49 @@ async function copyPhase(redis: Redis, target: Topology, loaded: readonly GroupT
     byTopic[topic] = [...groupNames].sort();
     entries.sort((a, b) => cmpId(a.id, b.id));
     for (let i = 0; i < entries.length; i += PAGE) {
-      const pipeline = redis.pipeline();
+      const batch = keyedBatch(redis);
       for (const { fields } of entries.slice(i, i + PAGE)) {
         const partition = target.partitionOf(actorOf(fields));
         const key = target.streamKey(topic, partition);
         targets.add(key);
         move.perPartition[partition]++;
-        pipeline.xadd(key + MOVING, '*', ...fields);
+        batch.xadd(key + MOVING, '*', ...fields);
       }
-      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+      for (const [err] of (await batch.exec()) ?? []) if (err) throw err;
     }
     move.moved = entries.length;
     topics.push(move);
   }
+  await copyDeadLetters(redis, target, old, targets);
   return { to: target.partitions, phase: 'swap', old, targets: [...targets].sort(), topics, groupsByTopic: byTopic };
+}
+
+/**
+ * Copies every dead letter to the temporary dead-letter stream of its actor's new partition
+ * (a letter without a message, which has no actor, to its old partition's number mod N), in
+ * parking order per old partition. Adds the old and final keys to the swap's lists.
+ */
+async function copyDeadLetters(redis: Redis, target: Topology, old: string[], targets: Set<string>): Promise<void> {
+  for (const key of await scanKeys(redis, target.prefix, 'stream')) {
+    const from = parseDeadLetterKey(target, key);
+    if (from === undefined) continue;
+    old.push(key);
+    let start = '-';
+    for (;;) {
+      const page = (await redis.xrange(key, start, '+', 'COUNT', PAGE)) as [string, string[]][];
+      const batch = keyedBatch(redis);
+      for (const [, fields] of page) {
+        // Dead letters keep the message in the same field as stream entries ('' when malformed).
+        const partition = entryField(fields, MESSAGE_FIELD) ? target.partitionOf(actorOf(fields)) : from % target.partitions;
+        const final = target.deadLetterKey(partition);
+        targets.add(final);
+        batch.xadd(final + MOVING, '*', ...fields);
+      }
+      for (const [err] of (await batch.exec()) ?? []) if (err) throw err;
+      if (page.length < PAGE) break;
+      start = `(${page[page.length - 1][0]}`;
+    }
+  }
 }
 
 /** The actor id of a stream entry's message: what its partition is computed from. */

@@ -4,6 +4,7 @@ import type { Envelope } from './envelope';
 import type { Tx } from '../store/database';
 import { MESSAGE_FIELD, TYPE_FIELD } from './stream-entry';
 import { listDeadLetters } from './dead-letters';
+import { keyedBatch } from './redis';
 import { IntHarness, TOPIC, deletePrefixKeys, envelope, pendingCount, publish, until } from '../../test/support/int-fixtures';
 
 /** A handler's effect, written in its transaction: one row per handling, in handling order. */
@@ -126,7 +127,7 @@ describe('stream consumer (Redis Streams -> Postgres)', function () {
     for (let v = 1; v <= 25; v++) for (const a of actors) published.push(envelope(a, v));
     // Published in bursts while the consumer runs, so batches cut through actors' histories.
     for (let i = 0; i < published.length; i += 40) {
-      const pipeline = h.redis.pipeline();
+      const pipeline = keyedBatch(h.redis);
       for (const m of published.slice(i, i + 40)) pipeline.xadd(topology.streamKey(TOPIC, topology.partitionOf(m.actor.id)), '*', 'm', JSON.stringify(m));
       await pipeline.exec();
     }

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database';
 import type { Logger } from '../logger';
-import type { Redis } from './redis';
+import { keyedBatch, type Redis } from './redis';
 import type { Topology } from './topology';
 import { backoff } from '../wakeup';
 import { parseEntry, type Entry, type StreamReply } from './consumer-entry';
@@ -10,6 +10,7 @@ import type { ConsumerCounts, ConsumerOptions } from './consumer-options';
 import { RetryBook } from './consumer-retries';
 import { Claims } from './consumer-claims';
 import { ConsumerBatches } from './consumer-batch';
+import { streamReads, type PartitionKeys, type StreamReads } from './consumer-reads';
 
 export type { ConsumerCounts, ConsumerOptions, Delivery, MessageHandler } from './consumer-options';
 
@@ -25,6 +26,7 @@ export type { ConsumerCounts, ConsumerOptions, Delivery, MessageHandler } from '
  *   dead letters after `maxAttempts`;
  * - `consumer-claims.ts`: entries left pending by a dead consumer, claimed after
  *   `claimIdleMs` (XAUTOCLAIM), and those of a partition this consumer won;
+ * - `consumer-reads.ts`: the XREADGROUP reads (one command, or one per slot on a cluster);
  * - `consumer-entry.ts`: parsing what was read.
  */
 export class StreamConsumer {
@@ -32,9 +34,7 @@ export class StreamConsumer {
   private running = false;
   private loop?: Promise<void>;
   private pendingDue = 0;
-  private blockingClientId?: number;
-  /** A blocking read is in flight (CLIENT UNBLOCK can cut it short). */
-  private blockedReading = false;
+  private readonly reads: StreamReads;
   /**
    * Per partition since start: messages handled (committed and acknowledged), failed
    * attempts, messages dead-lettered. Plain numbers, read by the metrics at scrape time.
@@ -43,7 +43,7 @@ export class StreamConsumer {
   private readonly batches: ConsumerBatches;
   private readonly claims: Claims;
   private readonly allPartitions: readonly number[];
-  private keysCache: { partitions: readonly number[]; keys: string[] } = { partitions: [], keys: [] };
+  private keysCache: { partitions: readonly number[]; keys: string[]; byPartition: PartitionKeys[] } = { partitions: [], keys: [], byPartition: [] };
   private readonly partitionByKey = new Map<string, number>();
   private groupsEnsured = false;
 
@@ -70,7 +70,7 @@ export class StreamConsumer {
   constructor(
     db: Db,
     private readonly redis: Redis,
-    private readonly blockingRedis: Redis,
+    blockingRedis: Redis,
     private readonly topology: Topology,
     private readonly options: ConsumerOptions,
     private readonly log: Logger,
@@ -84,13 +84,21 @@ export class StreamConsumer {
     const book = new RetryBook(redis, topology, options.group, options, this.counts, partitionOf, schedulePending, log);
     this.batches = new ConsumerBatches(db, redis, topology, options, book, this.counts, partitionOf, log);
     this.claims = new Claims(redis, options.group, this.name, options, (ps) => this.keysOf(ps), schedulePending, log);
+    this.reads = streamReads(redis, blockingRedis, options.group, this.name);
   }
 
   /** Stream keys of the partitions this consumer reads now (recomputed only when ownership changes). */
   private keys(): string[] {
+    return this.owned().keys;
+  }
+
+  private owned(): { keys: string[]; byPartition: PartitionKeys[] } {
     const partitions = this.options.ownership?.owned() ?? this.allPartitions;
-    if (partitions !== this.keysCache.partitions) this.keysCache = { partitions, keys: this.keysOf(partitions) };
-    return this.keysCache.keys;
+    if (partitions !== this.keysCache.partitions) {
+      const byPartition = partitions.map((p) => this.options.topics.map((t) => this.topology.streamKey(t, p)));
+      this.keysCache = { partitions, keys: this.keysOf(partitions), byPartition };
+    }
+    return this.keysCache;
   }
 
   private keysOf(partitions: readonly number[]): string[] {
@@ -106,9 +114,9 @@ export class StreamConsumer {
   /** Creates the group on every partition stream (owned or not: ownership moves). */
   async ensureGroups(): Promise<void> {
     // One round trip for all of them; a group that exists already answers BUSYGROUP.
-    const pipeline = this.redis.pipeline();
-    for (const key of this.keysOf(this.allPartitions)) pipeline.xgroup('CREATE', key, this.options.group, '0', 'MKSTREAM');
-    for (const [err] of (await pipeline.exec()) ?? []) {
+    const batch = keyedBatch(this.redis);
+    for (const key of this.keysOf(this.allPartitions)) batch.xgroup('CREATE', key, this.options.group, '0', 'MKSTREAM');
+    for (const [err] of (await batch.exec()) ?? []) {
       if (err && !String(err.message).includes('BUSYGROUP')) throw err;
     }
     this.groupsEnsured = true;
@@ -117,10 +125,7 @@ export class StreamConsumer {
   /** Starts reading (creating the groups first unless {@link ensureGroups} already ran). */
   async start(): Promise<void> {
     if (!this.groupsEnsured) await this.ensureGroups();
-    // The id CLIENT UNBLOCK needs; a reconnection (Redis restarted) gives the connection a new one.
-    const learnId = async () => void (this.blockingClientId = Number(await this.blockingRedis.client('ID')));
-    await learnId();
-    this.blockingRedis.on('ready', () => void learnId().catch(() => undefined));
+    await this.reads.start();
     this.running = true;
     // Our own pending entries from an earlier life of this consumer name come first.
     this.pendingDue = Date.now();
@@ -133,11 +138,12 @@ export class StreamConsumer {
     // A blocked read would hold the stop (and the hand-over of the partitions) for up to blockMs.
     await this.interruptRead();
     await this.loop;
+    this.reads.close();
   }
 
   /** Cuts a blocking read short (it returns nothing); the next round reads the current partitions. */
-  async interruptRead(): Promise<void> {
-    if (this.blockedReading && this.blockingClientId !== undefined) await this.redis.client('UNBLOCK', this.blockingClientId).catch(() => undefined);
+  interruptRead(): Promise<void> {
+    return this.reads.interrupt();
   }
 
   /**
@@ -176,7 +182,7 @@ export class StreamConsumer {
   async tick(): Promise<number> {
     const now = Date.now();
     await this.claims.due(now, () => this.keys());
-    const keys = this.keys();
+    const { keys, byPartition: owned } = this.owned();
     if (keys.length === 0) {
       // No partition owned (yet, or leases not renewed): wait for the lease manager.
       await new Promise((r) => setTimeout(r, Math.min(this.options.blockMs, 200)));
@@ -190,22 +196,11 @@ export class StreamConsumer {
       // read new entries, so other actors would wait for a failing one.
       this.pendingDue = 0;
       const page = this.options.batchSize * 2;
-      reply = (await this.redis.xreadgroup(
-        'GROUP', this.options.group, this.name, 'COUNT', page,
-        'STREAMS', ...keys, ...keys.map(() => '0'),
-      )) as StreamReply;
+      reply = await this.reads.pending(owned, page);
       fullPage = reply?.some(([, e]) => e.length >= page) ?? false;
     } else {
       const block = this.pendingDue ? Math.max(1, Math.min(this.options.blockMs, this.pendingDue - now)) : this.options.blockMs;
-      this.blockedReading = true;
-      try {
-        reply = (await this.blockingRedis.xreadgroup(
-          'GROUP', this.options.group, this.name, 'COUNT', this.options.batchSize, 'BLOCK', block,
-          'STREAMS', ...keys, ...keys.map(() => '>'),
-        )) as StreamReply;
-      } finally {
-        this.blockedReading = false;
-      }
+      reply = await this.reads.fresh(owned, this.options.batchSize, block);
     }
     if (!reply) return 0;
     // One batch per partition number across topics: an actor's messages on every topic of

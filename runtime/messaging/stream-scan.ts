@@ -1,5 +1,5 @@
-import type { Redis } from './redis';
-import type { Topology } from './topology';
+import { scanAll, type Redis } from './redis';
+import { parsePartitionKey, type Topology } from './topology';
 
 /**
  * Finding a deployment's partition streams by scanning its prefix, whatever PARTITIONS wrote
@@ -12,21 +12,25 @@ export const MOVING = ':moving';
 /** A stream key's topic and partition, or undefined when it is not a partition stream of this prefix. */
 export function parseKey(topology: Topology, key: string): { topic: string; partition: number } | undefined {
   if (!key.startsWith(topology.prefix) || key.endsWith(MOVING)) return undefined;
-  const m = /^\{(.+)\.p(\d+)\}$/.exec(key.slice(topology.prefix.length));
-  return m ? { topic: m[1], partition: Number(m[2]) } : undefined;
+  const parsed = parsePartitionKey(key.slice(topology.prefix.length));
+  return parsed && parsed.rest.startsWith(':') ? { topic: parsed.rest.slice(1), partition: parsed.partition } : undefined;
 }
 
-/** Every key of the prefix matching `{*` (partition streams, their temporary copies, leases), sorted. */
+/** A partition's dead-letter stream key's partition (of any PARTITIONS), or undefined. */
+export function parseDeadLetterKey(topology: Topology, key: string): number | undefined {
+  if (!key.startsWith(topology.prefix)) return undefined;
+  const parsed = parsePartitionKey(key.slice(topology.prefix.length));
+  return parsed?.rest === 'dead-letters' ? parsed.partition : undefined;
+}
+
+/** Whether a key is a group's attempt counters of some partition (of any PARTITIONS). */
+export function isAttemptsKey(topology: Topology, key: string): boolean {
+  return key.startsWith(topology.prefix) && !!parsePartitionKey(key.slice(topology.prefix.length))?.rest.startsWith('attempts:');
+}
+
+/** Every key of the prefix matching `{*` (partition streams, their temporary copies, dead letters, leases, ...), sorted, on every master. */
 export async function scanKeys(redis: Redis, prefix: string, type?: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}{*`;
-  do {
-    const [next, batch] = type ? await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000, 'TYPE', type) : await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return [...new Set(keys)].sort();
+  return (await scanAll(redis, `${prefix.replace(/[*?[\]\\]/g, '\\$&')}{*`, type)).sort();
 }
 
 /** Every partition stream of the prefix, by topic (partition numbers of any PARTITIONS). */

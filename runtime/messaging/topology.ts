@@ -1,9 +1,23 @@
+import { slotTag } from './slot-tags';
+
 /**
  * Naming of Redis keys and partitions, in one place. Every key carries the configured
- * prefix; stream keys carry a hash tag per partition so partitions spread across the
- * shards of a Redis Cluster.
+ * prefix. Everything a consumer touches in one command for partition n (the partition's
+ * stream of each topic, its dead letters, its attempt counters) shares partition n's hash
+ * tag, so on a Redis Cluster it is one slot; the partitions spread over the masters (see
+ * {@link slotTag}).
+ *
+ * ```
+ * <prefix>{p2-7}:orders             stream of topic "orders", partition 2
+ * <prefix>{p2-7}dead-letters        dead letters of partition 2
+ * <prefix>{p2-7}attempts:<group>    failed attempts of a group's pending entries in partition 2
+ * <prefix>{leases:<group>}:p2       lease of partition 2 of a group (members: ...:members)
+ * <prefix>{bull}:<queue>:...        BullMQ
+ * ```
  */
 export class Topology {
+  private readonly tags: string[] = [];
+
   constructor(readonly prefix: string, readonly partitions: number) {}
 
   /** Partition of an actor: FNV-1a of its id, mod P (stable across processes and restarts). */
@@ -21,27 +35,38 @@ export class Topology {
     return `${topic}.p${partition}`;
   }
 
+  /** `<prefix>{p2-7}`: what every key of partition n starts with. */
+  private partitionPrefix(partition: number): string {
+    return `${this.prefix}{${(this.tags[partition] ??= slotTag(partition, this.partitions))}}`;
+  }
+
   streamKey(topic: string, partition: number): string {
-    return `${this.prefix}{${topic}.p${partition}}`;
+    return `${this.partitionPrefix(partition)}:${topic}`;
   }
 
   streamKeys(topic: string): string[] {
     return Array.from({ length: this.partitions }, (_, p) => this.streamKey(topic, p));
   }
 
-  /** Inverse of {@link streamKey}. */
+  /** Inverse of {@link streamKey} (the partition comes from the tag, whatever P named it). */
   parseStreamKey(key: string): { topic: string; partition: number } {
-    const m = /\{(.+)\.p(\d+)\}$/.exec(key);
-    if (!m) throw new Error(`Not a stream key: ${key}`);
-    return { topic: m[1], partition: Number(m[2]) };
+    const parsed = parsePartitionKey(key.startsWith(this.prefix) ? key.slice(this.prefix.length) : '');
+    if (!parsed || parsed.rest[0] !== ':') throw new Error(`Not a stream key: ${key}`);
+    return { topic: parsed.rest.slice(1), partition: parsed.partition };
   }
 
-  deadLetterKey(): string {
-    return `${this.prefix}dead-letters`;
+  /** The dead letters of a partition: a stream in the partition's slot, so parking a message is one MULTI. */
+  deadLetterKey(partition: number): string {
+    return `${this.partitionPrefix(partition)}dead-letters`;
   }
 
-  attemptsKey(group: string): string {
-    return `${this.prefix}attempts:${group}`;
+  deadLetterKeys(): string[] {
+    return Array.from({ length: this.partitions }, (_, p) => this.deadLetterKey(p));
+  }
+
+  /** A group's attempt counters of a partition's pending entries (deleted with their XACK, in one MULTI). */
+  attemptsKey(group: string, partition: number): string {
+    return `${this.partitionPrefix(partition)}attempts:${group}`;
   }
 
   /**
@@ -57,7 +82,14 @@ export class Topology {
     return `${this.prefix}{leases:${group}}:p${partition}`;
   }
 
+  /** BullMQ's prefix: one hash tag, as its scripts touch several keys of a queue (Redis Cluster). */
   bullPrefix(): string {
-    return `${this.prefix}bull`;
+    return `${this.prefix}{bull}`;
   }
+}
+
+/** `{p2-7}<rest>` (a key without its prefix): the partition of its tag and what follows it. */
+export function parsePartitionKey(unprefixed: string): { partition: number; rest: string } | undefined {
+  const m = /^\{p(\d+)-\d+\}(.*)$/s.exec(unprefixed);
+  return m ? { partition: Number(m[1]), rest: m[2] } : undefined;
 }

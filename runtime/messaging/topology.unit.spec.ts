@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { Topology } from './topology';
+import { SLOTS, slotOf } from './slot-tags';
 
 describe('topology', () => {
   const topology = new Topology('app:', 4);
@@ -32,25 +33,59 @@ describe('topology', () => {
     }
   });
 
-  it('builds stream keys with the prefix and a {topic.pN} hash tag', () => {
-    expect(topology.streamKey('accounts', 3)).to.equal('app:{accounts.p3}');
-    expect(topology.streamKeys('orders')).to.deep.equal(['app:{orders.p0}', 'app:{orders.p1}', 'app:{orders.p2}', 'app:{orders.p3}']);
+  it('builds stream keys with the prefix and the partition\'s hash tag', () => {
+    expect(topology.streamKey('accounts', 3)).to.match(/^app:\{p3-\d+\}:accounts$/);
+    const keys = topology.streamKeys('orders');
+    expect(keys).to.have.length(4);
+    keys.forEach((k, p) => expect(k).to.match(new RegExp(`^app:\\{p${p}-\\d+\\}:orders$`)));
     expect(topology.destination('accounts', 3)).to.equal('accounts.p3');
   });
 
-  it('parses a stream key back into topic and partition', () => {
-    for (const [topic, partition] of [['accounts', 0], ['order.events', 12], ['a-b_c', 1023]] as const) {
-      expect(topology.parseStreamKey(topology.streamKey(topic, partition))).to.deep.equal({ topic, partition });
+  it('puts every key of a partition in one slot, and partition n in the n-th P-th of the slots', () => {
+    for (const partitions of [1, 2, 3, 4, 6, 7, 16, 1024]) {
+      const t = new Topology('app:', partitions);
+      for (const p of partitions > 64 ? [0, 1, 511, 1023] : Array.from({ length: partitions }, (_, i) => i)) {
+        const slot = slotOf(t.streamKey('orders', p));
+        expect([t.streamKey('orders.commands', p), t.deadLetterKey(p), t.attemptsKey('orders.saga', p)].map(slotOf), `P=${partitions} p${p}`).to.deep.equal([slot, slot, slot]);
+        expect(slot, `P=${partitions} p${p}`).to.be.within(Math.floor((p * SLOTS) / partitions), Math.floor(((p + 1) * SLOTS) / partitions) - 1);
+      }
     }
   });
 
+  it('spreads P partitions evenly over the contiguous slot ranges of M masters when M divides P', () => {
+    for (const [partitions, masters] of [[3, 3], [6, 3], [12, 3], [8, 4]]) {
+      const t = new Topology('x:', partitions);
+      const perMaster = new Array<number>(masters).fill(0);
+      for (let p = 0; p < partitions; p++) perMaster[Math.floor((slotOf(t.streamKey('a', p)) * masters) / SLOTS)]++;
+      expect(perMaster, `${partitions} over ${masters}`).to.deep.equal(new Array(masters).fill(partitions / masters));
+    }
+  });
+
+  it('refuses a partition outside 0..P-1 (its tag would be looked for forever)', () => {
+    expect(() => topology.streamKey('a', 4)).to.throw(RangeError);
+    expect(() => topology.deadLetterKey(-1)).to.throw(RangeError);
+  });
+
+  it('parses a stream key back into topic and partition', () => {
+    const wide = new Topology('app:', 1024);
+    for (const [topic, partition] of [['accounts', 0], ['order.events', 12], ['a-b_c', 1023]] as const) {
+      expect(wide.parseStreamKey(wide.streamKey(topic, partition))).to.deep.equal({ topic, partition });
+    }
+  });
+
+  it('parses the partition from the tag of a key named under another PARTITIONS', () => {
+    expect(topology.parseStreamKey(new Topology('app:', 7).streamKey('orders', 6))).to.deep.equal({ topic: 'orders', partition: 6 });
+  });
+
   it('refuses a key that is not a stream key', () => {
-    expect(() => topology.parseStreamKey('app:dead-letters')).to.throw(/Not a stream key/);
+    expect(() => topology.parseStreamKey(topology.deadLetterKey(1))).to.throw(/Not a stream key/);
+    expect(() => topology.parseStreamKey('other:' + topology.streamKey('a', 1).slice(4))).to.throw(/Not a stream key/);
   });
 
   it('names the other keys under the prefix', () => {
-    expect(topology.deadLetterKey()).to.equal('app:dead-letters');
-    expect(topology.attemptsKey('accounts.activation')).to.equal('app:attempts:accounts.activation');
-    expect(topology.bullPrefix()).to.equal('app:bull');
+    expect(topology.deadLetterKey(2)).to.match(/^app:\{p2-\d+\}dead-letters$/);
+    expect(topology.attemptsKey('accounts.activation', 2)).to.match(/^app:\{p2-\d+\}attempts:accounts\.activation$/);
+    expect(topology.leaseKey('g', 3)).to.equal('app:{leases:g}:p3');
+    expect(topology.bullPrefix()).to.equal('app:{bull}');
   });
 });

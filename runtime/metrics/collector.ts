@@ -1,6 +1,6 @@
 import type { Counter } from 'prom-client';
 import type { Db } from '../store/database';
-import type { Redis } from '../messaging/redis';
+import { keyedBatch, type Redis } from '../messaging/redis';
 import type { Topology } from '../messaging/topology';
 import { describePartitions, type GroupTopics } from '../messaging/partition-report';
 import { ScrapeCache } from './scrape-cache';
@@ -133,7 +133,7 @@ export class RuntimeMetrics {
   private async jobCounts(): Promise<[string, string, number][]> {
     const { jobQueues, redis, topology } = this.sources;
     if (jobQueues.length === 0) return [];
-    const pipeline = redis.pipeline();
+    const pipeline = keyedBatch(redis);
     for (const q of jobQueues) {
       for (const [, key, kind] of JOB_STATES) {
         const full = `${topology.bullPrefix()}:${q}:${key}`;

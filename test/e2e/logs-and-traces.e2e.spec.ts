@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import Redis from 'ioredis';
+import { createRedis, type Redis } from '../../runtime/messaging/redis';
 import { freePort, freshDeployment, killStartedProcesses, startServer, type ServerProcess } from '../support/e2e-process';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/e2e-otlp-receiver';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -49,7 +49,7 @@ describe('logs and traces', function () {
         OTEL_BSP_SCHEDULE_DELAY: '100',
         OTEL_SERVICE_NAME: 'tributary-logs',
       });
-      redis = new Redis(env.REDIS_URL);
+      redis = createRedis(env.REDIS_URL);
       topology = new Topology(env.REDIS_PREFIX, 2);
     });
 

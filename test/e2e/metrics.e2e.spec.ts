@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import pg from 'pg';
-import Redis from 'ioredis';
+import { createRedis, type Redis } from '../../runtime/messaging/redis';
 import { Queue } from 'bullmq';
 import { freshDeployment, killStartedProcesses, startServer, type ServerProcess } from '../support/e2e-process';
 import { client, type Client } from '../support/e2e-http';
@@ -44,7 +44,7 @@ describe('GET /metrics on a web and a worker process', function () {
     api = client(web.url);
     db = new pg.Client({ connectionString: env.DATABASE_URL });
     await db.connect();
-    redis = new Redis(env.REDIS_URL);
+    redis = createRedis(env.REDIS_URL);
 
     // Known traffic: an account, a warehouse, two orders that succeed, one no warehouse can fill,
     // one whose payment is declined; a refused command and a 404.
@@ -167,7 +167,7 @@ describe('GET /metrics on a web and a worker process', function () {
     let fired = 0;
     for (const key of await streamKeys(redis, prefix)) fired += ((await redis.xrange(key, '-', '+')) as [string, string[]][]).filter(([, f]) => f.includes('TIMER_FIRED')).length;
     expect(sum(k, 'tributary_timers_fired_total')).to.equal(fired);
-    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const connection = createRedis(redisUrl, { maxRetriesPerRequest: null });
     const queue = new Queue('payments.charge', { connection, prefix: `${prefix}bull` });
     try {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');

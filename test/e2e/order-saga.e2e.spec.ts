@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import pg from 'pg';
-import Redis from 'ioredis';
+import { createRedis } from '../../runtime/messaging/redis';
 import { freshDeployment, killStartedProcesses, startServer, type ServerProcess } from '../support/e2e-process';
 import { client, expectProblem, type Client } from '../support/e2e-http';
 import { ADDRESS, activeAccount, eventTypes, line, settledOrder, stockedWarehouse } from '../support/e2e-shop';
@@ -186,7 +186,7 @@ describe('order saga, Redis loses its data mid-run', function () {
     await stockedWarehouse(api, { 'SKU-R': 20 });
     const posted = await Promise.all(Array.from({ length: 20 }, (_, i) => api.post('/v1/orders', { accountId, lineItems: [line('SKU-R', 1, 10 + i, 0)], shippingAddress: ADDRESS })));
     // Lose every key of this deployment (streams, groups, pending entries, BullMQ jobs) while the sagas run.
-    const redis = new Redis(env.REDIS_URL);
+    const redis = createRedis(env.REDIS_URL);
     try {
       let cursor = '0';
       do {

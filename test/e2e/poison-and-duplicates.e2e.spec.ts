@@ -13,7 +13,7 @@
  * deployment that ran the real order saga a second time.
  */
 import { expect } from 'chai';
-import Redis from 'ioredis';
+import { createRedis, type Redis } from '../../runtime/messaging/redis';
 import pg from 'pg';
 import { eventually, type TestEnv } from '../support/runtime';
 import { freshDeployment, killStartedProcesses, spawnCli, startServer, type ServerProcess } from '../support/e2e-process';
@@ -62,7 +62,7 @@ class Backdoor {
   readonly topology: Topology;
 
   constructor(readonly env: TestEnv) {
-    this.redis = new Redis(env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    this.redis = createRedis(env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
     this.db = new pg.Client({ connectionString: env.DATABASE_URL });
     this.topology = new Topology(env.REDIS_PREFIX, PARTITIONS);
   }
@@ -111,13 +111,22 @@ class Backdoor {
     return new Map(rows.map((r) => [r.message_id, r]));
   }
 
+  /** Every partition's dead letters, as raw entries under their dead letter ids (`p<partition>-<entry>`). */
   async deadLetters(): Promise<[string, string[]][]> {
-    return (await this.redis.xrange(this.topology.deadLetterKey(), '-', '+')) as [string, string[]][];
+    const perPartition = await Promise.all(this.topology.deadLetterKeys().map((key) => this.redis.xrange(key, '-', '+') as Promise<[string, string[]][]>));
+    return perPartition.flatMap((entries, p) => entries.map(([id, fields]): [string, string[]] => [`p${p}-${id}`, fields]));
   }
 
-  /** Failed attempts the group counts for an entry (0 when none, or once it was parked or handled). */
+  /** Failed attempts the group counts for an entry (0 when none, or once it was parked or handled), whatever its partition. */
   async attempts(group: string, entryId: string): Promise<number> {
-    return Number((await this.redis.hget(this.topology.attemptsKey(group), entryId)) ?? 0);
+    const counts = await Promise.all(Array.from({ length: this.topology.partitions }, (_, p) => this.redis.hget(this.topology.attemptsKey(group, p), entryId)));
+    return counts.reduce((sum, n) => sum + Number(n ?? 0), 0);
+  }
+
+  /** Entries with attempt counters of the group, over every partition. */
+  async countedEntries(group: string): Promise<number> {
+    const lengths = await Promise.all(Array.from({ length: this.topology.partitions }, (_, p) => this.redis.hlen(this.topology.attemptsKey(group, p))));
+    return lengths.reduce((a, b) => a + b, 0);
   }
 
   async inboxRows(group: string, messageId: string): Promise<number> {
@@ -198,7 +207,7 @@ describe('poison messages and duplicates end to end (probe context)', function (
     const [, m2Entry] = await store.xadd(m1, m2, firstWave[0], firstWave[1], m3, ...firstWave.slice(2));
     await store.enqueue(w1, w2);
     // Both poison messages failed once (W's came through the relay) and wait for their retries.
-    await eventually(async () => (await store.attempts(PROBE_GROUP, m2Entry)) >= 1 && (await store.redis.hlen(store.topology.attemptsKey(PROBE_GROUP))) === 2, 10_000, 20);
+    await eventually(async () => (await store.attempts(PROBE_GROUP, m2Entry)) >= 1 && (await store.countedEntries(PROBE_GROUP)) === 2, 10_000, 20);
 
     // What arrives now must not wait for them.
     const secondWave = others(4, 13);

@@ -8,7 +8,7 @@
  * report (HTTP) flags a non-empty stream no partition reads, and a worker warns at start-up.
  */
 import { expect } from 'chai';
-import Redis from 'ioredis';
+import { createRedis, scanAll, type Redis } from '../../runtime/messaging/redis';
 import { eventually, type TestEnv } from '../support/runtime';
 import { freshDeployment, killStartedProcesses, runCliToExit, spawnCli, startServer, waitForLog, type ServerProcess } from '../support/e2e-process';
 import { client, newProfile } from '../support/e2e-http';
@@ -26,7 +26,7 @@ describe('repartition (e2e)', function () {
 
   before(async () => {
     env = await freshDeployment('e2e_repartition');
-    redis = new Redis(env.REDIS_URL);
+    redis = createRedis(env.REDIS_URL);
   });
   after(async () => {
     redis.disconnect();
@@ -70,7 +70,7 @@ describe('repartition (e2e)', function () {
   }
 
   /** Every stream key of the accounts topic (and leftover temporary ones). */
-  const accountStreams = async () => (await redis.keys(`${env.REDIS_PREFIX}{accounts.p*`)).sort();
+  const accountStreams = async () => (await scanAll(redis, `${env.REDIS_PREFIX}{p*}:accounts*`)).sort();
 
   it('records PARTITIONS on first start; another value refuses to start, naming both', async () => {
     const first = await startServer(env, { ROLE: 'all', PARTITIONS: '2' });

@@ -1,6 +1,6 @@
 /** Looks at what a deployment wrote, straight in Postgres and Redis (no runtime code in between). */
 import { Client } from 'pg';
-import Redis from 'ioredis';
+import { createRedis } from '../../runtime/messaging/redis';
 import { Topology } from '../../runtime/messaging/topology';
 
 /** Runs one query on a short-lived connection. */
@@ -30,7 +30,7 @@ export async function storeCounts(env: { DATABASE_URL: string; REDIS_URL: string
     `SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM outbox) AS outbox,
             (SELECT count(*) FROM accounts) AS accounts, (SELECT count(*) FROM inbox) AS inbox`,
   );
-  const redis = new Redis(env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = createRedis(env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   let streamEntries = 0;
   try {
     await redis.connect();

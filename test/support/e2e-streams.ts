@@ -1,16 +1,12 @@
 /** Looking at a deployment's streams from a test: which exist, and whether every group has caught up. */
 import type { Redis } from '../../runtime/messaging/redis';
+import { Topology } from '../../runtime/messaging/topology';
+import { parseKey, scanKeys } from '../../runtime/messaging/stream-scan';
 
-/** Every partition stream of the deployment (`<prefix>{topic.pN}`; not the dead letters, not lease keys). */
+/** Every partition stream of the deployment (`<prefix>{p<n>-<k>}:<topic>`; not the dead letters, not lease keys), on every master. */
 export async function streamKeys(redis: Redis, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}{*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of found) if ((await redis.type(key)) === 'stream') keys.push(key);
-  } while (cursor !== '0');
-  return keys.sort();
+  const topology = new Topology(prefix, 1);
+  return (await scanKeys(redis, prefix, 'stream')).filter((key) => parseKey(topology, key));
 }
 
 /** A flat Redis reply `[k1, v1, k2, v2, ...]` as an object. */

@@ -3,7 +3,7 @@
  * every table of the schema and the length of every stream under the deployment's prefix.
  * Two equal snapshots around a request mean the request wrote nothing.
  */
-import Redis from 'ioredis';
+import { createRedis, isCluster, prefixPattern, scanAll } from '../../runtime/messaging/redis';
 import { query } from './e2e-store';
 import { eventually } from './runtime';
 
@@ -27,16 +27,11 @@ export async function writeSnapshot(env: Deployment): Promise<WriteSnapshot> {
     const sql = tables.map((t) => `SELECT '${t.name}' AS name, count(*)::int AS n FROM "${t.name}"`).join(' UNION ALL ');
     for (const row of await query<{ name: string; n: number }>(env.DATABASE_URL, sql)) snapshot[`table:${row.name}`] = row.n;
   }
-  const redis = new Redis(env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = createRedis(env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    let cursor = '0';
-    do {
-      // ioredis' typings have no overload with both COUNT and TYPE; the command takes both.
-      const [next, keys] = (await redis.call('SCAN', cursor, 'MATCH', `${env.REDIS_PREFIX}*`, 'COUNT', 1000, 'TYPE', 'stream')) as [string, string[]];
-      cursor = next;
-      for (const key of keys) snapshot[`stream:${key}`] = await redis.xlen(key);
-    } while (cursor !== '0');
+    if (isCluster(redis)) await redis.ping(); // the slot map, to know the masters to scan
+    for (const key of await scanAll(redis, prefixPattern(env.REDIS_PREFIX), 'stream')) snapshot[`stream:${key}`] = await redis.xlen(key);
   } finally {
     redis.disconnect();
   }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createDb, quoteIdent, type Db, type Queryable } from '../../runtime/store/database';
 import { migrateLatest } from '../../runtime/store/migrate';
 import { appendToStream } from '../../runtime/store/event-store';
-import { connectRedis, type Redis } from '../../runtime/messaging/redis';
+import { connectRedis, prefixPattern, scanAll, unlinkAll, type Redis } from '../../runtime/messaging/redis';
 import { Topology } from '../../runtime/messaging/topology';
 import type { Envelope } from '../../runtime/messaging/envelope';
 import { MESSAGE_FIELD, TYPE_FIELD, entryField } from '../../runtime/messaging/stream-entry';
@@ -145,14 +145,9 @@ export async function readAllPartitions(redis: Redis, topology: Topology, topic 
 
 /** Deletes every key under the topology's prefix (never FLUSHALL: the server is shared). */
 export async function deletePrefixKeys(redis: Redis, topology: Topology): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${topology.prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) deleted += await redis.del(...keys);
-  } while (cursor !== '0');
-  return deleted;
+  const keys = await scanAll(redis, prefixPattern(topology.prefix));
+  await unlinkAll(redis, keys);
+  return keys.length;
 }
 
 export async function countRows(db: Queryable, table: string): Promise<number> {

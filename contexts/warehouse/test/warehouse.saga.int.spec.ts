@@ -6,6 +6,7 @@ import { checkWarehouseInvariants } from '../invariants';
 import { claimUnits, release, reserve, type Step } from '../allocation';
 import { ConcurrencyError } from '../../../runtime/errors';
 import { checkLogConsistency } from '../../../runtime/store/log-consistency';
+import { countDeadLetters } from '../../../runtime/messaging/dead-letters';
 import type { Tx } from '@tributary/runtime';
 import { sku, startWarehouse, type WarehouseHarness } from './harness';
 
@@ -28,7 +29,7 @@ describe('warehouse saga steps (in-process runtime, CONTEXTS=warehouse)', functi
   });
   after(async () => {
     if (h) {
-      const dead = await h.runtime.services.redis.xlen(h.runtime.services.topology.deadLetterKey());
+      const dead = await countDeadLetters(h.runtime.services.redis, h.runtime.services.topology);
       await h.stop();
       expect(dead, 'no saga command was dead-lettered').to.equal(0);
     }

@@ -5,7 +5,7 @@ import { client, expectProblem, type Client } from '../../../test/support/e2e-ht
 import { ADDRESS, activeAccount, line, settledOrder, stockedWarehouse } from '../../../test/support/e2e-shop';
 import type { Runtime } from '../../roles';
 import { resolve } from '../../actors/machine-state';
-import { deadLetter } from '../../messaging/dead-letters';
+import { countDeadLetters, deadLetter } from '../../messaging/dead-letters';
 import type { Envelope } from '../../messaging/envelope';
 
 /**
@@ -308,7 +308,7 @@ describe('console API', function () {
       id: randomUUID(), type, stream: 'accounts', actor: { type: 'account', id: randomUUID() }, version: 0,
       correlationId: randomUUID(), causationId: randomUUID(), occurredAt: new Date().toISOString(), data: {},
     });
-    const deadLetterCount = () => rt.services.redis.xlen(rt.services.topology.deadLetterKey());
+    const deadLetterCount = () => countDeadLetters(rt.services.redis, rt.services.topology);
 
     it('gives the overview: outbox, timers, groups and dead letters as the stores hold them', async () => {
       const { redis, topology } = rt.services;
@@ -326,17 +326,19 @@ describe('console API', function () {
       expect(r.body._links.partitions.href).to.equal('/v1/ops/partitions');
     });
 
-    it('deletes one dead letter (204, then 404) and refuses ids that are not stream ids with 400', async () => {
+    it('deletes one dead letter (204, then 404) and refuses ids that are not dead letter ids with 400', async () => {
       const { redis, topology } = rt.services;
       await deadLetter(redis, topology, 'orders.saga', topology.streamKey('orders', 0), '2-1', 'boom', 5, letter('CONSOLE_PROBE'));
       const list = (await api.get('/v1/ops/dead-letters')).body._embedded.deadLetterList as any[];
       const id = list.at(-1).id;
       const before = await deadLetterCount();
-      for (const bad of ['abc', '1-', '-1', '99999999999999999999-0', '1-99999999999999999999', '1-0;DEL']) {
+      for (const bad of ['abc', '1-0', 'p1-', 'p-1-0', 'p0-1', 'p12345-1-0', 'p0-999999999999999999999-0', 'p0-1-0;DEL']) {
         expectProblem(await api.request('DELETE', `/v1/ops/dead-letters/${encodeURIComponent(bad)}`), 400);
       }
       expect(await deadLetterCount()).to.equal(before);
-      expectProblem(await api.request('DELETE', '/v1/ops/dead-letters/1-0'), 404);
+      expectProblem(await api.request('DELETE', '/v1/ops/dead-letters/p0-1-0'), 404);
+      // A partition past PARTITIONS names no dead letter either.
+      expectProblem(await api.request('DELETE', `/v1/ops/dead-letters/p${topology.partitions}-1-0`), 404);
       const del = await api.request('DELETE', `/v1/ops/dead-letters/${id}`);
       expect(del.status).to.equal(204);
       expect(await deadLetterCount()).to.equal(before - 1);

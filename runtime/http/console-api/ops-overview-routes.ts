@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { subscriptionGroups, type ContextPlugin, type RuntimeServices } from '../../context';
 import { NotFoundError } from '../../errors';
 import { describePartitions } from '../../messaging/partition-report';
-import { deleteDeadLetter, redriveAllDeadLetters } from './dead-letter-admin';
+import { countDeadLetters, deleteDeadLetter, DEAD_LETTER_ID_EXAMPLE, DEAD_LETTER_ID_PATTERN } from '../../messaging/dead-letters';
+import { redriveAllDeadLetters } from './dead-letter-admin';
 import { storeBacklog } from '../../store/ops-queries';
 import { validate } from '../../validation';
 import { HAL_JSON, link } from '../hal';
@@ -15,7 +16,7 @@ import { opsOverviewSchema, redriveAllSchema } from './schemas';
  * integer in Redis; at most 19 digits keeps it in range (2^64 has 20) and is expressible in the
  * API document's pattern (a real id's first part has 13 digits until the year 2286).
  */
-export const streamIdSchema = z.string().regex(/^\d{1,19}-\d{1,19}$/, 'must be a stream entry id such as 1764132000000-0');
+export const deadLetterIdSchema = z.string().regex(DEAD_LETTER_ID_PATTERN, `must be a dead letter id such as ${DEAD_LETTER_ID_EXAMPLE}`);
 
 const groupQuery = z
   .object({
@@ -45,7 +46,7 @@ export function mountOpsOverviewRoutes(router: Router, services: RuntimeServices
     const [backlog, report, deadLetters] = await Promise.all([
       storeBacklog(db),
       describePartitions(db, redis, topology, groups),
-      redis.xlen(topology.deadLetterKey()),
+      countDeadLetters(redis, topology),
     ]);
     ctx.type = HAL_JSON;
     ctx.body = {
@@ -69,10 +70,10 @@ export function mountOpsOverviewRoutes(router: Router, services: RuntimeServices
     summary: 'Discards one dead letter',
     tags: ['Ops'],
     scope: 'ops',
-    params: z.object({ id: streamIdSchema.describe('The dead letter id (a stream entry id)') }),
-    responses: { 204: { description: 'Deleted' }, 400: { description: 'The id is not a stream entry id' }, 404: { description: 'No dead letter with that id' } },
+    params: z.object({ id: deadLetterIdSchema.describe('The dead letter id (`p<partition>-<entry id>`)') }),
+    responses: { 204: { description: 'Deleted' }, 400: { description: 'The id is not a dead letter id' }, 404: { description: 'No dead letter with that id' } },
   }, async (ctx) => {
-    const { id } = validate(z.object({ id: streamIdSchema }), { id: ctx.params.id });
+    const { id } = validate(z.object({ id: deadLetterIdSchema }), { id: ctx.params.id });
     if (!(await deleteDeadLetter(services.redis, services.topology, id))) throw new NotFoundError(`No dead letter with id ${id}`);
     ctx.status = 204;
   });
