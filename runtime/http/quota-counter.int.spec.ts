@@ -62,8 +62,13 @@ describe('QuotaCounter (fixed-window quota, batched through Redis)', function ()
 
   it('keeps counting in the process while Redis cannot be reached, and sends the counts once it can', async () => {
     const counter = new QuotaCounter(redis, `${prefix}d:`, 3, WINDOW);
-    const real = redis.pipeline.bind(redis);
-    (redis as unknown as { pipeline: () => unknown }).pipeline = () => ({ incrby() {}, pexpire() {}, exec: async () => { throw new Error('Connection is closed.'); } });
+    // Unreachable: a pipeline that fails (one Redis), commands that fail (a cluster: keyedBatch sends them one by one).
+    const stubbed = redis as unknown as Record<'pipeline' | 'incrby' | 'pexpire', unknown>;
+    const real = { pipeline: stubbed.pipeline, incrby: stubbed.incrby, pexpire: stubbed.pexpire };
+    const closed = async () => {
+      throw new Error('Connection is closed.');
+    };
+    Object.assign(stubbed, { pipeline: () => ({ incrby() {}, pexpire() {}, exec: closed }), incrby: closed, pexpire: closed });
     const now = at();
     try {
       expect([counter.take('x', now), counter.take('x', now)]).to.deep.equal([0, 0]);
@@ -71,7 +76,7 @@ describe('QuotaCounter (fixed-window quota, batched through Redis)', function ()
       expect(counter.take('x', now)).to.equal(0);
       expect(counter.take('x', now)).to.be.above(0);
     } finally {
-      (redis as unknown as { pipeline: typeof real }).pipeline = real;
+      Object.assign(stubbed, real);
     }
     await counter.flush();
     expect(Number(await redis.get(`${prefix}d:${Math.floor(now / WINDOW)}:x`))).to.equal(3);

@@ -117,15 +117,17 @@ export function keyedBatch(redis: Redis): KeyedBatch {
   return batch;
 }
 
-/** The node connections to scan: the one Redis, or every master of a cluster. */
-function scanTargets(redis: Redis): IORedis[] {
-  return isCluster(redis) ? redis.nodes('master') : [redis];
+/** The node connections to scan: the one Redis, or every master of a cluster (known once its slot map is). */
+async function scanTargets(redis: Redis): Promise<IORedis[]> {
+  if (!isCluster(redis)) return [redis];
+  if (redis.status !== 'ready') await redis.ping();
+  return redis.nodes('master');
 }
 
 /** Every key matching `pattern` (of `type`, when given), on every master. Unsorted, no duplicates. */
 export async function scanAll(redis: Redis, pattern: string, type?: string): Promise<string[]> {
   const keys = new Set<string>();
-  for (const node of scanTargets(redis)) {
+  for (const node of await scanTargets(redis)) {
     let cursor = '0';
     do {
       const [next, batch] = type ? await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000, 'TYPE', type) : await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
@@ -159,7 +161,6 @@ export async function deleteByPrefix(url: string, prefix: string): Promise<void>
   const redis = createRedis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
   try {
     await redis.connect();
-    if (isCluster(redis)) await redis.ping(); // a cluster knows its masters once its slots are loaded
     await unlinkAll(redis, await scanAll(redis, prefixPattern(prefix)));
   } finally {
     redis.disconnect();

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import pg from 'pg';
 import { createRedis, type Redis } from '../../runtime/messaging/redis';
+import { Topology } from '../../runtime/messaging/topology';
 import { Queue } from 'bullmq';
 import { freshDeployment, killStartedProcesses, startServer, type ServerProcess } from '../support/e2e-process';
 import { client, type Client } from '../support/e2e-http';
@@ -168,7 +169,7 @@ describe('GET /metrics on a web and a worker process', function () {
     for (const key of await streamKeys(redis, prefix)) fired += ((await redis.xrange(key, '-', '+')) as [string, string[]][]).filter(([, f]) => f.includes('TIMER_FIRED')).length;
     expect(sum(k, 'tributary_timers_fired_total')).to.equal(fired);
     const connection = createRedis(redisUrl, { maxRetriesPerRequest: null });
-    const queue = new Queue('payments.charge', { connection, prefix: `${prefix}bull` });
+    const queue = new Queue('payments.charge', { connection, prefix: new Topology(prefix, 1).bullPrefix() });
     try {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
       expect(counts.completed).to.be.at.least(3);

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import pg from 'pg';
-import { createRedis } from '../../runtime/messaging/redis';
+import { deleteByPrefix } from '../../runtime/messaging/redis';
 import { freshDeployment, killStartedProcesses, startServer, type ServerProcess } from '../support/e2e-process';
 import { client, expectProblem, type Client } from '../support/e2e-http';
 import { ADDRESS, activeAccount, eventTypes, line, settledOrder, stockedWarehouse } from '../support/e2e-shop';
@@ -186,17 +186,7 @@ describe('order saga, Redis loses its data mid-run', function () {
     await stockedWarehouse(api, { 'SKU-R': 20 });
     const posted = await Promise.all(Array.from({ length: 20 }, (_, i) => api.post('/v1/orders', { accountId, lineItems: [line('SKU-R', 1, 10 + i, 0)], shippingAddress: ADDRESS })));
     // Lose every key of this deployment (streams, groups, pending entries, BullMQ jobs) while the sagas run.
-    const redis = createRedis(env.REDIS_URL);
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.REDIS_PREFIX}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await redis.del(...keys);
-      } while (cursor !== '0');
-    } finally {
-      redis.disconnect();
-    }
+    await deleteByPrefix(env.REDIS_URL, env.REDIS_PREFIX);
     const orders = await Promise.all(posted.map((r) => settledOrder(api, r.body.orderId, 90_000)));
     expect(orders.filter((o) => o.status === 'ORDER_SUCCEEDED')).to.have.length(20);
     await expectInvariants(env.DATABASE_URL);

@@ -84,15 +84,27 @@ class Backdoor {
     return this.topology.streamKey(PROBE_TOPIC, this.topology.partitionOf(actorId));
   }
 
-  /** XADDs messages onto their partition streams as the relay does (field `m`); returns the entry ids. */
+  /**
+   * XADDs messages onto their partition streams as the relay does (field `m`), one MULTI per
+   * partition (one slot on a cluster), so each partition's arrive together; returns the entry ids.
+   */
   async xadd(...messages: Envelope[]): Promise<string[]> {
-    const multi = this.redis.multi();
-    for (const m of messages) multi.xadd(this.topology.streamKey(m.stream, this.topology.partitionOf(m.actor.id)), '*', 'm', JSON.stringify(m));
-    const results = (await multi.exec()) ?? [];
-    return results.map(([err, id]) => {
-      if (err) throw err;
-      return id as string;
+    const byPartition = new Map<number, number[]>();
+    messages.forEach((m, i) => {
+      const p = this.topology.partitionOf(m.actor.id);
+      byPartition.set(p, [...(byPartition.get(p) ?? []), i]);
     });
+    const ids: string[] = [];
+    await Promise.all([...byPartition].map(async ([p, indexes]) => {
+      const multi = this.redis.multi();
+      for (const i of indexes) multi.xadd(this.topology.streamKey(messages[i].stream, p), '*', 'm', JSON.stringify(messages[i]));
+      const results = (await multi.exec()) ?? [];
+      results.forEach(([err, id], j) => {
+        if (err) throw err;
+        ids[indexes[j]] = id as string;
+      });
+    }));
+    return ids;
   }
 
   /** Inserts outbox rows, as a committed transaction does, for the real relay to publish. */
