@@ -5318,7 +5318,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The dead letter id (a stream entry id) */
+                /** @description The dead letter id (`p<partition>-<entry id>`) */
                 id: string;
             };
             cookie?: never;
@@ -5332,7 +5332,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The id is not a stream entry id */
+            /** @description The id is not a dead letter id */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5410,7 +5410,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The dead letter id (`1764132000000-0`; anything else is answered 404) */
+                /** @description The dead letter id (`p1-1764132000000-0`: partition and entry; anything else is answered 404) */
                 id: string;
             };
             cookie?: never;
