@@ -112,6 +112,7 @@ class PerSlotReads implements StreamReads {
   }
 
   async fresh(partitions: readonly PartitionKeys[], count: number, blockMs: number): Promise<StreamReply> {
+    this.closeUnread(partitions);
     const reads = await Promise.all(partitions.map(async (keys) => {
       const client = await this.clientFor(keys[0]);
       const node = nodeFor(client, keys[0]);
@@ -180,6 +181,17 @@ class PerSlotReads implements StreamReads {
     // Until it is ready its slot map is empty and the read could not be unblocked.
     if (client.status !== 'ready') await ready(client, 2_000);
     return client;
+  }
+
+  /** Closes the blocking clients of partitions no longer read (given back to another worker). */
+  private closeUnread(partitions: readonly PartitionKeys[]): void {
+    if (this.clients.size <= partitions.length) return;
+    const read = new Set(partitions.map((keys) => keys[0]));
+    for (const [key, client] of this.clients) {
+      if (read.has(key)) continue;
+      client.disconnect();
+      this.clients.delete(key);
+    }
   }
 
   close(): void {

@@ -100,12 +100,16 @@ export interface UnreadStream {
 }
 
 /**
- * Non-empty partition streams of the prefix whose partition number is PARTITIONS or more
- * (written under a larger PARTITIONS): their entries are stranded until
- * `tributary repartition` moves them. One SCAN of the prefix, and an XLEN per such stream.
+ * Non-empty partition streams of the prefix that no partition of this layout reads (a
+ * partition number of PARTITIONS or more, or a key tagged under another PARTITIONS): their
+ * entries are stranded until `tributary repartition` moves them. One SCAN of the prefix, and
+ * an XLEN per such stream.
  */
 export async function unreadStreams(redis: Redis, topology: Topology): Promise<UnreadStream[]> {
-  const beyond = [...(await partitionStreams(redis, topology)).values()].flat().filter((s) => s.partition >= topology.partitions);
+  // Not a key of the current layout: a partition past PARTITIONS, or the tag another PARTITIONS gave it.
+  const beyond = [...(await partitionStreams(redis, topology))].flatMap(([topic, list]) =>
+    list.filter((s) => s.partition >= topology.partitions || s.key !== topology.streamKey(topic, s.partition)),
+  );
   const out: UnreadStream[] = [];
   for (const { key } of beyond) {
     const length = await redis.xlen(key);

@@ -104,6 +104,12 @@ describe('repartition (int)', function () {
     await h.redis.hset(h.topology.attemptsKey(G1, 1), 'some-entry', '2');
 
     expect(await unreadStreams(h.redis, h.topology)).to.deep.equal([{ key: strayKey, length: 2 }]);
+    // Partition 1 exists under 2 partitions too, but its key under 6 has another tag: unread as well.
+    const otherTag = new Topology(prefix, 6).streamKey(TOPIC, 1);
+    expect(otherTag).to.not.equal(h.topology.streamKey(TOPIC, 1));
+    await h.redis.xadd(otherTag, '*', 'm', JSON.stringify(envelope('other-tag', 1)));
+    expect((await unreadStreams(h.redis, h.topology)).map((s) => s.key).sort()).to.deep.equal([otherTag, strayKey].sort());
+    await h.redis.del(otherTag);
 
     const first = await repartition(h.db, h.redis, options(4, { crashAfter: 'copy' }));
     expect(first.topics).to.have.length(1);
