@@ -1,4 +1,6 @@
-import calculateSlot from 'cluster-key-slot';
+// The package (ioredis's own dependency for slots) ships no types: its export is this function.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const calculateSlot = require('cluster-key-slot') as (key: string) => number;
 
 /** Redis Cluster's hash slots: CRC16 of a key's hash tag, mod 16384. */
 export const SLOTS = 16_384;
