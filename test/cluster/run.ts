@@ -12,25 +12,23 @@
 import { spawn } from 'node:child_process';
 import { startRedisCluster } from '../../runtime/testing/redis-cluster';
 
-/** What runs on the cluster: everything that talks to Redis (unit tests do not; the browser and docs suites add nothing here). */
+/**
+ * What runs on the cluster: every suite whose Redis use differs on a cluster (streams, groups,
+ * leases, dead letters, BullMQ, scans, the fault scenarios). Suites that only pass through Redis
+ * the same way these do (the store, actors, the browser, graceful stop) stay on `npm test`.
+ */
 export const CLUSTER_SUITES = [
   'runtime/messaging/*.int.spec.ts',
   'runtime/metrics/*.int.spec.ts',
   'runtime/http/**/*.int.spec.ts',
   'runtime/auth/*.int.spec.ts',
-  'runtime/testing/given-names.int.spec.ts',
-  'runtime/actors/*.int.spec.ts',
-  'runtime/store/*.int.spec.ts',
   'contexts/**/*.int.spec.ts',
   'test/e2e/order-saga.e2e.spec.ts',
   'test/e2e/worker-faults.e2e.spec.ts',
   'test/e2e/poison-and-duplicates.e2e.spec.ts',
   'test/e2e/repartition.e2e.spec.ts',
   'test/e2e/split-startup.e2e.spec.ts',
-  'test/e2e/graceful-stop.e2e.spec.ts',
-  'test/e2e/two-web-processes.e2e.spec.ts',
   'test/e2e/metrics.e2e.spec.ts',
-  'test/e2e/functions.e2e.spec.ts',
 ];
 
 async function main(): Promise<number> {

@@ -226,7 +226,7 @@ export const accountsSuite: Suite = {
         unit: 'cmd/s',
         baseline: rawRate,
         ratio: cost(rate(httpAll)),
-        goal: { op: '<=', value: 1.5 },
+        goal: { op: '<=', value: 1.3 },
         note: note(httpAll, `keep-alive node:http, ${concurrency} in flight; the route also reads the row back to answer`),
       });
       figures.push(...latencyFigures('  POST latency (web role)', httpAll));

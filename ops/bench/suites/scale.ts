@@ -335,6 +335,30 @@ async function waitSettled(cluster: ScaleCluster, ids: string[], timeoutMs: numb
 
 const ms = (v: number | undefined) => (v === undefined ? NaN : v);
 
+/**
+ * What scaling out costs per order, per worker count against 1 worker of the same run: worker
+ * CPU and Postgres transactions per order (goal of issue 14: within 1.2× with 4 workers).
+ */
+function costFigures(results: ThroughputResult[]): Figure[] {
+  const base = results.find((r) => r.workers === 1);
+  const figures: Figure[] = [];
+  for (const [name, unit, of] of [
+    ['worker CPU per order', 'ms', (r: ThroughputResult) => r.workerCpuMsPerOrder],
+    ['Postgres transactions per order', 'tx', (r: ThroughputResult) => r.pgTxPerOrder],
+  ] as const) {
+    for (const r of results) {
+      const figure: Figure = { name: `${name}, ${r.workers} worker${r.workers > 1 ? 's' : ''}`, value: of(r), unit };
+      if (base && r !== base) {
+        figure.baseline = of(base);
+        figure.ratio = { value: of(r) / of(base), label: '÷ 1 worker' };
+        if (r.workers === 4) figure.goal = { op: '<=', value: 1.2 };
+      }
+      figures.push(figure);
+    }
+  }
+  return figures;
+}
+
 function throughputFigures(results: ThroughputResult[]): Figure[] {
   const base = results.find((r) => r.workers === 1);
   return results.map((r) => {
@@ -420,7 +444,7 @@ async function runScale(ctx: SuiteContext, state: RunState): Promise<Figure[]> {
   }
   next();
   const rec = await recovery(ctx, k);
-  const figures = [...throughputFigures(results), ...recoveryFigures(rec)];
+  const figures = [...throughputFigures(results), ...costFigures(results), ...recoveryFigures(rec)];
   if (rec.notTerminal.length || rec.violations.length) {
     // A broken guarantee fails the run; the figures are printed first so the run is not lost.
     ctx.progress(renderTable('scale (FAILED)', figures));
