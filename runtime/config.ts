@@ -3,6 +3,10 @@ import { z } from 'zod';
 import { StartupError } from './errors';
 import { functionsSetting } from './functions/settings';
 import { parseRedisUrl } from './messaging/redis-url';
+import { redactUrl } from './redact';
+
+/** A refused value as the error line shows it: a secret not at all, a URL without its password (logs keep these lines). */
+const shown = (key: string, value: string): string => (/SECRET|PASSWORD|TOKEN/.test(key) ? '(hidden)' : redactUrl(value));
 
 /**
  * Every setting the runtime reads from the environment, validated in one place.
@@ -180,7 +184,7 @@ export function readSettings<S extends z.ZodObject>(schema: S, env: Env): z.infe
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = String(issue.path[0]);
-    throw new ConfigError(`Invalid ${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`);
+    throw new ConfigError(`Invalid ${key}=${JSON.stringify(shown(key, env[key] ?? ''))}: ${issue.message}`);
   }
   return parsed.data;
 }

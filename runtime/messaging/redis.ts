@@ -55,6 +55,9 @@ function clusterClient(target: Extract<RedisTarget, { kind: 'cluster' }>, settin
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
     slotsRefreshTimeout: 2_000,
+    // With TLS, connect to the host names the cluster announces, not to addresses resolved
+    // from them: a certificate names the host (what ioredis advises for AWS ElastiCache).
+    ...(target.tls ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) } : {}),
     redisOptions: {
       ...node,
       ...(target.username ? { username: target.username } : {}),
