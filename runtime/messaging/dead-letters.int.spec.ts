@@ -142,6 +142,24 @@ describe('poison messages and dead letters', function () {
     expect((await listDeadLetters(h.redis, topology)).some((l) => l.id === letter.id)).to.equal(false);
   });
 
+  it('lists the dead letters of every partition oldest first, up to the limit, of one group when asked', async () => {
+    const t = h.freshTopology('dl_merge', 3);
+    const parked: string[] = [];
+    // Parked in turn on partitions 2, 0, 1, 2, 0, 1, by two groups.
+    for (let i = 0; i < 6; i++) {
+      const m = envelope(`merge-${i}`, 1);
+      await deadLetter(h.redis, t, i % 2 ? 'odd' : 'even', t.streamKey(TOPIC, (i + 2) % 3), `1-${i}`, 'boom', 1, m);
+      parked.push(m.id);
+      await new Promise((r) => setTimeout(r, 2)); // another millisecond: parking order is the entry ids' order
+    }
+    const all = await listDeadLetters(h.redis, t, 100);
+    expect(all.map((l) => l.message?.id)).to.deep.equal(parked);
+    expect(all.map((l) => l.id.split('-')[0])).to.deep.equal(['p2', 'p0', 'p1', 'p2', 'p0', 'p1']);
+    expect((await listDeadLetters(h.redis, t, 4)).map((l) => l.message?.id)).to.deep.equal(parked.slice(0, 4));
+    expect((await listDeadLetters(h.redis, t, 100, 'odd')).map((l) => l.message?.id)).to.deep.equal([parked[1], parked[3], parked[5]]);
+    expect(await countDeadLetters(h.redis, t)).to.equal(6);
+  });
+
   it('answers 404, not a Redis error, for ids out of the stream id range or past PARTITIONS', async () => {
     expect(parseDeadLetterId(h.topology, 'p0-18446744073709551615-18446744073709551615')).to.deep.equal({ partition: 0, entry: '18446744073709551615-18446744073709551615' });
     const past = `p${h.topology.partitions}-1-0`;

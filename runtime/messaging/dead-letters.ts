@@ -2,7 +2,7 @@ import type { Redis } from './redis';
 import { keyedBatch } from './redis';
 import type { Topology } from './topology';
 import type { Envelope } from './envelope';
-import { MESSAGE_FIELD, TYPE_FIELD } from './stream-entry';
+import { MESSAGE_FIELD, TYPE_FIELD, compareEntryIds } from './stream-entry';
 import { NotFoundError } from '../errors';
 
 /**
@@ -123,14 +123,11 @@ export async function listDeadLetters(redis: Redis, topology: Topology, limit = 
       }
     }),
   );
-  // Entry ids are times: ordering by them orders by parking time across partitions.
-  return letters.sort((a, b) => compareEntryIds(a.id.slice(a.id.indexOf('-') + 1), b.id.slice(b.id.indexOf('-') + 1))).slice(0, limit);
-}
-
-function compareEntryIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt);
-  const [bm, bs] = b.split('-').map(BigInt);
-  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
+  // Entry ids are times: ordering by them orders by parking time across partitions (letters
+  // parked in the same millisecond on two partitions: by partition).
+  const entry = (l: DeadLetter) => l.id.slice(l.id.indexOf('-') + 1);
+  const partition = (l: DeadLetter) => Number(l.id.slice(1, l.id.indexOf('-')));
+  return letters.sort((a, b) => compareEntryIds(entry(a), entry(b)) || partition(a) - partition(b)).slice(0, limit);
 }
 
 /** Removes one dead letter; false when there was none with that id. */

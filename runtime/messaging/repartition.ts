@@ -3,7 +3,7 @@ import { StartupError } from '../errors';
 import { recordPartitions, recordedPartitions } from '../store/deployment-settings';
 import { keyedBatch, unlinkAll, type Redis } from './redis';
 import { Topology } from './topology';
-import { MESSAGE_FIELD, entryField } from './stream-entry';
+import { MESSAGE_FIELD, compareEntryIds, entryField } from './stream-entry';
 import { MOVING, isAttemptsKey, parseDeadLetterKey, partitionStreams, scanKeys } from './stream-scan';
 
 /**
@@ -88,12 +88,6 @@ export async function liveWorkers(redis: Redis, prefix: string, ttlMs: number): 
   return [...live].sort();
 }
 
-function cmpId(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt);
-  const [bm, bs] = b.split('-').map(BigInt);
-  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
-}
-
 interface GroupState {
   name: string;
   lastDelivered: string;
@@ -123,7 +117,7 @@ async function groupsOf(redis: Redis, key: string): Promise<GroupState[]> {
 /** Whether some group has not finished this entry (a group that reads the topic and has no group here has finished nothing). */
 function unfinished(id: string, groups: GroupState[], missingGroup: boolean): boolean {
   if (missingGroup) return true;
-  return groups.some((g) => g.pending.has(id) || cmpId(id, g.lastDelivered) > 0);
+  return groups.some((g) => g.pending.has(id) || compareEntryIds(id, g.lastDelivered) > 0);
 }
 
 async function readProgress(db: Queryable): Promise<Progress | undefined> {
@@ -244,7 +238,7 @@ async function copyPhase(redis: Redis, target: Topology, loaded: readonly GroupT
       }
     }
     byTopic[topic] = [...groupNames].sort();
-    entries.sort((a, b) => cmpId(a.id, b.id));
+    entries.sort((a, b) => compareEntryIds(a.id, b.id));
     for (let i = 0; i < entries.length; i += PAGE) {
       const batch = keyedBatch(redis);
       for (const { fields } of entries.slice(i, i + PAGE)) {
