@@ -12,7 +12,8 @@
  * - `specFor(aggregate).given(events).when(command, input).then(events)`, `replay`
  * - `httpClient(url)`, `eventually(probe)`, `messagesTo(runtime, topic, id)`
  * - `startRedisCluster(options)`: a real local Redis Cluster (redis-server child processes) with
- *   its `redis+cluster://` URL, `failover(port)`, `killNode`, `restartNode` and `stop()`
+ *   its `redis+cluster://` URL, `failover(port)`, `killNode`, `restartNode` and `stop()`;
+ *   `skipWithoutRedisServer(this)` in a `before` hook where redis-server may be missing
  */
 export { services, freshDatabase, freshPrefix, uncreatedDatabase, cleanupAll, runId, type Services } from './services';
 export { testEnv, testConfig, startTestRuntime, eventually, messagesTo, type TestEnv } from './runtime';
@@ -24,6 +25,6 @@ export {
 export { httpClient, type HttpClient, type Reply, type RequestOptions } from './http';
 export { mochaHooks } from './hooks';
 export {
-  startRedisCluster, CLUSTER_SLOTS,
+  startRedisCluster, redisClusterTools, skipWithoutRedisServer, CLUSTER_SLOTS,
   type RedisCluster, type RedisClusterOptions, type RedisClusterNode, type FailoverResult,
 } from './redis-cluster';

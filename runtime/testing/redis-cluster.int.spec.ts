@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import Redis, { type Cluster } from 'ioredis';
-import { CLUSTER_SLOTS, startRedisCluster, type RedisCluster, type RedisClusterNode } from './redis-cluster';
+import { CLUSTER_SLOTS, redisClusterTools, skipWithoutRedisServer, startRedisCluster, type RedisCluster, type RedisClusterNode } from './redis-cluster';
 
 /**
  * The local Redis Cluster of the test kit is a real one: 3 masters + 3 replicas that cover
@@ -40,9 +40,18 @@ describe('test kit: a local Redis Cluster (startRedisCluster)', function () {
   let cluster: RedisCluster | undefined;
   let client: Cluster | undefined;
 
+  before(function () {
+    skipWithoutRedisServer(this);
+  });
   after(async () => {
     client?.disconnect();
     await cluster?.stop();
+  });
+
+  it('says which tool is missing instead of starting (tests that need one skip themselves)', async () => {
+    expect(redisClusterTools({ redisServer: 'no-such-redis-server' }).missing).to.match(/^no-such-redis-server is not installed/);
+    const refused = await startRedisCluster({ redisServer: 'no-such-redis-server' }).catch((e: Error) => e);
+    expect((refused as Error).message).to.match(/^startRedisCluster: no-such-redis-server is not installed/);
   });
 
   it('starts 3 masters + 3 replicas that cover every slot, fails a master over without losing replicated writes, and stops without a trace', async () => {

@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import { killStartedProcesses } from '../../runtime/testing/process';
-import { startRedisCluster, type RedisCluster } from '../../runtime/testing/redis-cluster';
+import { skipWithoutRedisServer, startRedisCluster, type RedisCluster } from '../../runtime/testing/redis-cluster';
 import { createRedis, isCluster, type Redis } from '../../runtime/messaging/redis';
 import { slotOf } from '../../runtime/messaging/slot-tags';
 import { Topology } from '../../runtime/messaging/topology';
@@ -25,7 +25,8 @@ describe('Redis Cluster: a split deployment on 3 masters + 3 replicas', function
   let shop: Shop;
   let redis: Redis;
 
-  before(async () => {
+  before(async function () {
+    skipWithoutRedisServer(this);
     redisCluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
     deployment = await Cluster.start('redis_cluster', 2, { REDIS_URL: redisCluster.url, PARTITIONS: String(PARTITIONS) });
     shop = await deployment.shop(['SKU-C1', 'SKU-C2'], 200);
