@@ -2,6 +2,7 @@
 import { Client } from 'pg';
 import { createRedis } from '../../runtime/messaging/redis';
 import { Topology } from '../../runtime/messaging/topology';
+import { parseKey, scanKeys } from '../../runtime/messaging/stream-scan';
 
 /** Runs one query on a short-lived connection. */
 export async function query<R extends Record<string, unknown>>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<R[]> {
@@ -23,8 +24,8 @@ export interface StoreCounts {
   streamEntries: number;
 }
 
-/** Row counts of the tables a command writes, and the stream entries the relay wrote. */
-export async function storeCounts(env: { DATABASE_URL: string; REDIS_URL: string; REDIS_PREFIX: string }, topic = 'accounts', partitions = 4): Promise<StoreCounts> {
+/** Row counts of the tables a command writes, and the stream entries the relay wrote (on whatever streams of the topic exist). */
+export async function storeCounts(env: { DATABASE_URL: string; REDIS_URL: string; REDIS_PREFIX: string }, topic = 'accounts'): Promise<StoreCounts> {
   const [row] = await query<{ events: string; outbox: string; accounts: string; inbox: string }>(
     env.DATABASE_URL,
     `SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM outbox) AS outbox,
@@ -34,7 +35,9 @@ export async function storeCounts(env: { DATABASE_URL: string; REDIS_URL: string
   let streamEntries = 0;
   try {
     await redis.connect();
-    for (const key of new Topology(env.REDIS_PREFIX, partitions).streamKeys(topic)) streamEntries += await redis.xlen(key);
+    // Found, not computed: a key's hash tag depends on the deployment's PARTITIONS.
+    const topology = new Topology(env.REDIS_PREFIX, 1);
+    for (const key of await scanKeys(redis, env.REDIS_PREFIX, 'stream')) if (parseKey(topology, key)?.topic === topic) streamEntries += await redis.xlen(key);
   } finally {
     redis.disconnect();
   }
