@@ -100,34 +100,56 @@ export async function countDeadLetters(redis: Redis, topology: Topology): Promis
   return count;
 }
 
+/** A partition's dead letters, oldest first, read a page at a time (with their entry id, to sort by). */
+async function* lettersOf(redis: Redis, topology: Topology, partition: number, pageSize: number): AsyncGenerator<{ entry: string; letter: DeadLetter }> {
+  let start = '-';
+  for (;;) {
+    const page = (await redis.xrange(topology.deadLetterKey(partition), start, '+', 'COUNT', pageSize)) as [string, string[]][];
+    for (const [entry, fields] of page) yield { entry, letter: toDeadLetter(partition, entry, fields) };
+    if (page.length < pageSize) return;
+    start = `(${page[page.length - 1][0]}`;
+  }
+}
+
+const partitions = (topology: Topology) => Array.from({ length: topology.partitions }, (_, p) => p);
+
 /**
  * Up to `limit` dead letters, oldest first (by when they were parked), over every partition;
  * of one group when given. Reads each partition's oldest in pages, then merges.
  */
 export async function listDeadLetters(redis: Redis, topology: Topology, limit = 100, group?: string): Promise<DeadLetter[]> {
-  const letters: DeadLetter[] = [];
+  const found: { partition: number; entry: string; letter: DeadLetter }[] = [];
   await Promise.all(
-    topology.deadLetterKeys().map(async (key, partition) => {
-      let start = '-';
-      let found = 0;
-      for (;;) {
-        const page = (await redis.xrange(key, start, '+', 'COUNT', Math.max(limit, 100))) as [string, string[]][];
-        for (const [entry, fields] of page) {
-          const letter = toDeadLetter(partition, entry, fields);
-          if (group && letter.group !== group) continue;
-          letters.push(letter);
-          if (++found >= limit) return;
-        }
-        if (page.length < Math.max(limit, 100)) return;
-        start = `(${page[page.length - 1][0]}`;
+    partitions(topology).map(async (partition) => {
+      let taken = 0;
+      for await (const { entry, letter } of lettersOf(redis, topology, partition, Math.max(limit, 100))) {
+        if (group && letter.group !== group) continue;
+        found.push({ partition, entry, letter });
+        if (++taken >= limit) return;
       }
     }),
   );
   // Entry ids are times: ordering by them orders by parking time across partitions (letters
   // parked in the same millisecond on two partitions: by partition).
-  const entry = (l: DeadLetter) => l.id.slice(l.id.indexOf('-') + 1);
-  const partition = (l: DeadLetter) => Number(l.id.slice(1, l.id.indexOf('-')));
-  return letters.sort((a, b) => compareEntryIds(entry(a), entry(b)) || partition(a) - partition(b)).slice(0, limit);
+  found.sort((a, b) => compareEntryIds(a.entry, b.entry) || a.partition - b.partition);
+  return found.slice(0, limit).map((f) => f.letter);
+}
+
+/**
+ * Re-drives every dead letter (of one consumer group, when given), oldest first per
+ * partition, a page at a time, each through {@link redriveDeadLetter} (which re-reads it);
+ * letters that hold no message stay. Returns how many went back.
+ */
+export async function redriveAllDeadLetters(redis: Redis, topology: Topology, group?: string): Promise<number> {
+  let count = 0;
+  for (const partition of partitions(topology)) {
+    for await (const { letter } of lettersOf(redis, topology, partition, 100)) {
+      if ((group && letter.group !== group) || !letter.message) continue;
+      await redriveDeadLetter(redis, topology, letter.id);
+      count++;
+    }
+  }
+  return count;
 }
 
 /** Removes one dead letter; false when there was none with that id. */

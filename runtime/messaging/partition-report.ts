@@ -107,7 +107,7 @@ export interface UnreadStream {
  */
 export async function unreadStreams(redis: Redis, topology: Topology): Promise<UnreadStream[]> {
   // Not a key of the current layout: a partition past PARTITIONS, or the tag another PARTITIONS gave it.
-  const beyond = [...(await partitionStreams(redis, topology))].flatMap(([topic, list]) =>
+  const beyond = [...(await partitionStreams(redis, topology.prefix))].flatMap(([topic, list]) =>
     list.filter((s) => s.partition >= topology.partitions || s.key !== topology.streamKey(topic, s.partition)),
   );
   const out: UnreadStream[] = [];

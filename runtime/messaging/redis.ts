@@ -4,8 +4,6 @@ import { redactUrl as redact } from '../redact';
 import { parseRedisUrl, type RedisTarget } from './redis-url';
 import { slotOf } from './slot-tags';
 
-export { parseRedisUrl, type RedisTarget } from './redis-url';
-
 /** A connection to one Redis, or a client of a Redis Cluster: the runtime uses either. */
 export type Redis = IORedis | Cluster;
 
@@ -110,7 +108,6 @@ export function keyedBatch(redis: Redis): KeyedBatch {
               ),
             ),
           );
-      if (name === 'length') return calls.length;
       return (...args: unknown[]) => {
         calls.push([String(name), args]);
         return batch;
@@ -159,12 +156,19 @@ export async function unlinkAll(redis: Redis, keys: readonly string[]): Promise<
   await Promise.all([...bySlot.values()].map((ks) => redis.unlink(...ks)));
 }
 
-/** Deletes every key under the prefix (SCAN + UNLINK on every master; never FLUSHALL: others may share the Redis). */
+/** Deletes every key under the prefix (SCAN + UNLINK on every master; never FLUSHALL: others may share the Redis); returns how many. */
+export async function unlinkByPrefix(redis: Redis, prefix: string): Promise<number> {
+  const keys = await scanAll(redis, prefixPattern(prefix));
+  await unlinkAll(redis, keys);
+  return keys.length;
+}
+
+/** {@link unlinkByPrefix} on a connection of its own. */
 export async function deleteByPrefix(url: string, prefix: string): Promise<void> {
   const redis = createRedis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
   try {
     await redis.connect();
-    await unlinkAll(redis, await scanAll(redis, prefixPattern(prefix)));
+    await unlinkByPrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }

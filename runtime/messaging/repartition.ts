@@ -188,7 +188,7 @@ export async function repartition(db: Db, redis: Redis, options: RepartitionOpti
   for (const [topic, groups] of readers) for (const key of target.streamKeys(topic)) for (const group of groups) batch.xgroup('CREATE', key, group, '0', 'MKSTREAM');
   for (const [err] of (await batch.exec()) ?? []) if (err && !String(err.message).includes('BUSYGROUP')) throw err;
   // Attempt counters are keyed by entry id: the moved entries have new ids.
-  await unlinkAll(redis, (await scanKeys(redis, prefix, 'hash')).filter((k) => isAttemptsKey(target, k)));
+  await unlinkAll(redis, (await scanKeys(redis, prefix, 'hash')).filter((k) => isAttemptsKey(prefix, k)));
 
   await recordAndFinish(db, to);
   return { from, to, resumed, topics: progress.topics ?? [] };
@@ -210,7 +210,7 @@ async function recordAndFinish(db: Db, to: number): Promise<void> {
 async function copyPhase(redis: Redis, target: Topology, loaded: readonly GroupTopics[]): Promise<Progress> {
   const leftovers = (await scanKeys(redis, target.prefix)).filter((k) => k.endsWith(MOVING));
   await unlinkAll(redis, leftovers);
-  const streams = await partitionStreams(redis, target);
+  const streams = await partitionStreams(redis, target.prefix);
   const topics: TopicMove[] = [];
   const old: string[] = [];
   const targets = new Set<string>();
@@ -264,7 +264,7 @@ async function copyPhase(redis: Redis, target: Topology, loaded: readonly GroupT
  */
 async function copyDeadLetters(redis: Redis, target: Topology, old: string[], targets: Set<string>): Promise<void> {
   for (const key of await scanKeys(redis, target.prefix, 'stream')) {
-    const from = parseDeadLetterKey(target, key);
+    const from = parseDeadLetterKey(target.prefix, key);
     if (from === undefined) continue;
     old.push(key);
     let start = '-';

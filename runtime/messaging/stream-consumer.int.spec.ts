@@ -4,8 +4,8 @@ import type { Envelope } from './envelope';
 import type { Tx } from '../store/database';
 import { MESSAGE_FIELD, TYPE_FIELD } from './stream-entry';
 import { listDeadLetters } from './dead-letters';
-import { keyedBatch } from './redis';
-import { IntHarness, TOPIC, deletePrefixKeys, envelope, pendingCount, publish, until } from '../../test/support/int-fixtures';
+import { keyedBatch, unlinkByPrefix } from './redis';
+import { IntHarness, TOPIC, envelope, pendingCount, publish, until } from '../../test/support/int-fixtures';
 
 /** A handler's effect, written in its transaction: one row per handling, in handling order. */
 async function recordHandled(tx: Tx, group: string, m: Envelope): Promise<void> {
@@ -173,7 +173,7 @@ describe('stream consumer (Redis Streams -> Postgres)', function () {
     await until('the first message to be handled', async () => (await handledRows(group)).length === 1);
 
     // Redis loses its data under the running consumer (only this prefix: the server is shared).
-    expect(await deletePrefixKeys(h.redis, topology)).to.be.greaterThan(0);
+    expect(await unlinkByPrefix(h.redis, topology.prefix)).to.be.greaterThan(0);
     const afterLoss = [envelope('lost-a', 2), envelope('lost-b', 1)];
     for (const m of afterLoss) await publish(h.redis, topology, m);
 

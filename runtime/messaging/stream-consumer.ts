@@ -96,7 +96,7 @@ export class StreamConsumer {
     const partitions = this.options.ownership?.owned() ?? this.allPartitions;
     if (partitions !== this.keysCache.partitions) {
       const byPartition = partitions.map((p) => this.options.topics.map((t) => this.topology.streamKey(t, p)));
-      this.keysCache = { partitions, keys: this.keysOf(partitions), byPartition };
+      this.keysCache = { partitions, keys: byPartition.flat(), byPartition };
     }
     return this.keysCache;
   }

@@ -13,6 +13,7 @@ import { createRedis, isCluster, type Redis } from '../../runtime/messaging/redi
 import { slotOf } from '../../runtime/messaging/slot-tags';
 import { Topology } from '../../runtime/messaging/topology';
 import { Cluster, OrderFlow, type Shop } from '../support/e2e-cluster';
+import { streamKeys } from '../support/e2e-streams';
 
 const RATE = 10; // orders per second
 const PARTITIONS = 6;
@@ -54,14 +55,17 @@ describe('Redis Cluster: a split deployment on 3 masters + 3 replicas', function
     return byPort;
   }
 
-  it('spreads the partitions evenly over the masters (two each) and keeps each partition in one slot', async () => {
+  it('spreads the partitions evenly over the masters (two each), the streams the workers created on them', async () => {
     expect(isCluster(redis)).to.equal(true);
     const spread = await mastersOfPartitions();
     expect([...spread.values()].map((ps) => ps.length)).to.deep.equal([2, 2, 2]);
-    // The streams, dead letters and attempt counters the workers created live in their partition's slot.
-    const streams = await deployment.api.get('/v1/ops/partitions');
-    expect(streams.status).to.equal(200);
-    expect(streams.body.unreadStreams).to.deep.equal([]);
+    // Every stream the workers created is a key of this layout (none tagged otherwise, none past PARTITIONS).
+    const report = await deployment.api.get('/v1/ops/partitions');
+    expect(report.status).to.equal(200);
+    expect(report.body.unreadStreams).to.deep.equal([]);
+    const created = await streamKeys(redis, deployment.env.REDIS_PREFIX);
+    const topology = new Topology(deployment.env.REDIS_PREFIX, PARTITIONS);
+    expect(created).to.include.members(topology.streamKeys('orders'));
   });
 
   it('rides through a master failing over mid-run: every accepted order ends as its amount says, invariants hold', async () => {

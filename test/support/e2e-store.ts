@@ -1,8 +1,7 @@
 /** Looks at what a deployment wrote, straight in Postgres and Redis (no runtime code in between). */
 import { Client } from 'pg';
 import { createRedis } from '../../runtime/messaging/redis';
-import { Topology } from '../../runtime/messaging/topology';
-import { parseKey, scanKeys } from '../../runtime/messaging/stream-scan';
+import { partitionStreams } from '../../runtime/messaging/stream-scan';
 
 /** Runs one query on a short-lived connection. */
 export async function query<R extends Record<string, unknown>>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<R[]> {
@@ -36,8 +35,7 @@ export async function storeCounts(env: { DATABASE_URL: string; REDIS_URL: string
   try {
     await redis.connect();
     // Found, not computed: a key's hash tag depends on the deployment's PARTITIONS.
-    const topology = new Topology(env.REDIS_PREFIX, 1);
-    for (const key of await scanKeys(redis, env.REDIS_PREFIX, 'stream')) if (parseKey(topology, key)?.topic === topic) streamEntries += await redis.xlen(key);
+    for (const { key } of (await partitionStreams(redis, env.REDIS_PREFIX)).get(topic) ?? []) streamEntries += await redis.xlen(key);
   } finally {
     redis.disconnect();
   }

@@ -1,12 +1,10 @@
 /** Looking at a deployment's streams from a test: which exist, and whether every group has caught up. */
 import type { Redis } from '../../runtime/messaging/redis';
-import { Topology } from '../../runtime/messaging/topology';
-import { parseKey, scanKeys } from '../../runtime/messaging/stream-scan';
+import { partitionStreams } from '../../runtime/messaging/stream-scan';
 
 /** Every partition stream of the deployment (`<prefix>{p<n>-<k>}:<topic>`; not the dead letters, not lease keys), on every master. */
 export async function streamKeys(redis: Redis, prefix: string): Promise<string[]> {
-  const topology = new Topology(prefix, 1);
-  return (await scanKeys(redis, prefix, 'stream')).filter((key) => parseKey(topology, key));
+  return [...(await partitionStreams(redis, prefix)).values()].flat().map((s) => s.key).sort();
 }
 
 /** A flat Redis reply `[k1, v1, k2, v2, ...]` as an object. */

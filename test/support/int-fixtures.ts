@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createDb, quoteIdent, type Db, type Queryable } from '../../runtime/store/database';
 import { migrateLatest } from '../../runtime/store/migrate';
 import { appendToStream } from '../../runtime/store/event-store';
-import { connectRedis, prefixPattern, scanAll, unlinkAll, type Redis } from '../../runtime/messaging/redis';
+import { connectRedis, type Redis } from '../../runtime/messaging/redis';
 import { Topology } from '../../runtime/messaging/topology';
 import type { Envelope } from '../../runtime/messaging/envelope';
 import { MESSAGE_FIELD, TYPE_FIELD, entryField } from '../../runtime/messaging/stream-entry';
@@ -141,13 +141,6 @@ export async function readAllPartitions(redis: Redis, topology: Topology, topic 
     out.push(rows.map(([, fields]) => JSON.parse(entryField(fields, MESSAGE_FIELD)!) as Envelope));
   }
   return out;
-}
-
-/** Deletes every key under the topology's prefix (never FLUSHALL: the server is shared). */
-export async function deletePrefixKeys(redis: Redis, topology: Topology): Promise<number> {
-  const keys = await scanAll(redis, prefixPattern(topology.prefix));
-  await unlinkAll(redis, keys);
-  return keys.length;
 }
 
 export async function countRows(db: Queryable, table: string): Promise<number> {
